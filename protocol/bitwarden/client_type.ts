@@ -5,6 +5,8 @@
  * @module
  */
 
+import { enumNameTable, parseDotnetEnum } from "./_dotnet_enum.ts";
+
 /** Bitwarden client types (a byte enum). Group names use the enum *name*. */
 export enum ClientType {
   /** Any client; never appears in group names. */
@@ -114,37 +116,69 @@ const CLIENT_TYPE_BY_DEVICE: ReadonlyMap<DeviceType, ClientType> = new Map([
  * @example
  * ```ts
  * import { ClientType, clientTypeForDevice, DeviceType } from "./client_type.ts";
- * console.assert(clientTypeForDevice(DeviceType.ChromeExtension) === ClientType.Browser);
+ * import { strictEqual } from "node:assert/strict";
+ * strictEqual(clientTypeForDevice(DeviceType.ChromeExtension), ClientType.Browser);
  * ```
  * @param deviceType The device type, or null/undefined when the token has none.
  * @returns The client type.
  */
-export function clientTypeForDevice(deviceType: DeviceType | number | null | undefined): ClientType {
+export function clientTypeForDevice(
+  deviceType: DeviceType | number | null | undefined,
+): ClientType {
   if (deviceType === null || deviceType === undefined) return ClientType.All;
   return CLIENT_TYPE_BY_DEVICE.get(deviceType as DeviceType) ?? ClientType.All;
 }
 
+/** `IdentityClientType`, the access token's `type` claim (a byte enum). */
+export enum IdentityClientType {
+  /** A user (the default when the claim is absent). */
+  User = 0,
+  /** An organization API key. */
+  Organization = 1,
+  /** A Secrets Manager service account. */
+  ServiceAccount = 2,
+  /** A Send access token: no user, device or organization context. */
+  Send = 3,
+}
+
+const DEVICE_TYPE_NAMES = enumNameTable(DeviceType);
+const IDENTITY_CLIENT_TYPE_NAMES = enumNameTable(IdentityClientType);
+
 /**
- * Parses a `devicetype` claim the way .NET `Enum.TryParse` does for the server: the enum name
- * (case-sensitive, as Identity writes it) or a numeric string. Returns `undefined` when it
- * does not parse.
+ * Parses a `devicetype` claim the way .NET `Enum.TryParse<DeviceType>` does for the server:
+ * surrounding whitespace ignored; the enum name (case-sensitive, as Identity writes it), a
+ * comma-separated list of names (OR'd), or an integer 0..255. Returns `undefined` when it does
+ * not parse.
  *
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
  * import { DeviceType, parseDeviceTypeClaim } from "./client_type.ts";
- * console.assert(parseDeviceTypeClaim("ChromeBrowser") === DeviceType.ChromeBrowser);
- * console.assert(parseDeviceTypeClaim("9") === DeviceType.ChromeBrowser);
+ * strictEqual(parseDeviceTypeClaim("ChromeBrowser"), DeviceType.ChromeBrowser);
+ * strictEqual(parseDeviceTypeClaim("9"), DeviceType.ChromeBrowser);
+ * strictEqual(parseDeviceTypeClaim("chromebrowser"), undefined);
  * ```
  * @param claim The claim value.
  * @returns The device type number, or undefined.
  */
 export function parseDeviceTypeClaim(claim: string | undefined | null): number | undefined {
   if (claim === undefined || claim === null) return undefined;
-  const trimmed = claim.trim();
-  if (/^-?\d+$/.test(trimmed)) {
-    const n = Number(trimmed);
-    return Number.isSafeInteger(n) ? n : undefined;
-  }
-  const value = (DeviceType as unknown as Record<string, unknown>)[trimmed];
-  return typeof value === "number" ? value : undefined;
+  return parseDotnetEnum(claim, DEVICE_TYPE_NAMES, 255);
+}
+
+/**
+ * Parses a `type` claim as `Enum.TryParse<IdentityClientType>`; undefined when it does not parse.
+ *
+ * @example
+ * ```ts
+ * import { strictEqual } from "node:assert/strict";
+ * import { IdentityClientType, parseIdentityClientTypeClaim } from "./client_type.ts";
+ * strictEqual(parseIdentityClientTypeClaim("Send"), IdentityClientType.Send);
+ * ```
+ * @param claim The claim value.
+ * @returns The identity client type number, or undefined.
+ */
+export function parseIdentityClientTypeClaim(claim: string | undefined | null): number | undefined {
+  if (claim === undefined || claim === null) return undefined;
+  return parseDotnetEnum(claim, IDENTITY_CLIENT_TYPE_NAMES, 255);
 }

@@ -74,8 +74,10 @@ export const PUSH_TYPES: readonly PushType[] = Object.freeze(
  *
  * @example
  * ```ts
+ * import { strictEqual } from "node:assert/strict";
  * import { pushTypeName } from "./push_type.ts";
- * console.assert(pushTypeName(11) === "LogOut");
+ * strictEqual(pushTypeName(11), "LogOut");
+ * strictEqual(pushTypeName(28), undefined);
  * ```
  * @param type Numeric push type.
  * @returns The name, for example `LogOut`.

@@ -15,10 +15,16 @@ export type JsonValue =
 
 /**
  * A push envelope `{Type, Payload, ContextId}` (`PushNotificationData<T>`), independent of
- * the wire form it came from. `payload` keeps the parsed JSON object with PascalCase keys
- * (keys are matched case-insensitively on input and normalised to the model's names;
- * unknown keys are kept so that the hub projection can drop them exactly as the real
- * server does).
+ * the wire form it came from.
+ *
+ * For a defined type, `payload` is canonical: PascalCase keys (input keys are matched
+ * case-insensitively), every field of the model the hub re-sends present (absent ones at their
+ * C# defaults), GUIDs lowercase, dates as System.Text.Json writes them, enums as integers.
+ * `createEnvelope` also fills every field of the declared model; `parse*` keep other keys the
+ * input carried (declared-only fields such as `Date` for types 4/5/6/10/17 under their declared
+ * name, anything else as given) so that writers can re-emit the declared model and the hub
+ * projections can drop them exactly as the real server does. For an undefined type the payload
+ * is the input object as given (`{}` when the input was not an object).
  */
 export interface Envelope {
   /** Numeric push type (0..27 defined; other byte values are routed nowhere). */
