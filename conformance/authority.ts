@@ -42,9 +42,9 @@ export interface MintOptions {
   /** Claims of the token; they override the defaults (`iss`, `iat`, `nbf`, `exp`, `jti`). */
   readonly claims: Readonly<Record<string, unknown>>;
   /** A deliberate defect, if any. */
-  readonly fault?: TokenFault;
+  readonly fault?: TokenFault | undefined;
   /** Lifetime in seconds (default 3600). */
-  readonly lifetimeSeconds?: number;
+  readonly lifetimeSeconds?: number | undefined;
 }
 
 /** Options of {@linkcode ActingAuthority.create}. */
@@ -206,7 +206,9 @@ export class ActingAuthority {
     const key = this.#keys[this.#keys.length - 1]!;
     // Fault claims are applied last so a caller's claims cannot accidentally repair the defect.
     const faultClaims: Record<string, unknown> = {};
-    if (options.fault === "expired") Object.assign(faultClaims, { nbf: now - 7200, exp: now - 3600 });
+    if (options.fault === "expired") {
+      Object.assign(faultClaims, { nbf: now - 7200, exp: now - 3600 });
+    }
     if (options.fault === "not-yet-valid") {
       Object.assign(faultClaims, { nbf: now + 3600, exp: now + 3600 + lifetime });
     }

@@ -12,8 +12,8 @@ import {
   decodeProtectedHeader,
   errors,
   type JSONWebKeySet,
-  type JWTVerifyGetKey,
   jwtVerify,
+  type JWTVerifyGetKey,
 } from "jose";
 import type { HubClaims } from "../../protocol/bitwarden/types.ts";
 
@@ -168,7 +168,10 @@ async function fetchDiscovery(authority: string): Promise<{ issuer?: string; jwk
   }
   if (!response.ok) {
     await response.body?.cancel();
-    throw new AuthError(503, `Identity authority discovery failed: ${url}: HTTP ${response.status}`);
+    throw new AuthError(
+      503,
+      `Identity authority discovery failed: ${url}: HTTP ${response.status}`,
+    );
   }
   let document: unknown;
   try {
@@ -227,7 +230,10 @@ function describeJoseError(error: unknown, issuer: string): AuthError {
     return new AuthError(401, "Token signature is invalid");
   }
   if (error instanceof errors.JWKSNoMatchingKey) {
-    return new AuthError(401, "Token signing key is unknown: no key in the key set matches its kid");
+    return new AuthError(
+      401,
+      "Token signing key is unknown: no key in the key set matches its kid",
+    );
   }
   if (error instanceof errors.JOSEAlgNotAllowed) {
     return new AuthError(401, "Token algorithm is not allowed");
@@ -289,7 +295,9 @@ export async function createTokenVerifier(options: AuthOptions): Promise<TokenVe
     } catch {
       throw new AuthError(401, "Token is malformed: not a compact JWS");
     }
-    if (token.split(".").length !== 3) throw new AuthError(401, "Token is malformed: not a compact JWS");
+    if (token.split(".").length !== 3) {
+      throw new AuthError(401, "Token is malformed: not a compact JWS");
+    }
     if (typeof header.alg !== "string" || header.alg.toLowerCase() === "none") {
       throw new AuthError(401, "Token is unsigned: alg none is not accepted");
     }

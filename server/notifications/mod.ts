@@ -1,0 +1,57 @@
+/**
+ * The hubproof Notifications service: a SignalR server wire-compatible with Bitwarden's
+ * Notifications (`/hub`, `/anonymous-hub`, `POST /send`, `/alive`, `/now`, plus `/metrics`),
+ * with WebSockets, Server-Sent Events and Long Polling, JSON and MessagePack hub protocols,
+ * jose-based JWT auth, the Azure queue consumer and a pluggable scale-out backplane.
+ *
+ * @example
+ * ```ts ignore
+ * import { serveNotifications } from "./mod.ts";
+ * const served = await serveNotifications({
+ *   selfHosted: true,
+ *   installationId: null,
+ *   auth: { authority: "http://127.0.0.1:33656" },
+ * });
+ * console.log(served.url);
+ * await served.close();
+ * ```
+ *
+ * @module
+ */
+
+export {
+  createNotificationsService,
+  type NotificationsOptions,
+  type NotificationsService,
+  type NotificationsTimers,
+  type ServedNotifications,
+  serveNotifications,
+  type ServeNotificationsOptions,
+} from "./service.ts";
+export type {
+  Backplane,
+  DispatchFunction,
+  DispatchResult,
+  Logger,
+  MessageSource,
+  NotificationsOverrides,
+} from "./types.ts";
+export {
+  AuthError,
+  type AuthOptions,
+  createTokenVerifier,
+  extractAccessToken,
+  requireApplicationPolicy,
+  requireInternalPolicy,
+  type TokenVerifier,
+} from "./auth.ts";
+export { ConnectionRegistry, type RegistryEntry } from "./connection_registry.ts";
+export {
+  LabelledCounter,
+  type MetricFamily,
+  type MetricSample,
+  type MetricsProvider,
+  NotificationsMetrics,
+  renderPrometheus,
+} from "./metrics.ts";
+export { QueueConsumer, type QueueConsumerOptions } from "./queue_consumer.ts";

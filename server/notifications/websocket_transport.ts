@@ -1,0 +1,102 @@
+/**
+ * The WebSockets transport: upgrades the request, feeds every received frame (text or binary)
+ * into the hub connection as one byte stream, and writes Text frames for the JSON protocol and
+ * Binary frames for MessagePack. A peer that does not read is detected through the socket's
+ * `bufferedAmount` and dropped instead of buffering without bound.
+ *
+ * @module
+ */
+
+import { TransferFormat } from "../../protocol/signalr/messages.ts";
+import type { HubConnection, TransportCloseInfo, TransportSink } from "./hub_connection.ts";
+
+/** Options of {@linkcode acceptWebSocket}. */
+export interface WebSocketTransportOptions {
+  /** Bytes queued in the socket before the peer counts as a slow consumer. */
+  readonly sendBufferLimit: number;
+  /** Builds the hub connection on top of the transport sink. */
+  readonly createConnection: (sink: TransportSink) => HubConnection;
+}
+
+const UTF8_ENCODER = new TextEncoder();
+
+/**
+ * Truncates a close reason to the 123 bytes a WebSocket close frame allows, on a code point
+ * boundary.
+ *
+ * @param reason The reason.
+ * @returns The reason, at most 123 UTF-8 bytes.
+ */
+export function truncateCloseReason(reason: string): string {
+  if (UTF8_ENCODER.encode(reason).length <= 123) return reason;
+  let out = "";
+  for (const ch of reason) {
+    if (UTF8_ENCODER.encode(out + ch + "...").length > 123) break;
+    out += ch;
+  }
+  return `${out}...`;
+}
+
+class WebSocketSink implements TransportSink {
+  readonly kind = "WebSockets" as const;
+  readonly transferFormats = [TransferFormat.Text, TransferFormat.Binary] as const;
+  readonly inherentKeepAlive = false;
+  #socket: WebSocket;
+  #limit: number;
+
+  constructor(socket: WebSocket, limit: number) {
+    this.#socket = socket;
+    this.#limit = limit;
+  }
+
+  write(data: string | Uint8Array, format: TransferFormat): boolean {
+    if (this.#socket.readyState !== WebSocket.OPEN) return true;
+    try {
+      if (format === TransferFormat.Text) {
+        this.#socket.send(typeof data === "string" ? data : new TextDecoder().decode(data));
+      } else {
+        this.#socket.send(typeof data === "string" ? UTF8_ENCODER.encode(data) : data);
+      }
+    } catch {
+      // The socket is closing underneath us; its close event ends the connection.
+      return true;
+    }
+    return this.#socket.bufferedAmount <= this.#limit;
+  }
+
+  close(info: TransportCloseInfo): void {
+    const state = this.#socket.readyState;
+    if (state === WebSocket.CLOSING || state === WebSocket.CLOSED) return;
+    try {
+      this.#socket.close(info.code, truncateCloseReason(info.reason));
+    } catch {
+      // Already closing.
+    }
+  }
+}
+
+/**
+ * Upgrades a request to a WebSocket carrying one hub connection.
+ *
+ * @param request A WebSocket upgrade request (already authenticated by the caller).
+ * @param options Buffer limit and connection factory.
+ * @returns The 101 response to return to the HTTP server.
+ */
+export function acceptWebSocket(request: Request, options: WebSocketTransportOptions): Response {
+  const { socket, response } = Deno.upgradeWebSocket(request);
+  socket.binaryType = "arraybuffer";
+  const connection = options.createConnection(new WebSocketSink(socket, options.sendBufferLimit));
+  socket.onmessage = (event: MessageEvent<string | ArrayBuffer>) => {
+    const data = event.data;
+    connection.receive(typeof data === "string" ? data : new Uint8Array(data));
+  };
+  socket.onclose = (event: CloseEvent) => {
+    connection.transportClosed(
+      `WebSocket closed: code ${event.code}${event.reason ? ` (${event.reason})` : ""}`,
+    );
+  };
+  socket.onerror = () => {
+    // A close event always follows; nothing to do here.
+  };
+  return response;
+}
