@@ -6,6 +6,8 @@
  * @module
  */
 
+import type { ActingAuthority } from "./authority.ts";
+
 /** Final grade of one case. */
 export type Verdict =
   | "PASS"
@@ -68,6 +70,8 @@ export interface ResolvedTarget {
   readonly queueName: string;
   /** Port the harness serves OIDC discovery + JWKS on (`--act-as-authority`), if any. */
   readonly actAsAuthorityPort?: number;
+  /** Interface the harness authority binds (`--authority-host`, default `127.0.0.1`). */
+  readonly actAsAuthorityHostname?: string;
   /** Issuer the harness authority puts in tokens (defaults to its own URL). */
   readonly authorityIssuer?: string;
   /** The target's installation id, if known. */
@@ -85,7 +89,16 @@ export interface TraceEvent {
   /** Lifeline the arrow ends at. */
   readonly to: string;
   /** What kind of step this is. */
-  readonly kind: "register" | "login" | "connect" | "update" | "inject" | "receive" | "frame" | "close" | "note";
+  readonly kind:
+    | "register"
+    | "login"
+    | "connect"
+    | "update"
+    | "inject"
+    | "receive"
+    | "frame"
+    | "close"
+    | "note";
   /** One-line human summary (shown on the arrow). */
   readonly summary: string;
   /** Raw data (decoded frame, HTTP body), JSON-serialisable. */
@@ -106,7 +119,12 @@ export interface CaseContext {
   readonly target: ResolvedTarget;
   /** Trace to record exchanged frames and steps into. */
   readonly trace: Trace;
-  /** Aborted when the case times out or the run is cancelled. */
+  /**
+   * Aborted when the case times out or the run is cancelled. On a timeout the runner waits a
+   * short settle window: a case that then throws {@linkcode CaseFailure} (e.g. expected "a
+   * ReceiveMessage", actual "no event within N ms") is graded by its level; a case that throws
+   * anything else, returns, or does not settle is graded ERROR.
+   */
   readonly signal: AbortSignal;
   /** Per-case timeout in milliseconds. */
   readonly timeoutMs: number;
@@ -116,6 +134,8 @@ export interface CaseContext {
   readonly seed: number;
   /** Number of runs for property-based cases. */
   readonly runs: number;
+  /** The harness identity authority, when the run acts as one (`--act-as-authority`). */
+  readonly authority?: ActingAuthority;
   /** Writes a diagnostic line (shown with `--verbose`). */
   log(message: string): void;
 }

@@ -1,0 +1,59 @@
+/**
+ * The hubproof conformance suite as a library: run it against a deployment and get the graded
+ * report back (the CLI in `main.ts` maps it to an exit code).
+ *
+ * @example
+ * ```ts ignore
+ * import { exitCodeFor, resolveTarget, runConformance } from "./conformance/mod.ts";
+ * const report = await runConformance({
+ *   target: resolveTarget({ target: "http://127.0.0.1:8080", inject: "send", internalKey: "…" }),
+ *   only: ["route"],
+ * });
+ * console.log(report.totals, exitCodeFor(report));
+ * ```
+ *
+ * @module
+ */
+
+export {
+  type CaseReport,
+  type ConformanceReport,
+  exitCodeFor,
+  runConformance,
+  type RunEvent,
+  type RunOptions,
+  TOOL,
+} from "./runner.ts";
+export { type CliCommand, HELP, parseCli } from "./cli.ts";
+export { PreflightError, UsageError } from "./errors.ts";
+export {
+  type Expectation,
+  type Expectations,
+  type ExpectationStatus,
+  expectationStatus,
+  type ExpectedVerdict,
+  parseExpectations,
+} from "./expectations.ts";
+export { preflight, type PreflightOptions, queueEndpoint } from "./preflight.ts";
+export { matchesPattern, selectCases, type SelectOptions } from "./select.ts";
+export {
+  parseTargetFile,
+  redactTarget,
+  resolveTarget,
+  targetCapabilities,
+  type TargetInput,
+  unmetNeeds,
+} from "./target.ts";
+export { RecordingTrace, type RecordingTraceOptions } from "./trace.ts";
+export { type CaseOutcome, failsRun, type Grade, gradeOutcome, VERDICTS } from "./verdict.ts";
+export { CATALOGUE_END, CATALOGUE_START, renderCatalogue, updateCatalogue } from "./catalogue.ts";
+export {
+  type ConsoleOptions,
+  ConsoleReporter,
+  renderHtml,
+  renderJUnit,
+  renderSequenceDiagram,
+  writeReports,
+} from "./report/mod.ts";
+export { ActingAuthority } from "./authority.ts";
+export * from "./types.ts";
