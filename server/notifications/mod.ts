@@ -54,4 +54,16 @@ export {
   NotificationsMetrics,
   renderPrometheus,
 } from "./metrics.ts";
-export { QueueConsumer, type QueueConsumerOptions } from "./queue_consumer.ts";
+export {
+  type QueueClock,
+  QueueConsumer,
+  type QueueConsumerMetrics,
+  type QueueConsumerOptions,
+  type QueueSettings,
+  systemClock,
+} from "./queue_consumer.ts";
+export {
+  RedisBackplane,
+  type RedisBackplaneMetrics,
+  type RedisBackplaneOptions,
+} from "./redis_backplane.ts";
