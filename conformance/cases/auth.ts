@@ -1,0 +1,217 @@
+/**
+ * `hub/auth/*`: the main hub accepts only valid `at+jwt` access tokens of the trusted authority
+ * with scope `api` and amr `Application`, from the `Authorization` header or the `access_token`
+ * query (research bitwarden-server.md §4.1, clients-vaultwarden.md §4 item 1).
+ *
+ * @module
+ */
+
+import { TOKEN_FAULTS, type TokenFault } from "../authority.ts";
+import { DeviceType } from "../../protocol/bitwarden/client_type.ts";
+import { PushType } from "../../protocol/bitwarden/push_type.ts";
+import { type CaseDefinition, CaseFailure } from "../types.ts";
+import {
+  deviceClaims,
+  type DeviceIdentity,
+  mintDeviceToken,
+  newGuid,
+  requireAuthority,
+} from "../driver/identity.ts";
+import { probeUpgrade } from "../driver/upgrade_probe.ts";
+import { HubClient } from "../driver/hub_client.ts";
+import { createEnvelopeInjector } from "../driver/injectors.ts";
+import { connectMain, expectRefused, validHubToken } from "./_common.ts";
+
+const SOURCE = "bitwarden-server.md §4.1";
+
+function freshIdentity(organizations: string[] = []): DeviceIdentity {
+  return {
+    userId: newGuid(),
+    deviceId: newGuid(),
+    deviceType: DeviceType.ChromeBrowser,
+    organizations,
+  };
+}
+
+const FAULT_TEXT: Record<TokenFault, string> = {
+  "expired": "an expired token (exp an hour ago)",
+  "not-yet-valid": "a token not yet valid (nbf in an hour)",
+  "bad-signature": "a token whose signature does not verify with the published key",
+  "alg-none": "an unsigned token (alg none)",
+  "wrong-typ": "a token with header typ JWT instead of at+jwt",
+  "wrong-issuer": "a token from another issuer",
+  "unknown-kid": "a token signed with a key that is not in the JWKS",
+};
+
+/**
+ * The authentication cases.
+ *
+ * @returns The cases.
+ */
+export function authCases(): CaseDefinition[] {
+  return [
+    {
+      id: "hub/auth/missing",
+      level: "MUST",
+      requirement: "The hub MUST refuse a connection without an access token",
+      source: SOURCE,
+      needs: [],
+      async run(ctx) {
+        return { detail: await expectRefused(ctx, { name: "anonymous" }) };
+      },
+    },
+    {
+      id: "hub/auth/missing-401",
+      level: "SHOULD",
+      requirement:
+        "The hub SHOULD refuse the upgrade without a token with HTTP 401 before switching protocols",
+      source: "clients-vaultwarden.md §4 item 1",
+      needs: [],
+      async run(ctx) {
+        const { status } = await probeUpgrade(ctx.target.hubUrl);
+        ctx.trace.record({
+          from: "hub",
+          to: "harness",
+          kind: "note",
+          summary: `upgrade answered ${status}`,
+        });
+        if (status !== 401) throw new CaseFailure("HTTP 401", `HTTP ${status}`);
+      },
+    },
+    ...TOKEN_FAULTS.map((fault): CaseDefinition => ({
+      id: `hub/auth/${fault}`,
+      level: "MUST",
+      requirement: `The hub MUST refuse ${FAULT_TEXT[fault]}`,
+      source: SOURCE,
+      needs: ["authority"],
+      async run(ctx) {
+        const token = await mintDeviceToken(requireAuthority(ctx), freshIdentity(), { fault });
+        return { detail: await expectRefused(ctx, { name: "client", token }) };
+      },
+    })),
+    {
+      id: "hub/auth/wrong-scope",
+      level: "MUST",
+      requirement: "The hub MUST refuse a token without scope api (an internal token)",
+      source: SOURCE,
+      needs: ["authority"],
+      async run(ctx) {
+        const token = await mintDeviceToken(requireAuthority(ctx), freshIdentity(), {
+          claims: { scope: ["internal"] },
+        });
+        return { detail: await expectRefused(ctx, { name: "client", token }) };
+      },
+    },
+    {
+      id: "hub/auth/wrong-amr",
+      level: "MUST",
+      requirement: "The hub MUST refuse a token whose amr is neither Application nor external",
+      source: SOURCE,
+      needs: ["authority"],
+      async run(ctx) {
+        const token = await mintDeviceToken(requireAuthority(ctx), freshIdentity(), {
+          claims: { amr: ["pwd"] },
+        });
+        return { detail: await expectRefused(ctx, { name: "client", token }) };
+      },
+    },
+    {
+      id: "hub/auth/forged-organization",
+      level: "MUST",
+      requirement:
+        "The hub MUST NOT deliver organization pushes to a connection whose organization claim comes from a token signed by another key",
+      source: SOURCE,
+      needs: ["authority", "inject:envelope"],
+      async run(ctx) {
+        const authority = requireAuthority(ctx);
+        const org = newGuid();
+        const member = freshIdentity([org]);
+        const forger = freshIdentity([org]);
+        const memberClient = await HubClient.connect(ctx.target.hubUrl, {
+          name: "member",
+          token: await mintDeviceToken(authority, member),
+          trace: ctx.trace,
+          signal: ctx.signal,
+        });
+        let forged: HubClient | undefined;
+        const injector = await createEnvelopeInjector(ctx);
+        try {
+          try {
+            forged = await HubClient.connect(ctx.target.hubUrl, {
+              name: "forger",
+              token: await mintDeviceToken(authority, forger, { fault: "bad-signature" }),
+              trace: ctx.trace,
+              signal: ctx.signal,
+            });
+          } catch (error) {
+            return { detail: `forged token refused: ${(error as Error).message}` };
+          }
+          await new Promise((r) => setTimeout(r, Math.min(300, ctx.graceMs)));
+          await injector.inject({
+            type: PushType.SyncOrganizationStatusChanged,
+            payload: { OrganizationId: org, Enabled: false },
+            contextId: null,
+          });
+          await memberClient.waitFor(
+            () => memberClient.invocations("ReceiveMessage")[0],
+            ctx.timeoutMs / 2,
+          );
+          await forged.quiet(ctx.graceMs);
+          const leaked = forged.invocations("ReceiveMessage").length;
+          if (leaked > 0) {
+            throw new CaseFailure(
+              "the forged connection to be refused or to receive nothing",
+              `it received ${leaked} organization push(es)`,
+            );
+          }
+          return {
+            detail: "forged connection accepted but received nothing (see hub/auth/bad-signature)",
+          };
+        } finally {
+          await Promise.all([memberClient.close(), forged?.close(), injector.close()]);
+        }
+      },
+    },
+    ...(["query", "header"] as const).map((via): CaseDefinition => ({
+      id: `hub/auth/token-via-${via}`,
+      level: "MUST",
+      requirement: via === "query"
+        ? "The hub MUST accept the access token in the access_token query parameter (browsers)"
+        : "The hub MUST accept the access token in the Authorization: Bearer header (Node clients)",
+      source: "clients-vaultwarden.md §0.1, §3 #13",
+      needs: [],
+      async run(ctx) {
+        const { token } = await validHubToken(ctx);
+        const client = await connectMain(ctx, "client", { token, tokenVia: via });
+        await client.close();
+      },
+    })),
+    {
+      id: "hub/auth/header-wins",
+      level: "SHOULD",
+      requirement:
+        "The hub SHOULD take the Authorization header over the access_token query when both are sent",
+      source: "bitwarden-server.md §4.1 (TokenRetrieval)",
+      needs: ["authority"],
+      async run(ctx) {
+        const authority = requireAuthority(ctx);
+        const bad = await mintDeviceToken(authority, freshIdentity(), { fault: "bad-signature" });
+        const good = await authority.mint({ claims: deviceClaims(freshIdentity()) });
+        const client = await HubClient.connect(ctx.target.hubUrl, {
+          name: "client",
+          token: good,
+          tokenVia: "header",
+          query: { access_token: bad },
+          trace: ctx.trace,
+          signal: ctx.signal,
+        }).catch((error: Error) => {
+          throw new CaseFailure(
+            "a valid header token to win over a bad query token",
+            error.message,
+          );
+        });
+        await client.close();
+      },
+    },
+  ];
+}

@@ -1,0 +1,352 @@
+/**
+ * `e2e/*` (`--inject api`): real Bitwarden requests through the target's identity and API, and
+ * the pushes they must produce (research bitwarden-server.md §2.4, bitwarden-api.md §3): register
+ * -> log in two devices -> change data on one -> the other receives it with the acting device as
+ * ContextId; another user's socket receives nothing.
+ *
+ * @module
+ */
+
+import { DeviceType } from "../../protocol/bitwarden/client_type.ts";
+import { PushType, pushTypeName } from "../../protocol/bitwarden/push_type.ts";
+import { type InvocationMessage, MessageType } from "../../protocol/signalr/mod.ts";
+import { type CaseContext, type CaseDefinition, CaseFailure } from "../types.ts";
+import { ApiSession, ENC_STRING } from "../driver/api_client.ts";
+import { HubClient } from "../driver/hub_client.ts";
+import { show } from "../driver/_format.ts";
+
+interface Actors {
+  readonly acting: ApiSession;
+  readonly listener: ApiSession;
+  readonly stranger: ApiSession;
+  readonly clients: {
+    readonly acting: HubClient;
+    readonly listener: HubClient;
+    readonly stranger: HubClient;
+  };
+}
+
+async function actors(ctx: CaseContext): Promise<Actors> {
+  const [account, stranger] = await Promise.all([
+    ApiSession.register(ctx, "acting"),
+    ApiSession.registerAndLogin(ctx, { name: "stranger", deviceType: DeviceType.FirefoxExtension }),
+  ]);
+  const acting = await ApiSession.login(ctx, account, {
+    name: "acting",
+    deviceType: DeviceType.ChromeBrowser,
+  });
+  const listener = await ApiSession.login(ctx, account, {
+    name: "listener",
+    deviceType: DeviceType.WindowsDesktop,
+  });
+  const connect = (session: ApiSession) =>
+    HubClient.connect(ctx.target.hubUrl, {
+      name: session.name,
+      token: session.accessToken,
+      trace: ctx.trace,
+      signal: ctx.signal,
+    });
+  const clients = {
+    acting: await connect(acting),
+    listener: await connect(listener),
+    stranger: await connect(stranger),
+  };
+  await new Promise((r) => setTimeout(r, Math.min(300, ctx.graceMs)));
+  return { acting, listener, stranger, clients };
+}
+
+function field(record: unknown, name: string): unknown {
+  if (record === null || typeof record !== "object") return undefined;
+  return (record as Record<string, unknown>)[name];
+}
+
+/** Waits for one push of a type on a client and checks its envelope. */
+async function expectPush(
+  ctx: CaseContext,
+  client: HubClient,
+  type: PushType,
+  expected: { id?: string; userId: string; contextId: string | null },
+): Promise<InvocationMessage> {
+  const ofType = () =>
+    client.invocations("ReceiveMessage").filter((m) => field(m.arguments[0], "Type") === type);
+  const got = await client.waitFor(() => ofType()[0], Math.max(3000, ctx.timeoutMs * 0.5));
+  if (!got) {
+    throw new CaseFailure(
+      `${client.name} to receive ${pushTypeName(type)} (${type})`,
+      `received ${
+        client.invocations().map((m) => `${m.target}/${field(m.arguments[0], "Type")}`).join(
+          ", ",
+        ) || "nothing"
+      }`,
+    );
+  }
+  await client.quiet(Math.min(ctx.graceMs, 500));
+  if (ofType().length !== 1) {
+    throw new CaseFailure(`one ${pushTypeName(type)} on ${client.name}`, `${ofType().length}`);
+  }
+  const argument = got.arguments[0];
+  const payload = field(argument, "Payload");
+  const problems: string[] = [];
+  if (field(argument, "ContextId") !== expected.contextId) {
+    problems.push(
+      `ContextId ${show(field(argument, "ContextId"))} (expected ${show(expected.contextId)})`,
+    );
+  }
+  if (field(payload, "UserId") !== expected.userId) {
+    problems.push(`Payload.UserId ${show(field(payload, "UserId"))}`);
+  }
+  if (expected.id !== undefined && field(payload, "Id") !== expected.id) {
+    problems.push(`Payload.Id ${show(field(payload, "Id"))} (expected ${expected.id})`);
+  }
+  for (const date of ["RevisionDate", "Date"]) {
+    const value = field(payload, date);
+    if (
+      value !== undefined &&
+      !(value !== null && typeof value === "object" && field(value, "type") === -1)
+    ) {
+      problems.push(`Payload.${date} is not a MessagePack timestamp`);
+    }
+  }
+  if (problems.length > 0) {
+    throw new CaseFailure(`the ${pushTypeName(type)} envelope of the change`, problems.join("; "));
+  }
+  return got;
+}
+
+async function expectNothing(ctx: CaseContext, client: HubClient): Promise<void> {
+  await client.quiet(ctx.graceMs);
+  const got = client.invocations().filter((m) =>
+    m.type === MessageType.Invocation && m.target !== "Heartbeat"
+  );
+  if (got.length > 0) {
+    throw new CaseFailure(
+      `nothing for ${client.name}`,
+      `${got.length} push(es): ${show(got[0]!.arguments[0], 200)}`,
+    );
+  }
+}
+
+type Step = (a: Actors) => Promise<{ id?: string; contextId: string | null; type: PushType }>;
+
+function e2eCase(id: string, requirement: string, source: string, step: Step): CaseDefinition {
+  return {
+    id,
+    level: "MUST",
+    requirement,
+    source,
+    needs: ["inject:api"],
+    async run(ctx) {
+      const a = await actors(ctx);
+      try {
+        const expected = await step(a);
+        const want = {
+          userId: a.acting.userId,
+          contextId: expected.contextId,
+          ...(expected.id ? { id: expected.id } : {}),
+        };
+        await expectPush(ctx, a.clients.listener, expected.type, want);
+        await expectPush(ctx, a.clients.acting, expected.type, want);
+        await expectNothing(ctx, a.clients.stranger);
+      } finally {
+        await Promise.all(Object.values(a.clients).map((c) => c.close()));
+      }
+    },
+  };
+}
+
+const ROW = "bitwarden-server.md §2.4; bitwarden-api.md";
+
+/**
+ * The end-to-end cases.
+ *
+ * @returns The cases.
+ */
+export function e2eCases(): CaseDefinition[] {
+  return [
+    e2eCase(
+      "e2e/folder-create",
+      "POST /api/folders MUST push SyncFolderCreate to every device of the owner with the acting device as ContextId",
+      `${ROW} §3.1`,
+      async (a) => ({
+        id: await a.acting.createFolder(),
+        contextId: a.acting.deviceId,
+        type: PushType.SyncFolderCreate,
+      }),
+    ),
+    e2eCase(
+      "e2e/folder-update",
+      "PUT /api/folders/{id} MUST push SyncFolderUpdate with the acting device as ContextId",
+      `${ROW} §3.1`,
+      async (a) => {
+        const id = await a.acting.createFolder();
+        await a.acting.api("PUT", `/folders/${id}`, { name: ENC_STRING });
+        return { id, contextId: a.acting.deviceId, type: PushType.SyncFolderUpdate };
+      },
+    ),
+    e2eCase(
+      "e2e/folder-delete",
+      "DELETE /api/folders/{id} MUST push SyncFolderDelete with the acting device as ContextId",
+      `${ROW} §3.1`,
+      async (a) => {
+        const id = await a.acting.createFolder();
+        await a.acting.api("DELETE", `/folders/${id}`);
+        return { id, contextId: a.acting.deviceId, type: PushType.SyncFolderDelete };
+      },
+    ),
+    e2eCase(
+      "e2e/cipher-create",
+      "POST /api/ciphers MUST push SyncCipherCreate with the acting device as ContextId",
+      `${ROW} §3.2`,
+      async (a) => ({
+        id: await a.acting.createCipher(),
+        contextId: a.acting.deviceId,
+        type: PushType.SyncCipherCreate,
+      }),
+    ),
+    e2eCase(
+      "e2e/cipher-update",
+      "PUT /api/ciphers/{id} MUST push SyncCipherUpdate with the acting device as ContextId",
+      `${ROW} §3.2`,
+      async (a) => {
+        const id = await a.acting.createCipher();
+        await a.acting.api("PUT", `/ciphers/${id}`, {
+          type: 2,
+          name: ENC_STRING,
+          secureNote: { type: 0 },
+        });
+        return { id, contextId: a.acting.deviceId, type: PushType.SyncCipherUpdate };
+      },
+    ),
+    e2eCase(
+      "e2e/cipher-delete",
+      "DELETE /api/ciphers/{id} MUST push SyncLoginDelete with the acting device as ContextId",
+      `${ROW} §3.2`,
+      async (a) => {
+        const id = await a.acting.createCipher();
+        await a.acting.api("DELETE", `/ciphers/${id}`);
+        return { id, contextId: a.acting.deviceId, type: PushType.SyncLoginDelete };
+      },
+    ),
+    e2eCase(
+      "e2e/send-create",
+      "POST /api/sends MUST push SyncSendCreate with the acting device as ContextId",
+      `${ROW} §3.3`,
+      async (a) => ({
+        id: await a.acting.createSend(),
+        contextId: a.acting.deviceId,
+        type: PushType.SyncSendCreate,
+      }),
+    ),
+    e2eCase(
+      "e2e/send-update",
+      "PUT /api/sends/{id} MUST push SyncSendUpdate with the acting device as ContextId",
+      `${ROW} §3.3`,
+      async (a) => {
+        const id = await a.acting.createSend();
+        await a.acting.api("PUT", `/sends/${id}`, a.acting.sendBody());
+        return { id, contextId: a.acting.deviceId, type: PushType.SyncSendUpdate };
+      },
+    ),
+    e2eCase(
+      "e2e/send-delete",
+      "DELETE /api/sends/{id} MUST push SyncSendDelete with the acting device as ContextId",
+      `${ROW} §3.3`,
+      async (a) => {
+        const id = await a.acting.createSend();
+        await a.acting.api("DELETE", `/sends/${id}`);
+        return { id, contextId: a.acting.deviceId, type: PushType.SyncSendDelete };
+      },
+    ),
+    e2eCase(
+      "e2e/security-stamp",
+      "POST /api/accounts/security-stamp MUST push LogOut to every device of the user with ContextId nil",
+      `${ROW} §3.5`,
+      async (a) => {
+        await a.acting.api("POST", "/accounts/security-stamp", {
+          masterPasswordHash: a.acting.account.passwordHash,
+        });
+        return { contextId: null, type: PushType.LogOut };
+      },
+    ),
+    e2eCase(
+      "e2e/auth-request",
+      "POST /api/auth-requests MUST push AuthRequest to the user's devices with the requesting device (Device-Identifier) as ContextId",
+      `${ROW} §3.4`,
+      async (a) => {
+        const request = await a.acting.createAuthRequest(a.acting);
+        return { id: request.id, contextId: a.acting.deviceId, type: PushType.AuthRequest };
+      },
+    ),
+    {
+      id: "e2e/auth-request-approved",
+      level: "MUST",
+      requirement:
+        "Approving an auth request (PUT /api/auth-requests/{id}) MUST send AuthRequestResponse to the requester's anonymous socket only",
+      source: `${ROW} §3.4`,
+      needs: ["inject:api"],
+      async run(ctx) {
+        const a = await actors(ctx);
+        const [requester, bystander] = await Promise.all([
+          HubClient.connect(ctx.target.anonymousHubUrl, {
+            name: "requester-anon",
+            query: { Token: "pending" },
+            trace: ctx.trace,
+            signal: ctx.signal,
+          }),
+          HubClient.connect(ctx.target.anonymousHubUrl, {
+            name: "bystander-anon",
+            query: { Token: crypto.randomUUID() },
+            trace: ctx.trace,
+            signal: ctx.signal,
+          }),
+        ]);
+        let anon: HubClient | undefined;
+        try {
+          const request = await a.acting.createAuthRequest(a.acting);
+          anon = await HubClient.connect(ctx.target.anonymousHubUrl, {
+            name: "requester",
+            query: { Token: request.id },
+            trace: ctx.trace,
+            signal: ctx.signal,
+          });
+          await new Promise((r) => setTimeout(r, Math.min(300, ctx.graceMs)));
+          await a.listener.api("PUT", `/auth-requests/${request.id}`, {
+            key: ENC_STRING,
+            masterPasswordHash: null,
+            deviceIdentifier: a.listener.deviceId,
+            requestApproved: true,
+          });
+          const client = anon;
+          const got = await client.waitFor(
+            () => client.invocations("AuthRequestResponseRecieved")[0],
+            ctx.timeoutMs / 2,
+          );
+          if (!got) {
+            throw new CaseFailure(
+              "AuthRequestResponseRecieved on the requester's anonymous socket",
+              "nothing",
+            );
+          }
+          const payload = field(got.arguments[0], "Payload");
+          if (
+            field(got.arguments[0], "Type") !== PushType.AuthRequestResponse ||
+            field(payload, "Id") !== request.id
+          ) {
+            throw new CaseFailure(
+              `Type 16 with Payload.Id ${request.id}`,
+              show(got.arguments[0], 300),
+            );
+          }
+          await Promise.all([expectNothing(ctx, requester), expectNothing(ctx, bystander)]);
+        } finally {
+          await Promise.all([
+            requester.close(),
+            bystander.close(),
+            anon?.close(),
+            ...Object.values(a.clients).map((c) => c.close()),
+          ]);
+        }
+      },
+    },
+  ];
+}

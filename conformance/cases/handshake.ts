@@ -1,0 +1,291 @@
+/**
+ * `hub/handshake/*`: transports and the SignalR handshake (research signalr-protocol.md §2-§3,
+ * clients-vaultwarden.md §0, §4 items 1-3).
+ *
+ * @module
+ */
+
+import { type CaseContext, type CaseDefinition, CaseFailure, type CaseResult } from "../types.ts";
+import { HubClient } from "../driver/hub_client.ts";
+import { validHubToken } from "./_common.ts";
+
+const SOURCE = "signalr-protocol.md §3.1";
+
+async function openWithToken(ctx: CaseContext, name: string): Promise<HubClient> {
+  const { token } = await validHubToken(ctx);
+  return await HubClient.open(ctx.target.hubUrl, {
+    name,
+    token,
+    trace: ctx.trace,
+    signal: ctx.signal,
+  });
+}
+
+/** Sends a handshake and returns the answer's error (or a refusal by closing), failing on success. */
+async function expectHandshakeRefused(
+  ctx: CaseContext,
+  request: { protocol?: string; version?: number; raw?: string },
+): Promise<string> {
+  const client = await openWithToken(ctx, "client");
+  try {
+    const wait = Math.min(16_000, ctx.timeoutMs - 1000);
+    let answer;
+    if (request.raw !== undefined) {
+      client.sendRaw(request.raw, `raw ${JSON.stringify(request.raw)}`);
+      answer = await client.waitFor(() => client.handshake, wait);
+    } else {
+      answer = await client.sendHandshake({ ...request, timeoutMs: wait });
+    }
+    if (answer !== undefined && answer.error === undefined) {
+      throw new CaseFailure(
+        "a handshake error and a closed connection",
+        `a successful handshake answer ${answer.text}`,
+      );
+    }
+    const closed = await client.waitFor(() => client.closeInfo, Math.min(5000, ctx.timeoutMs / 2));
+    if (answer !== undefined && closed === undefined) {
+      throw new CaseFailure(
+        "the server to close the connection after the handshake error",
+        "the socket stayed open",
+      );
+    }
+    return answer?.error ?? `closed ${closed?.code} without an answer`;
+  } finally {
+    await client.close();
+  }
+}
+
+function exactText(expected: string, actual: string): void {
+  if (actual !== expected) throw new CaseFailure(JSON.stringify(expected), JSON.stringify(actual));
+}
+
+/**
+ * The handshake and transport cases.
+ *
+ * @returns The cases.
+ */
+export function handshakeCases(): CaseDefinition[] {
+  return [
+    {
+      id: "hub/handshake/websocket-messagepack",
+      level: "MUST",
+      requirement:
+        "The hub MUST accept a WebSocket without negotiate and answer the MessagePack handshake with {} and 0x1E within 15 s",
+      source: "clients-vaultwarden.md §0.1-0.2",
+      needs: [],
+      async run(ctx) {
+        const client = await openWithToken(ctx, "client");
+        try {
+          const answer = await client.sendHandshake({ timeoutMs: 15_000 });
+          if (answer === undefined) throw new CaseFailure("{} + 0x1E within 15 s", "no answer");
+          if (answer.error !== undefined) {
+            throw new CaseFailure("{} + 0x1E", `handshake error ${answer.error}`);
+          }
+          if (answer.text.trim() !== "{}") throw new CaseFailure("{}", answer.text);
+          return { detail: `answer {} in a ${answer.frameKind} frame` };
+        } finally {
+          await client.close();
+        }
+      },
+    },
+    {
+      id: "hub/handshake/json-protocol",
+      level: "MAY",
+      requirement:
+        "The hub MAY accept the JSON hub protocol (Bitwarden does; official clients use MessagePack)",
+      source: "bitwarden-server.md §5.2",
+      needs: [],
+      async run(ctx): Promise<CaseResult> {
+        const { token } = await validHubToken(ctx);
+        try {
+          const client = await HubClient.connect(ctx.target.hubUrl, {
+            name: "client",
+            token,
+            protocol: "json",
+            trace: ctx.trace,
+            signal: ctx.signal,
+          });
+          await client.close();
+          return { verdict: "INFORMATIONAL", detail: "JSON hub protocol accepted" };
+        } catch (error) {
+          return { verdict: "UNSUPPORTED", detail: (error as Error).message };
+        }
+      },
+    },
+    {
+      id: "hub/handshake/negotiate",
+      level: "MAY",
+      requirement:
+        "The hub MAY serve POST /hub/negotiate and accept the WebSocket with its connection token",
+      source: "signalr-protocol.md §2.2-2.5",
+      needs: [],
+      async run(ctx): Promise<CaseResult> {
+        const { token } = await validHubToken(ctx);
+        try {
+          const client = await HubClient.connect(ctx.target.hubUrl, {
+            name: "client",
+            token,
+            negotiate: true,
+            trace: ctx.trace,
+            signal: ctx.signal,
+          });
+          await client.close();
+          return { verdict: "INFORMATIONAL", detail: "negotiate + WebSocket with id accepted" };
+        } catch (error) {
+          return { verdict: "UNSUPPORTED", detail: (error as Error).message };
+        }
+      },
+    },
+    ...(["ServerSentEvents", "LongPolling"] as const).map((transport): CaseDefinition => ({
+      id: `hub/handshake/${transport === "ServerSentEvents" ? "sse" : "long-polling"}`,
+      level: "MAY",
+      requirement: `The hub MAY offer the ${transport} transport after negotiate`,
+      source: "signalr-protocol.md §2.6",
+      needs: [],
+      async run(ctx): Promise<CaseResult> {
+        const { token } = await validHubToken(ctx);
+        const url = new URL(ctx.target.hubUrl.replace(/^ws/, "http"));
+        url.pathname = url.pathname.replace(/\/?$/, "/negotiate");
+        url.searchParams.set("negotiateVersion", "1");
+        const response = await fetch(url, {
+          method: "POST",
+          headers: { authorization: `Bearer ${token}` },
+          signal: AbortSignal.timeout(10_000),
+        });
+        const text = await response.text();
+        if (response.status !== 200) {
+          return { verdict: "UNSUPPORTED", detail: `negotiate answered ${response.status}` };
+        }
+        let body: { connectionToken?: string; availableTransports?: { transport?: string }[] };
+        try {
+          body = JSON.parse(text);
+        } catch {
+          return { verdict: "UNSUPPORTED", detail: "negotiate answer is not JSON" };
+        }
+        if (
+          !body.availableTransports?.some((t) => t.transport === transport) || !body.connectionToken
+        ) {
+          return { verdict: "UNSUPPORTED", detail: `negotiate does not list ${transport}` };
+        }
+        const poll = new URL(ctx.target.hubUrl.replace(/^ws/, "http"));
+        poll.searchParams.set("id", body.connectionToken);
+        poll.searchParams.set("access_token", token);
+        const controller = new AbortController();
+        const timer = setTimeout(() => controller.abort(), 5000);
+        try {
+          const answer = await fetch(poll, {
+            headers: transport === "ServerSentEvents" ? { accept: "text/event-stream" } : {},
+            signal: controller.signal,
+          });
+          const type = answer.headers.get("content-type") ?? "";
+          await answer.body?.cancel();
+          const ok = answer.status === 200 &&
+            (transport === "LongPolling" || type.startsWith("text/event-stream"));
+          return ok
+            ? { verdict: "INFORMATIONAL", detail: `${transport} answered 200 ${type}` }
+            : { verdict: "UNSUPPORTED", detail: `${transport} answered ${answer.status} ${type}` };
+        } catch (error) {
+          return {
+            verdict: "UNSUPPORTED",
+            detail: `${transport} request failed: ${(error as Error).message}`,
+          };
+        } finally {
+          clearTimeout(timer);
+          controller.abort();
+        }
+      },
+    })),
+    {
+      id: "hub/handshake/unknown-protocol",
+      level: "MUST",
+      requirement:
+        "The hub MUST answer a handshake for an unknown protocol with an error and close the connection",
+      source: SOURCE,
+      needs: [],
+      async run(ctx) {
+        return { detail: await expectHandshakeRefused(ctx, { protocol: "bogus", version: 1 }) };
+      },
+    },
+    {
+      id: "hub/handshake/unknown-protocol-text",
+      level: "SHOULD",
+      requirement:
+        "The hub SHOULD answer an unknown protocol with the ASP.NET Core text \"The protocol 'bogus' is not supported.\"",
+      source: SOURCE,
+      needs: [],
+      async run(ctx) {
+        exactText(
+          "The protocol 'bogus' is not supported.",
+          await expectHandshakeRefused(ctx, { protocol: "bogus", version: 1 }),
+        );
+      },
+    },
+    {
+      id: "hub/handshake/unsupported-version",
+      level: "MUST",
+      requirement:
+        "The hub MUST refuse a handshake for an unsupported protocol version with an error",
+      source: SOURCE,
+      needs: [],
+      async run(ctx) {
+        return {
+          detail: await expectHandshakeRefused(ctx, { protocol: "messagepack", version: 99 }),
+        };
+      },
+    },
+    {
+      id: "hub/handshake/unsupported-version-text",
+      level: "SHOULD",
+      requirement:
+        "The hub SHOULD answer version 99 with \"The server does not support version 99 of the 'messagepack' protocol.\"",
+      source: SOURCE,
+      needs: [],
+      async run(ctx) {
+        exactText(
+          "The server does not support version 99 of the 'messagepack' protocol.",
+          await expectHandshakeRefused(ctx, { protocol: "messagepack", version: 99 }),
+        );
+      },
+    },
+    {
+      id: "hub/handshake/malformed",
+      level: "MUST",
+      requirement: "The hub MUST refuse a handshake without a version and close the connection",
+      source: SOURCE,
+      needs: [],
+      async run(ctx) {
+        return {
+          detail: await expectHandshakeRefused(ctx, { raw: '{"protocol":"messagepack"}\x1e' }),
+        };
+      },
+    },
+    {
+      id: "hub/handshake/message-before-handshake",
+      level: "MUST",
+      requirement: "The hub MUST NOT accept a hub message sent before the handshake as a handshake",
+      source: SOURCE,
+      needs: [],
+      async run(ctx) {
+        return {
+          detail: await expectHandshakeRefused(ctx, {
+            raw: '{"type":1,"target":"Echo","arguments":[]}\x1e',
+          }),
+        };
+      },
+    },
+    {
+      id: "hub/handshake/malformed-text",
+      level: "SHOULD",
+      requirement:
+        'The hub SHOULD answer an unparseable handshake with "An unexpected error occurred during connection handshake."',
+      source: SOURCE,
+      needs: [],
+      async run(ctx) {
+        exactText(
+          "An unexpected error occurred during connection handshake.",
+          await expectHandshakeRefused(ctx, { raw: '{"protocol":"messagepack"}\x1e' }),
+        );
+      },
+    },
+  ];
+}

@@ -1,0 +1,344 @@
+/**
+ * `isolation/*`: property-based routing. fast-check generates worlds (users, organizations,
+ * memberships, devices with client types, anonymous login-with-device sockets) and sequences of
+ * pushes of all 28 types; every device connects, and the set of (connection, message) deliveries
+ * must equal the oracle's exactly. A failure reports the shrunk world and the seed to replay.
+ *
+ * @module
+ */
+
+import fc from "fast-check";
+import { ClientType, DeviceType } from "../../protocol/bitwarden/client_type.ts";
+import { PushType, pushTypeName } from "../../protocol/bitwarden/push_type.ts";
+import type { Envelope, JsonValue } from "../../protocol/bitwarden/types.ts";
+import { type CaseContext, type CaseDefinition, CaseFailure } from "../types.ts";
+import { newGuid } from "../driver/identity.ts";
+import { createEnvelopeInjector } from "../driver/injectors.ts";
+import { connectWorld, type EndpointSpec, injectAndObserve } from "../driver/world.ts";
+
+const DEVICE_TYPES: readonly (DeviceType | null)[] = [
+  DeviceType.ChromeBrowser,
+  DeviceType.FirefoxExtension,
+  DeviceType.WindowsDesktop,
+  DeviceType.LinuxCLI,
+  DeviceType.Android,
+  DeviceType.SDK,
+  null,
+];
+
+/** A generated push: a type and which entity of the world it targets. */
+export interface PushShape {
+  /** Push type. */
+  readonly type: PushType;
+  /** User index (mod number of users). */
+  readonly user: number;
+  /** Organization index (mod number of organizations). */
+  readonly org: number;
+  /** Anonymous socket index (mod number of anonymous sockets). */
+  readonly anon: number;
+  /** Variant for types with several routes (cipher user/org/none, notification target kinds). */
+  readonly variant: number;
+  /** Client type of notification pushes. */
+  readonly clientType: ClientType;
+}
+
+/** A generated world. */
+export interface WorldShape {
+  /** Users: their devices and organization memberships (indices). */
+  readonly users: readonly {
+    readonly devices: readonly (DeviceType | null)[];
+    readonly orgs: readonly number[];
+  }[];
+  /** Number of organizations. */
+  readonly orgCount: number;
+  /** Anonymous sockets: index of the auth request whose id is their Token. */
+  readonly anonymous: readonly number[];
+  /** Pushes, in order. */
+  readonly pushes: readonly PushShape[];
+}
+
+/**
+ * The world generator.
+ *
+ * @returns The arbitrary.
+ */
+export function worldArbitrary(): fc.Arbitrary<WorldShape> {
+  return fc.record({
+    orgCount: fc.integer({ min: 1, max: 3 }),
+    users: fc.array(
+      fc.record({
+        devices: fc.array(fc.constantFrom(...DEVICE_TYPES), { minLength: 1, maxLength: 3 }),
+        orgs: fc.uniqueArray(fc.integer({ min: 0, max: 2 }), { maxLength: 2 }),
+      }),
+      { minLength: 1, maxLength: 4 },
+    ),
+    anonymous: fc.array(fc.integer({ min: 0, max: 2 }), { maxLength: 3 }),
+    pushes: fc.array(
+      fc.record({
+        type: fc.integer({ min: 0, max: 27 }) as fc.Arbitrary<PushType>,
+        user: fc.nat({ max: 7 }),
+        org: fc.nat({ max: 7 }),
+        anon: fc.nat({ max: 7 }),
+        variant: fc.nat({ max: 5 }),
+        clientType: fc.integer({ min: 0, max: 5 }) as fc.Arbitrary<ClientType>,
+      }),
+      { minLength: 1, maxLength: 5 },
+    ),
+  });
+}
+
+interface Ids {
+  readonly users: readonly string[];
+  readonly orgs: readonly string[];
+  readonly authRequests: readonly string[];
+}
+
+function at<T>(items: readonly T[], index: number): T | null {
+  return items.length === 0 ? null : items[index % items.length]!;
+}
+
+/**
+ * Turns a generated push into an envelope with the world's ids.
+ *
+ * @param shape The push shape.
+ * @param ids GUIDs of the world.
+ * @param installationId The target's installation id, if known.
+ * @returns The envelope.
+ */
+export function buildPush(
+  shape: PushShape,
+  ids: Ids,
+  installationId: string | undefined,
+): Envelope {
+  const user = at(ids.users, shape.user);
+  const org = at(ids.orgs, shape.org);
+  const now = new Date().toISOString();
+  const id = newGuid();
+  let payload: Record<string, JsonValue>;
+  switch (shape.type) {
+    case PushType.SyncCipherUpdate:
+    case PushType.SyncCipherCreate:
+    case PushType.SyncLoginDelete:
+    case PushType.SyncCipherDelete: {
+      const kind = shape.variant % 3;
+      payload = {
+        Id: id,
+        UserId: kind === 0 ? user : null,
+        OrganizationId: kind === 1 ? org : null,
+        CollectionIds: [],
+        RevisionDate: now,
+      };
+      break;
+    }
+    case PushType.SyncFolderDelete:
+    case PushType.SyncFolderCreate:
+    case PushType.SyncFolderUpdate:
+    case PushType.SyncSendCreate:
+    case PushType.SyncSendUpdate:
+    case PushType.SyncSendDelete:
+      payload = { Id: id, UserId: user, RevisionDate: now };
+      break;
+    case PushType.LogOut:
+      payload = { UserId: user, Reason: null };
+      break;
+    case PushType.AuthRequest:
+      payload = { UserId: user, Id: id };
+      break;
+    case PushType.AuthRequestResponse:
+      payload = {
+        UserId: user,
+        Id: shape.variant % 2 === 0 ? at(ids.authRequests, shape.anon) ?? id : id,
+      };
+      break;
+    case PushType.SyncOrganizationStatusChanged:
+      payload = { OrganizationId: org, Enabled: shape.variant % 2 === 0 };
+      break;
+    case PushType.SyncOrganizationCollectionSettingChanged:
+      payload = {
+        OrganizationId: org,
+        LimitCollectionCreation: true,
+        LimitCollectionDeletion: false,
+        LimitItemDeletion: false,
+      };
+      break;
+    case PushType.Notification:
+    case PushType.NotificationStatus: {
+      const kind = shape.variant % (installationId ? 4 : 3);
+      payload = {
+        Id: id,
+        Priority: 0,
+        Global: kind === 3 || kind === 2,
+        ClientType: shape.clientType,
+        UserId: kind === 0 ? user : null,
+        OrganizationId: kind === 1 ? org : null,
+        InstallationId: kind === 3 ? installationId ?? null : null,
+        TaskId: null,
+        Title: null,
+        Body: null,
+        CreationDate: now,
+        RevisionDate: now,
+        ReadDate: null,
+        DeletedDate: null,
+      };
+      break;
+    }
+    case PushType.OrganizationBankAccountVerified:
+      payload = { OrganizationId: org };
+      break;
+    case PushType.ProviderBankAccountVerified:
+      payload = { ProviderId: id, AdminId: user };
+      break;
+    case PushType.PolicyChanged:
+      payload = {
+        OrganizationId: org,
+        Policy: {
+          Id: id,
+          OrganizationId: org,
+          Type: 0,
+          Data: null,
+          Enabled: true,
+          CreationDate: now,
+          RevisionDate: now,
+        },
+      };
+      break;
+    case PushType.AutoConfirm:
+      payload = {
+        UserId: user,
+        OrganizationId: org,
+        TargetUserId: id,
+        TargetOrganizationUserId: newGuid(),
+      };
+      break;
+    case PushType.PremiumStatusChanged:
+      payload = { UserId: user, Premium: true };
+      break;
+    default:
+      // SyncCiphers, SyncVault, SyncOrgKeys, SyncSettings, SyncOrganizations, RefreshSecurityTasks.
+      payload = { UserId: user, Date: now };
+  }
+  return { type: shape.type, payload, contextId: newGuid() };
+}
+
+function describeWorld(world: WorldShape): string {
+  const users = world.users.map((u, i) =>
+    `u${i}[${u.devices.map((d) => (d === null ? "no-devicetype" : DeviceType[d])).join(",")}]${
+      u.orgs.length ? ` in ${u.orgs.map((o) => `o${o % world.orgCount}`).join(",")}` : ""
+    }`
+  );
+  const pushes = world.pushes.map((p) =>
+    `${pushTypeName(p.type)}(user u${p.user % world.users.length}, org o${
+      p.org % world.orgCount
+    }, anon ${p.anon}, variant ${p.variant}, clientType ${ClientType[p.clientType]})`
+  );
+  return `users ${users.join("; ")}; ${world.orgCount} org(s); anonymous sockets for requests [${
+    world.anonymous.join(",")
+  }]; pushes ${pushes.join(", ")}`;
+}
+
+async function runWorld(ctx: CaseContext, world: WorldShape): Promise<string[]> {
+  const ids: Ids = {
+    users: world.users.map(() => newGuid()),
+    orgs: Array.from({ length: world.orgCount }, () => newGuid()),
+    authRequests: [newGuid(), newGuid(), newGuid()],
+  };
+  const specs: EndpointSpec[] = [];
+  world.users.forEach((user, u) => {
+    user.devices.forEach((deviceType, d) => {
+      specs.push({
+        name: `u${u}-d${d}-${deviceType === null ? "none" : DeviceType[deviceType]}`,
+        hub: "main",
+        identity: {
+          userId: ids.users[u]!,
+          deviceId: newGuid(),
+          deviceType,
+          organizations: [...new Set(user.orgs.map((o) => ids.orgs[o % world.orgCount]!))],
+        },
+      });
+    });
+  });
+  world.anonymous.forEach((request, i) => {
+    specs.push({
+      name: `anon${i}-r${request}`,
+      hub: "anonymous",
+      token: ids.authRequests[request]!,
+    });
+  });
+  const envelopes = world.pushes.map((p) => buildPush(p, ids, ctx.target.installationId));
+  const injector = await createEnvelopeInjector(ctx);
+  const connected = await connectWorld(ctx, specs, { protocol: "messagepack" });
+  try {
+    const observation = await injectAndObserve(
+      ctx,
+      connected,
+      envelopes,
+      (e) => injector.inject(e),
+    );
+    return [...observation.problems];
+  } finally {
+    await connected.close();
+    await injector.close();
+  }
+}
+
+/**
+ * The isolation property cases.
+ *
+ * @returns The cases.
+ */
+export function isolationCases(): CaseDefinition[] {
+  return [{
+    id: "isolation/deliveries-equal-oracle",
+    level: "MUST",
+    requirement:
+      "For generated worlds and push sequences, the hub MUST deliver each push to exactly the connections its route names, once, and to nobody else",
+    source: "bitwarden-server.md §2.2, §4.3",
+    needs: ["inject:envelope", "authority"],
+    async run(ctx) {
+      const started = performance.now();
+      let lastProblems: string[] = [];
+      const property = fc.asyncProperty(worldArbitrary(), async (world) => {
+        const problems = await runWorld(ctx, world);
+        if (problems.length > 0) {
+          lastProblems = problems;
+          return false;
+        }
+        return true;
+      });
+      const budget = Math.max(1000, ctx.timeoutMs * 0.85 - (performance.now() - started));
+      const details = await fc.check(property, {
+        seed: ctx.seed,
+        numRuns: ctx.runs,
+        interruptAfterTimeLimit: budget,
+        markInterruptAsFailure: false,
+      });
+      if (details.failed && details.counterexample) {
+        const world = details.counterexample[0] as WorldShape;
+        // Re-run the shrunk world once so the reported problems belong to it.
+        const problems = await runWorld(ctx, world).catch(() => lastProblems);
+        ctx.trace.record({
+          from: "harness",
+          to: "harness",
+          kind: "note",
+          summary:
+            `counterexample after ${details.numShrinks} shrinks (seed ${details.seed}, path ${details.counterexamplePath})`,
+          data: world,
+        });
+        throw new CaseFailure(
+          `deliveries equal to the oracle's for every generated world (replay: --seed ${details.seed} --runs ${ctx.runs})`,
+          `shrunk counterexample (${details.numShrinks} shrinks, path ${details.counterexamplePath}): ${
+            describeWorld(world)
+          } -> ${(problems.length ? problems : lastProblems).slice(0, 8).join("; ")}`,
+        );
+      }
+      if (details.failed) {
+        throw details.errorInstance ?? new Error("Property failed without a counterexample");
+      }
+      return {
+        detail: `${details.numRuns} world(s) checked, seed ${details.seed}${
+          details.interrupted ? " (time limit reached)" : ""
+        }`,
+      };
+    },
+  }];
+}

@@ -1,0 +1,173 @@
+/**
+ * `queue/*`: the cloud flow's Azure Storage queue consumer (research bitwarden-server.md §1.3).
+ *
+ * @module
+ */
+
+import { PushType } from "../../protocol/bitwarden/push_type.ts";
+import type { Envelope } from "../../protocol/bitwarden/types.ts";
+import { type CaseContext, type CaseDefinition, CaseFailure } from "../types.ts";
+import { QueueInjector } from "../driver/queue_injector.ts";
+import { checkDelivery, envelopeKey, invocationKey } from "../driver/compare.ts";
+import { newGuid } from "../driver/identity.ts";
+import type { HubClient } from "../driver/hub_client.ts";
+import { connectMain, sleep, validHubToken } from "./_common.ts";
+
+const SOURCE = "bitwarden-server.md §1.3";
+
+function folderUpdate(userId: string): Envelope {
+  return {
+    type: PushType.SyncFolderUpdate,
+    payload: { Id: newGuid(), UserId: userId, RevisionDate: new Date().toISOString() },
+    contextId: newGuid(),
+  };
+}
+
+async function received(ctx: CaseContext, client: HubClient, envelope: Envelope): Promise<boolean> {
+  const key = envelopeKey(envelope);
+  const got = await client.waitFor(
+    () => client.invocations("ReceiveMessage").find((m) => invocationKey(m) === key),
+    Math.max(2000, ctx.timeoutMs * 0.6),
+  );
+  return got !== undefined;
+}
+
+async function withUser<T>(
+  ctx: CaseContext,
+  body: (client: HubClient, userId: string, queue: QueueInjector) => Promise<T>,
+): Promise<T> {
+  const queue = QueueInjector.fromContext(ctx);
+  const { identity, token } = await validHubToken(ctx);
+  const client = await connectMain(ctx, "user", { token });
+  try {
+    await sleep(Math.min(300, ctx.graceMs), ctx.signal);
+    return await body(client, identity.userId, queue);
+  } finally {
+    await client.close();
+    await queue.close();
+  }
+}
+
+function encodingCase(encoding: "raw" | "base64"): CaseDefinition {
+  return {
+    id: `queue/${encoding}`,
+    level: "MUST",
+    requirement: encoding === "raw"
+      ? "The consumer MUST deliver a raw JSON queue message (AzureQueuePushEngine's form) exactly once, unchanged"
+      : "The consumer MUST deliver a base64-encoded JSON queue message (legacy form) exactly once, unchanged",
+    source: SOURCE,
+    needs: ["inject:queue"],
+    run: (ctx) =>
+      withUser(ctx, async (client, userId, queue) => {
+        const envelope = folderUpdate(userId);
+        await queue.inject(envelope, { encoding });
+        if (!(await received(ctx, client, envelope))) {
+          throw new CaseFailure("the push to be delivered", "nothing arrived");
+        }
+        await client.quiet(ctx.graceMs);
+        const got = client.invocations("ReceiveMessage");
+        if (got.length !== 1) {
+          throw new CaseFailure("exactly one delivery", `${got.length} deliveries`);
+        }
+        const problems = checkDelivery(envelope, got[0]!, "messagepack");
+        if (problems.length > 0) {
+          throw new CaseFailure("the reference MessagePack argument", problems.join("; "));
+        }
+      }),
+  };
+}
+
+/**
+ * The queue cases.
+ *
+ * @returns The cases.
+ */
+export function queueCases(): CaseDefinition[] {
+  return [
+    encodingCase("raw"),
+    encodingCase("base64"),
+    {
+      id: "queue/poison-does-not-block",
+      level: "MUST",
+      requirement: "An unparseable queue message MUST NOT block the messages queued after it",
+      source: SOURCE,
+      needs: ["inject:queue"],
+      run: (ctx) =>
+        withUser(ctx, async (client, userId, queue) => {
+          await queue.enqueue(`not json ${newGuid()} {`, "enqueue poison");
+          const envelope = folderUpdate(userId);
+          await queue.inject(envelope);
+          if (!(await received(ctx, client, envelope))) {
+            throw new CaseFailure(
+              "the message after the poison message to be delivered",
+              "nothing arrived",
+            );
+          }
+        }),
+    },
+    {
+      id: "queue/unknown-type-ignored",
+      level: "MUST",
+      requirement:
+        "A queue message of an undefined push type MUST be dropped without delivery and without stopping the consumer",
+      source: "bitwarden-server.md §2.2 (default branch)",
+      needs: ["inject:queue"],
+      run: (ctx) =>
+        withUser(ctx, async (client, userId, queue) => {
+          await queue.enqueue(
+            JSON.stringify({ Type: 200, Payload: { UserId: userId, Id: newGuid() } }),
+            "enqueue Type 200",
+          );
+          const envelope = folderUpdate(userId);
+          await queue.inject(envelope);
+          if (!(await received(ctx, client, envelope))) {
+            throw new CaseFailure(
+              "the message after the unknown type to be delivered",
+              "nothing arrived",
+            );
+          }
+          await client.quiet(ctx.graceMs);
+          const got = client.invocations("ReceiveMessage");
+          if (got.length !== 1) {
+            throw new CaseFailure("only the valid message delivered", `${got.length} deliveries`);
+          }
+        }),
+    },
+    {
+      id: "queue/failed-dispatch-retried",
+      level: "MUST",
+      requirement:
+        "A queue message whose dispatch failed MUST stay in the queue and be retried (not deleted before its retries are used up)",
+      source: "bitwarden-server.md §1.3 (delete only when DequeueCount > 2)",
+      needs: ["inject:queue"],
+      run: (ctx) =>
+        withUser(ctx, async (client, userId, queue) => {
+          const marker = newGuid();
+          const poison = `{"Type":11,"Payload":{"UserId":"not-a-guid-${marker}"}}`;
+          await queue.enqueue(poison, "enqueue a message whose dispatch fails");
+          const envelope = folderUpdate(userId);
+          await queue.inject(envelope);
+          if (!(await received(ctx, client, envelope))) {
+            throw new CaseFailure(
+              "the consumer to pass the failing message",
+              "the following message never arrived",
+            );
+          }
+          // The failed message is invisible for its lease (30 s on Azure), then visible again with
+          // a dequeue count: a consumer that deleted it never shows it again.
+          const deadline = performance.now() + Math.min(35_000, ctx.timeoutMs - 2000);
+          while (performance.now() < deadline && !ctx.signal.aborted) {
+            const seen = (await queue.peek()).find((m) => m.text.includes(marker));
+            if (seen && seen.dequeueCount >= 1) {
+              return { detail: `visible again with dequeue count ${seen.dequeueCount}` };
+            }
+            await sleep(100, ctx.signal);
+          }
+          throw new CaseFailure(
+            "the failed message to reappear in the queue after its visibility timeout",
+            "it was gone (deleted before its retries were used up)",
+          );
+        }),
+    },
+  ];
+}

@@ -1,0 +1,198 @@
+/**
+ * `send/*`: the self-hosted `POST /send` endpoint (research bitwarden-server.md §1.4).
+ *
+ * @module
+ */
+
+import { PushType } from "../../protocol/bitwarden/push_type.ts";
+import { writeSendBody } from "../../protocol/bitwarden/mod.ts";
+import type { Envelope } from "../../protocol/bitwarden/types.ts";
+import { type CaseContext, type CaseDefinition, CaseFailure } from "../types.ts";
+import { internalToken, postSend } from "../driver/send_injector.ts";
+import { connectMain, validHubToken } from "./_common.ts";
+import type { HubClient } from "../driver/hub_client.ts";
+
+const SOURCE = "bitwarden-server.md §1.4";
+
+async function listener(ctx: CaseContext): Promise<{ client: HubClient; userId: string }> {
+  const { identity, token } = await validHubToken(ctx);
+  return { client: await connectMain(ctx, "user", { token }), userId: identity.userId };
+}
+
+function logOut(userId: string): Envelope {
+  return { type: PushType.LogOut, payload: { UserId: userId, Reason: null }, contextId: null };
+}
+
+async function expectDelivered(ctx: CaseContext, client: HubClient, what: string): Promise<void> {
+  const got = await client.waitFor(
+    () => client.invocations("ReceiveMessage")[0],
+    ctx.timeoutMs / 2,
+  );
+  if (!got) throw new CaseFailure(`${what} to be delivered`, "nothing arrived");
+}
+
+/**
+ * The `/send` cases.
+ *
+ * @returns The cases.
+ */
+export function sendCases(): CaseDefinition[] {
+  return [
+    {
+      id: "send/no-token",
+      level: "MUST",
+      requirement: "POST /send MUST answer 401 without a token and deliver nothing",
+      source: SOURCE,
+      needs: ["inject:send"],
+      async run(ctx) {
+        const { client, userId } = await listener(ctx);
+        try {
+          const answer = await postSend(ctx.target.sendUrl, writeSendBody(logOut(userId)), {
+            trace: ctx.trace,
+          });
+          if (answer.status !== 401) throw new CaseFailure("HTTP 401", `HTTP ${answer.status}`);
+          await client.quiet(ctx.graceMs);
+          if (client.invocations("ReceiveMessage").length > 0) {
+            throw new CaseFailure("nothing delivered", "the push was delivered");
+          }
+        } finally {
+          await client.close();
+        }
+      },
+    },
+    {
+      id: "send/non-internal-token",
+      level: "MUST",
+      requirement:
+        "POST /send MUST answer 403 to a valid token without scope internal and deliver nothing",
+      source: SOURCE,
+      needs: ["inject:send"],
+      async run(ctx) {
+        const { identity, token } = await validHubToken(ctx);
+        const client = await connectMain(ctx, "user", { token });
+        try {
+          const answer = await postSend(
+            ctx.target.sendUrl,
+            writeSendBody(logOut(identity.userId)),
+            {
+              token,
+              trace: ctx.trace,
+            },
+          );
+          if (answer.status !== 403) throw new CaseFailure("HTTP 403", `HTTP ${answer.status}`);
+          await client.quiet(ctx.graceMs);
+          if (client.invocations("ReceiveMessage").length > 0) {
+            throw new CaseFailure("nothing delivered", "the push was delivered");
+          }
+        } finally {
+          await client.close();
+        }
+      },
+    },
+    {
+      id: "send/ok",
+      level: "MUST",
+      requirement:
+        "POST /send with an internal token MUST answer 200 with an empty body and deliver the push",
+      source: SOURCE,
+      needs: ["inject:send"],
+      async run(ctx) {
+        const token = await internalToken(ctx);
+        const { client, userId } = await listener(ctx);
+        try {
+          const answer = await postSend(ctx.target.sendUrl, writeSendBody(logOut(userId)), {
+            token,
+            trace: ctx.trace,
+          });
+          if (answer.status !== 200 || answer.body !== "") {
+            throw new CaseFailure(
+              "HTTP 200 with an empty body",
+              `HTTP ${answer.status} ${JSON.stringify(answer.body.slice(0, 200))}`,
+            );
+          }
+          await expectDelivered(ctx, client, "the push");
+        } finally {
+          await client.close();
+        }
+      },
+    },
+    {
+      id: "send/bad-body",
+      level: "MUST",
+      requirement:
+        "POST /send MUST reject a malformed body without a 2xx and keep serving later pushes",
+      source: SOURCE,
+      needs: ["inject:send"],
+      async run(ctx) {
+        const token = await internalToken(ctx);
+        const { client, userId } = await listener(ctx);
+        try {
+          const statuses: number[] = [];
+          for (
+            const body of ['{"type":11,"payload":', '{"type":"LogOut","payload":{}}', "[1,2,3]"]
+          ) {
+            statuses.push(
+              (await postSend(ctx.target.sendUrl, body, { token, trace: ctx.trace })).status,
+            );
+          }
+          if (statuses.some((s) => s >= 200 && s < 300)) {
+            throw new CaseFailure(
+              "non-2xx answers to malformed bodies",
+              `HTTP ${statuses.join(", ")}`,
+            );
+          }
+          const answer = await postSend(ctx.target.sendUrl, writeSendBody(logOut(userId)), {
+            token,
+            trace: ctx.trace,
+          });
+          if (answer.status !== 200) {
+            throw new CaseFailure("HTTP 200 for the following valid push", `HTTP ${answer.status}`);
+          }
+          await expectDelivered(ctx, client, "the following valid push");
+          return { detail: `malformed bodies answered ${statuses.join(", ")}` };
+        } finally {
+          await client.close();
+        }
+      },
+    },
+    {
+      id: "send/bad-body-400",
+      level: "SHOULD",
+      requirement:
+        "POST /send SHOULD answer a malformed body with 400 and a JSON {message} (Bitwarden answers 500)",
+      source: SOURCE,
+      needs: ["inject:send"],
+      async run(ctx) {
+        const token = await internalToken(ctx);
+        const answer = await postSend(ctx.target.sendUrl, '{"type":11,"payload":', {
+          token,
+          trace: ctx.trace,
+        });
+        let message: unknown;
+        try {
+          message = (JSON.parse(answer.body) as { message?: unknown }).message;
+        } catch {
+          message = undefined;
+        }
+        if (answer.status !== 400 || typeof message !== "string") {
+          throw new CaseFailure(
+            'HTTP 400 {"message":…}',
+            `HTTP ${answer.status} ${answer.body.slice(0, 200)}`,
+          );
+        }
+      },
+    },
+    {
+      id: "send/blank-body",
+      level: "SHOULD",
+      requirement: "POST /send SHOULD answer a blank body with 200 and do nothing",
+      source: SOURCE,
+      needs: ["inject:send"],
+      async run(ctx) {
+        const token = await internalToken(ctx);
+        const answer = await postSend(ctx.target.sendUrl, "", { token, trace: ctx.trace });
+        if (answer.status !== 200) throw new CaseFailure("HTTP 200", `HTTP ${answer.status}`);
+      },
+    },
+  ];
+}

@@ -1,0 +1,127 @@
+/**
+ * The cloud injection path: messages enqueued on the target's Azure Storage queue, as
+ * `AzureQueuePushEngine` writes them (raw PascalCase JSON), or base64-encoded as legacy
+ * producers did.
+ *
+ * @module
+ */
+
+import { Buffer } from "node:buffer";
+import { QueueClient } from "@azure/storage-queue";
+import type { Envelope } from "../../protocol/bitwarden/types.ts";
+import { writeQueueMessage } from "../../protocol/bitwarden/mod.ts";
+import { type CaseContext, CaseUnsupported, type Trace } from "../types.ts";
+import type { EnvelopeInjectorLike } from "./send_injector.ts";
+
+/** A message seen with `peek`. */
+export interface PeekedMessage {
+  /** The stored text. */
+  readonly text: string;
+  /** How often it was dequeued. */
+  readonly dequeueCount: number;
+}
+
+/**
+ * Enqueues raw text and envelopes on one queue, and peeks at it.
+ *
+ * @example
+ * ```ts ignore
+ * const queue = QueueInjector.fromContext(ctx);
+ * await queue.inject(envelope, { encoding: "base64" });
+ * ```
+ */
+export class QueueInjector implements EnvelopeInjectorLike {
+  /** Transport used. */
+  readonly mode = "queue" as const;
+  #client: QueueClient;
+  #trace: Trace | undefined;
+
+  /**
+   * Creates an injector.
+   *
+   * @param connectionString Azure Storage connection string.
+   * @param queueName Queue name.
+   * @param trace Trace to record enqueues into.
+   */
+  constructor(connectionString: string, queueName: string, trace?: Trace) {
+    this.#client = new QueueClient(connectionString, queueName);
+    this.#trace = trace;
+  }
+
+  /**
+   * Creates an injector for a case's target.
+   *
+   * @param ctx The case context.
+   * @returns The injector.
+   * @throws {CaseUnsupported} When no queue connection string was given.
+   */
+  static fromContext(ctx: CaseContext): QueueInjector {
+    if (!ctx.target.queueConnectionString) {
+      throw new CaseUnsupported("Needs --queue-connection-string");
+    }
+    return new QueueInjector(ctx.target.queueConnectionString, ctx.target.queueName, ctx.trace);
+  }
+
+  /**
+   * Enqueues a text exactly as given.
+   *
+   * @param text Message text.
+   * @param summary Trace summary.
+   */
+  async enqueue(text: string, summary = "enqueue"): Promise<void> {
+    this.#trace?.record({
+      from: "harness",
+      to: "queue",
+      kind: "inject",
+      summary,
+      data: text.slice(0, 2000),
+    });
+    await this.#client.sendMessage(text);
+  }
+
+  /**
+   * Enqueues an envelope as the producer writes it.
+   *
+   * @param envelope The envelope.
+   * @param options `raw` JSON (default) or `base64` of that JSON.
+   */
+  async inject(envelope: Envelope, options: { encoding?: "raw" | "base64" } = {}): Promise<void> {
+    const json = writeQueueMessage(envelope);
+    if (options.encoding === "base64") {
+      await this.enqueue(
+        Buffer.from(json, "utf8").toString("base64"),
+        `enqueue base64 Type ${envelope.type}`,
+      );
+    } else {
+      await this.enqueue(json, `enqueue Type ${envelope.type}`);
+    }
+  }
+
+  /**
+   * Peeks at up to 32 visible messages at the front of the queue.
+   *
+   * @returns The messages.
+   */
+  async peek(): Promise<PeekedMessage[]> {
+    const answer = await this.#client.peekMessages({ numberOfMessages: 32 });
+    return answer.peekedMessageItems.map((m) => ({
+      text: m.messageText,
+      dequeueCount: m.dequeueCount,
+    }));
+  }
+
+  /**
+   * Approximate number of messages in the queue, invisible ones included.
+   *
+   * @returns The count.
+   */
+  async approximateCount(): Promise<number> {
+    const properties = await this.#client.getProperties();
+    return properties.approximateMessagesCount ?? 0;
+  }
+
+  /** Nothing to release (the SDK keeps no open handles between calls). */
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}

@@ -1,0 +1,298 @@
+/**
+ * Worlds of users, organizations and devices: connect every device to the hub, inject pushes,
+ * and compare the set of (connection, message) deliveries with the oracle's, exactly.
+ *
+ * @module
+ */
+
+import type { Envelope } from "../../protocol/bitwarden/types.ts";
+import { DeviceType } from "../../protocol/bitwarden/client_type.ts";
+import type { InvocationMessage } from "../../protocol/signalr/mod.ts";
+import { type CaseContext, CaseFailure, CaseUnsupported } from "../types.ts";
+import {
+  HubClient,
+  HubConnectError,
+  type HubProtocolName,
+  type TokenPlacement,
+} from "./hub_client.ts";
+import { deviceClaims, type DeviceIdentity, newGuid, requireAuthority } from "./identity.ts";
+import { type Endpoint, expectedRecipients } from "./oracle.ts";
+import { envelopeKey, invocationKey } from "./compare.ts";
+
+/** A connection to open. */
+export type EndpointSpec =
+  | {
+    /** Unique name (trace lifeline `client:<name>`). */
+    readonly name: string;
+    /** Main hub. */
+    readonly hub: "main";
+    /** The device whose token is used. */
+    readonly identity: DeviceIdentity;
+    /** Hub URL override (scale-out: another instance). */
+    readonly hubUrl?: string;
+    /** Token placement (default query). */
+    readonly tokenVia?: TokenPlacement;
+  }
+  | {
+    /** Unique name. */
+    readonly name: string;
+    /** Anonymous hub. */
+    readonly hub: "anonymous";
+    /** `Token` query value. */
+    readonly token: string;
+    /** Hub URL override. */
+    readonly hubUrl?: string;
+  };
+
+/** Name of the barrier connection every world gets. */
+export const SENTINEL = "sentinel";
+
+/** Methods that carry pushes (anything but these, such as `Heartbeat`, is not a delivery). */
+const IGNORED_METHODS = new Set(["heartbeat"]);
+
+/** Connected clients of a world. */
+export interface ConnectedWorld {
+  /** Client per endpoint name. */
+  readonly clients: ReadonlyMap<string, HubClient>;
+  /** Endpoints as the oracle sees them. */
+  readonly endpoints: readonly Endpoint[];
+  /** Hub protocol of every connection. */
+  readonly protocol: HubProtocolName;
+  /** User id of the sentinel. */
+  readonly sentinelUserId: string;
+  /** Closes every connection. */
+  close(): Promise<void>;
+}
+
+/**
+ * The anonymous hub URL that belongs to a main hub URL (`…/hub` -> `…/anonymous-hub`).
+ *
+ * @param hubUrl A main hub URL.
+ * @returns The anonymous hub URL of the same instance.
+ */
+export function anonymousHubFor(hubUrl: string): string {
+  return hubUrl.replace(/\/hub(\/?)(\?.*)?$/, "/anonymous-hub$1$2");
+}
+
+/**
+ * Mints tokens (harness authority), connects every endpoint plus a sentinel in parallel, and
+ * waits a short settle time so group joins done after the handshake are in place.
+ *
+ * @param ctx The case context.
+ * @param specs Connections to open.
+ * @param options Hub protocol for all connections.
+ * @returns The connected world; close it in `finally`.
+ * @throws {CaseUnsupported} When the target refuses the protocol in the handshake.
+ */
+export async function connectWorld(
+  ctx: CaseContext,
+  specs: readonly EndpointSpec[],
+  options: { protocol: HubProtocolName },
+): Promise<ConnectedWorld> {
+  const authority = requireAuthority(ctx);
+  const sentinelUserId = newGuid();
+  const all: EndpointSpec[] = [...specs, {
+    name: SENTINEL,
+    hub: "main",
+    identity: {
+      userId: sentinelUserId,
+      deviceId: newGuid(),
+      deviceType: DeviceType.LinuxDesktop,
+      organizations: [],
+    },
+  }];
+  const clients = new Map<string, HubClient>();
+  const endpoints: Endpoint[] = [];
+  const close = async () => {
+    await Promise.all([...clients.values()].map((c) => c.close()));
+  };
+  try {
+    await Promise.all(all.map(async (spec) => {
+      let client: HubClient;
+      if (spec.hub === "main") {
+        const claims = deviceClaims(spec.identity);
+        const token = await authority.mint({ claims });
+        endpoints.push({ name: spec.name, hub: "main", claims });
+        client = await HubClient.connect(spec.hubUrl ?? ctx.target.hubUrl, {
+          name: spec.name,
+          protocol: options.protocol,
+          token,
+          tokenVia: spec.tokenVia ?? "query",
+          trace: ctx.trace,
+          signal: ctx.signal,
+        });
+      } else {
+        endpoints.push({ name: spec.name, hub: "anonymous", token: spec.token });
+        client = await HubClient.connect(spec.hubUrl ?? ctx.target.anonymousHubUrl, {
+          name: spec.name,
+          protocol: options.protocol,
+          query: { Token: spec.token },
+          trace: ctx.trace,
+          signal: ctx.signal,
+        });
+      }
+      clients.set(spec.name, client);
+    }));
+  } catch (error) {
+    await close();
+    if (
+      error instanceof HubConnectError && error.stage === "handshake" && options.protocol === "json"
+    ) {
+      throw new CaseUnsupported(
+        `The target does not accept the JSON hub protocol: ${error.message}`,
+      );
+    }
+    throw error;
+  }
+  await new Promise((resolve) => setTimeout(resolve, Math.min(300, ctx.graceMs)));
+  return { clients, endpoints, protocol: options.protocol, sentinelUserId, close };
+}
+
+/** One delivery seen on a connection. */
+export interface Delivery {
+  /** Connection name. */
+  readonly endpoint: string;
+  /** Identity key (see `pushKey`), or undefined when the invocation is not a push. */
+  readonly key: string | undefined;
+  /** The invocation. */
+  readonly invocation: InvocationMessage;
+}
+
+/** What {@linkcode injectAndObserve} saw. */
+export interface Observation {
+  /** Expected recipients per injected envelope (same order as `envelopes`). */
+  readonly expected: ReadonlyMap<Envelope, readonly string[]>;
+  /** Every delivery to every connection (sentinel included). */
+  readonly deliveries: readonly Delivery[];
+  /** Differences between the expected and observed delivery multisets. */
+  readonly problems: readonly string[];
+}
+
+/**
+ * Injects the envelopes in order, then a sentinel push to the sentinel connection (a barrier:
+ * once it arrives, the earlier pushes were dispatched), waits for every expected delivery, then
+ * a grace period for unexpected ones, and compares delivery multisets exactly.
+ *
+ * @param ctx The case context.
+ * @param world The connected world.
+ * @param envelopes Pushes to inject, each with unique GUIDs.
+ * @param inject How to inject one envelope.
+ * @returns The observation.
+ */
+export async function injectAndObserve(
+  ctx: CaseContext,
+  world: ConnectedWorld,
+  envelopes: readonly Envelope[],
+  inject: (envelope: Envelope) => Promise<void>,
+): Promise<Observation> {
+  const installationId = ctx.target.installationId ?? null;
+  const sentinel: Envelope = {
+    type: 5,
+    payload: { UserId: world.sentinelUserId, Date: new Date().toISOString() },
+    contextId: null,
+  };
+  const all = [...envelopes, sentinel];
+  const expected = new Map<Envelope, string[]>();
+  const wanted = new Map<string, Map<string, number>>();
+  for (const envelope of all) {
+    const recipients = expectedRecipients(envelope, world.endpoints, installationId);
+    expected.set(envelope, recipients);
+    for (const name of recipients) {
+      const perKey = wanted.get(name) ?? new Map<string, number>();
+      const key = envelopeKey(envelope);
+      perKey.set(key, (perKey.get(key) ?? 0) + 1);
+      wanted.set(name, perKey);
+    }
+  }
+  for (const envelope of all) {
+    ctx.trace.record({
+      from: "harness",
+      to: ctx.target.inject === "queue" ? "queue" : "send",
+      kind: "update",
+      summary: `push Type ${envelope.type} -> ${expected.get(envelope)!.join(", ") || "nobody"}`,
+    });
+    await inject(envelope);
+  }
+  const received = (name: string) =>
+    world.clients.get(name)!.invocations().filter((m) =>
+      !IGNORED_METHODS.has(m.target.toLowerCase())
+    );
+  const deadline = Math.max(2000, Math.floor(ctx.timeoutMs * 0.6));
+  await Promise.all([...world.clients.entries()].map(([name, client]) => {
+    const count = [...(wanted.get(name)?.values() ?? [])].reduce((a, b) => a + b, 0);
+    return count === 0 ? Promise.resolve() : client.waitFor(
+      () => (received(name).length >= count ? true : undefined),
+      deadline,
+    );
+  }));
+  await new Promise((resolve) => setTimeout(resolve, ctx.graceMs));
+  const deliveries: Delivery[] = [];
+  const problems: string[] = [];
+  const ours = new Set(all.map(envelopeKey));
+  for (const [name] of world.clients) {
+    // Installation broadcasts of concurrently running cases reach every connection legitimately.
+    const got = received(name).filter((m) =>
+      ours.has(invocationKey(m) ?? "") || !isInstallationBroadcast(m, installationId)
+    );
+    const counts = new Map<string, number>();
+    for (const invocation of got) {
+      const key = invocationKey(invocation);
+      deliveries.push({ endpoint: name, key, invocation });
+      const k = key ?? `unrecognised ${invocation.target}`;
+      counts.set(k, (counts.get(k) ?? 0) + 1);
+    }
+    const want = wanted.get(name) ?? new Map<string, number>();
+    for (const [key, count] of want) {
+      const have = counts.get(key) ?? 0;
+      if (have < count) {
+        problems.push(
+          `${name}: missing ${describeKey(key, all)}${count > 1 ? ` (${have}/${count})` : ""}`,
+        );
+      }
+      if (have > count) {
+        problems.push(`${name}: ${have} copies of ${describeKey(key, all)} (expected ${count})`);
+      }
+    }
+    for (const [key, have] of counts) {
+      if (!want.has(key)) {
+        problems.push(`${name}: unexpected ${describeKey(key, all)}${have > 1 ? ` x${have}` : ""}`);
+      }
+    }
+  }
+  return { expected, deliveries, problems };
+}
+
+function isInstallationBroadcast(
+  invocation: InvocationMessage,
+  installationId: string | null,
+): boolean {
+  if (installationId === null) return false;
+  const argument = invocation.arguments[0] as Record<string, unknown> | undefined;
+  const payload = (argument?.Payload ?? argument?.payload) as Record<string, unknown> | undefined;
+  const value = payload?.InstallationId ?? payload?.installationId;
+  return typeof value === "string" && value.toLowerCase() === installationId.toLowerCase();
+}
+
+function describeKey(key: string, envelopes: readonly Envelope[]): string {
+  const index = envelopes.findIndex((e) => envelopeKey(e) === key);
+  const type = key.split(":")[0];
+  if (index === envelopes.length - 1) return "sentinel push";
+  return index >= 0 ? `push #${index + 1} (Type ${type})` : `message ${key.slice(0, 60)}`;
+}
+
+/**
+ * Throws a {@linkcode CaseFailure} when an observation's deliveries differ from the expected set.
+ *
+ * @param observation The observation.
+ * @param requirement Short text of what was expected.
+ */
+export function assertExactDeliveries(observation: Observation, requirement: string): void {
+  if (observation.problems.length === 0) return;
+  const expected = [...observation.expected.entries()].map(([envelope, names], i) =>
+    `#${i + 1} Type ${envelope.type} -> {${names.join(", ")}}`
+  ).join("; ");
+  throw new CaseFailure(
+    `${requirement}: ${expected}`,
+    observation.problems.slice(0, 12).join("; ") + (observation.problems.length > 12 ? "; …" : ""),
+  );
+}

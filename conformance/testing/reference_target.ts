@@ -1,0 +1,253 @@
+/**
+ * Targets for the suite's self-tests: the reference Notifications service started in-process on
+ * a free port, trusting an {@linkcode ActingAuthority}, in `send` or `queue` mode, and the same
+ * service built with exactly one realistic fault (broken targets). Test tree only: `server/`
+ * never imports this.
+ *
+ * @module
+ */
+
+import { QueueClient } from "@azure/storage-queue";
+import { ActingAuthority } from "../authority.ts";
+import type { InjectMode, ResolvedTarget } from "../types.ts";
+import { toHubMessagePackArgument } from "../../protocol/bitwarden/mod.ts";
+import type { Envelope, HubClaims } from "../../protocol/bitwarden/types.ts";
+import { parseQueueMessage } from "../../protocol/bitwarden/mod.ts";
+import {
+  AuthError,
+  type NotificationsOptions,
+  type NotificationsOverrides,
+  serveNotifications,
+} from "../../server/notifications/mod.ts";
+
+/** The one fault a broken target has. */
+export type Fault =
+  | "org-to-everyone"
+  | "ignores-signature"
+  | "drops-context-id"
+  | "pascal-case-json"
+  | "never-pings"
+  | "deletes-before-dispatch"
+  | "anonymous-ignores-token";
+
+/** Every fault. */
+export const FAULTS: readonly Fault[] = [
+  "org-to-everyone",
+  "ignores-signature",
+  "drops-context-id",
+  "pascal-case-json",
+  "never-pings",
+  "deletes-before-dispatch",
+  "anonymous-ignores-token",
+];
+
+/** Options of {@linkcode startTarget}. */
+export interface TargetOptions {
+  /** Injection mode (default `send`). */
+  readonly inject?: InjectMode;
+  /** Queue connection string (queue mode). */
+  readonly queueConnectionString?: string;
+  /** The fault to build in, if any. */
+  readonly fault?: Fault;
+}
+
+/** A running self-test target. */
+export interface RunningTarget {
+  /** The target description to give `runConformance`. */
+  readonly target: ResolvedTarget;
+  /** The authority the service trusts. */
+  readonly authority: ActingAuthority;
+  /** Stops the service, the broken consumer (if any) and the authority. */
+  close(): Promise<void>;
+}
+
+/** Short timers so keep-alive and heartbeat cases finish in seconds. */
+const TIMERS = { keepAliveMs: 1000, heartbeatMs: 3000, handshakeTimeoutMs: 5000 } as const;
+
+/** Decodes a JWT payload without checking anything but typ, issuer and lifetime: the signature fault. */
+function unverifiedClaims(issuer: string): (token: string) => Promise<HubClaims> {
+  return (token) => {
+    const [header, payload] = token.split(".");
+    const decode = (part: string | undefined) =>
+      JSON.parse(
+        new TextDecoder().decode(
+          Uint8Array.from(atob((part ?? "").replace(/-/g, "+").replace(/_/g, "/")), (c) =>
+            c.charCodeAt(0)),
+        ),
+      );
+    const fail = (message: string) =>
+      Promise.reject(new AuthError(401, `Invalid token: ${message}`));
+    try {
+      const h = decode(header) as { typ?: string };
+      const claims = decode(payload) as HubClaims & { iss?: string; exp?: number; nbf?: number };
+      const now = Date.now() / 1000;
+      if (h.typ !== "at+jwt") return fail("Wrong typ");
+      if (claims.iss !== issuer) return fail("Wrong issuer");
+      if ((claims.exp ?? 0) + 300 < now || (claims.nbf ?? 0) - 300 > now) return fail("Expired");
+      return Promise.resolve(claims);
+    } catch {
+      return fail("Malformed token");
+    }
+  };
+}
+
+function overridesFor(fault: Fault | undefined, issuer: string): NotificationsOverrides {
+  switch (fault) {
+    case "org-to-everyone":
+      return {
+        deliverToAll: (route) =>
+          route.targets.some((t) => t.kind === "group" && t.group.startsWith("Organization")),
+      };
+    case "ignores-signature":
+      return { verifyAccessToken: unverifiedClaims(issuer) };
+    case "drops-context-id":
+      return {
+        hubArgument: {
+          messagepack: (envelope: Envelope) => ({
+            ...(toHubMessagePackArgument(envelope) as object),
+            ContextId: null,
+          }),
+        },
+      };
+    case "pascal-case-json":
+      return { hubArgument: { json: (envelope: Envelope) => toHubMessagePackPlain(envelope) } };
+    case "anonymous-ignores-token":
+      return { anonymousGroup: () => null };
+    default:
+      return {};
+  }
+}
+
+/** The MessagePack projection with ISO dates: PascalCase keys where JSON needs camelCase. */
+function toHubMessagePackPlain(envelope: Envelope): unknown {
+  return JSON.parse(
+    JSON.stringify({
+      Type: envelope.type,
+      Payload: envelope.payload,
+      ContextId: envelope.contextId,
+    }),
+  );
+}
+
+/**
+ * A consumer that deletes each message as soon as it is received and only then dispatches it:
+ * a failed dispatch loses the message (the `deletes-before-dispatch` fault).
+ */
+function startDeletingConsumer(
+  connectionString: string,
+  queueName: string,
+  dispatch: (envelope: Envelope) => Promise<unknown>,
+): () => Promise<void> {
+  const client = new QueueClient(connectionString, queueName);
+  const controller = new AbortController();
+  const loop = (async () => {
+    await client.createIfNotExists();
+    while (!controller.signal.aborted) {
+      let batch;
+      try {
+        batch = await client.receiveMessages({ numberOfMessages: 32, visibilityTimeout: 2 });
+      } catch {
+        await new Promise((r) => setTimeout(r, 100));
+        continue;
+      }
+      if (batch.receivedMessageItems.length === 0) {
+        await new Promise((r) => setTimeout(r, 100));
+        continue;
+      }
+      for (const message of batch.receivedMessageItems) {
+        await client.deleteMessage(message.messageId, message.popReceipt).catch(() => {});
+        try {
+          await dispatch(parseQueueMessage(message.messageText));
+        } catch {
+          // The message is already gone: that is the fault.
+        }
+      }
+    }
+  })();
+  return async () => {
+    controller.abort();
+    await loop;
+  };
+}
+
+/**
+ * Starts the reference Notifications service (optionally with one fault) behind a fresh acting
+ * authority, on free loopback ports.
+ *
+ * @param options Mode, queue and fault.
+ * @returns The target; `close()` it in `finally`.
+ */
+export async function startTarget(options: TargetOptions = {}): Promise<RunningTarget> {
+  const inject = options.inject ?? "send";
+  const authority = await ActingAuthority.create();
+  const authorityUrl = await authority.listen({ port: 0 });
+  const installationId = crypto.randomUUID();
+  const queueName = `notifications${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
+  const fault = options.fault;
+  const useOwnConsumer = fault === "deletes-before-dispatch";
+  const serviceOptions: NotificationsOptions = {
+    selfHosted: inject !== "queue",
+    installationId,
+    auth: { authority: authorityUrl },
+    timers: fault === "never-pings" ? { ...TIMERS, keepAliveMs: 0, heartbeatMs: 120_000 } : TIMERS,
+    overrides: overridesFor(fault, authorityUrl),
+    log: () => {},
+    ...(inject === "queue" && options.queueConnectionString && !useOwnConsumer
+      ? {
+        queue: {
+          connectionString: options.queueConnectionString,
+          queueName,
+          poisonQueueName: `${queueName}-poison`,
+          visibilityTimeoutSeconds: 2,
+          idleWait: { minMs: 50, maxMs: 200 },
+          log: () => {},
+        },
+      }
+      : {}),
+  };
+  let served;
+  try {
+    served = await serveNotifications(serviceOptions);
+  } catch (error) {
+    await authority.close();
+    throw error;
+  }
+  let stopConsumer: (() => Promise<void>) | undefined;
+  if (useOwnConsumer && options.queueConnectionString) {
+    const service = served.service;
+    stopConsumer = startDeletingConsumer(
+      options.queueConnectionString,
+      queueName,
+      (e) => service.dispatch(e, "queue"),
+    );
+  } else if (inject === "queue" && options.queueConnectionString) {
+    await new QueueClient(options.queueConnectionString, queueName).createIfNotExists();
+  }
+  const url = served.url;
+  const target: ResolvedTarget = {
+    baseUrl: url,
+    hubUrl: `${url}/hub`,
+    extraHubUrls: [],
+    anonymousHubUrl: `${url}/anonymous-hub`,
+    sendUrl: `${url}/send`,
+    apiUrl: `${url}/api`,
+    identityUrl: `${url}/identity`,
+    inject,
+    queueName,
+    ...(options.queueConnectionString
+      ? { queueConnectionString: options.queueConnectionString }
+      : {}),
+    installationId,
+    actAsAuthorityPort: Number(new URL(authorityUrl).port),
+    protocols: ["messagepack", "json"],
+  };
+  return {
+    target,
+    authority,
+    async close() {
+      await stopConsumer?.();
+      await served.close();
+      await authority.close();
+    },
+  };
+}
