@@ -1,0 +1,233 @@
+/**
+ * Private test helpers of the server tests: start a deployment on a free port, log fixture
+ * users in as real clients do, and watch hubs with the official SignalR client.
+ *
+ * @module
+ */
+
+import * as signalR from "@microsoft/signalr";
+import { MessagePackHubProtocol } from "@microsoft/signalr-protocol-msgpack";
+import { parseServeConfig } from "./config.ts";
+import { type RunningServe, startServe, type StartServeOptions } from "./serve.ts";
+
+/** Fixture accounts (see fixtures/seed.json). */
+export const ALICE = {
+  id: "a11ce000-0000-4000-8000-000000000001",
+  email: "alice@example.com",
+  hash: "4Aa46Fc7qpSyhQZ1PBBTSDpBMGrkvVsIOK5CG+1yzBE=",
+  web: "a11ce000-0000-4000-8000-0000000000a1",
+  extension: "a11ce000-0000-4000-8000-0000000000a2",
+  desktop: "a11ce000-0000-4000-8000-0000000000a3",
+} as const;
+/** Bob. */
+export const BOB = {
+  id: "b0b00000-0000-4000-8000-000000000002",
+  email: "bob@example.com",
+  hash: "P9aDgNMuJprmlar7TSpuR6ANwpc2O64PpDVUBwDP7Gw=",
+  web: "b0b00000-0000-4000-8000-0000000000b1",
+  desktop: "b0b00000-0000-4000-8000-0000000000b2",
+} as const;
+/** Carol. */
+export const CAROL = {
+  id: "ca201000-0000-4000-8000-000000000003",
+  email: "carol@example.com",
+  hash: "yLqJVAm0CHiJXlXzpzrQj5gvd7w9lHIrbLOl1M9xgjE=",
+  cli: "ca201000-0000-4000-8000-0000000000c1",
+} as const;
+/** Acme (alice owner, bob user). */
+export const ACME = "0acbe000-0000-4000-8000-00000000000a";
+/** Acme's collection. */
+export const ACME_COLLECTION = "0acbe000-0000-4000-8000-0000000c0001";
+/** Globex (bob owner, carol admin, alice custom). */
+export const GLOBEX = "610be000-0000-4000-8000-00000000000b";
+/** A valid EncString. */
+export const ENC = "2.AA==|AA==|AA==";
+
+/**
+ * Starts a deployment on a free port with fast timers.
+ *
+ * @param args Extra serve flags.
+ * @param options Start options.
+ * @returns The running deployment.
+ */
+export function startTestServe(
+  args: string[] = [],
+  options: StartServeOptions = {},
+): Promise<RunningServe> {
+  const config = parseServeConfig(["--port", "0", "--internal-key", "test-internal-key", ...args]);
+  return startServe(config, {
+    log: () => {},
+    secretIterations: 1000,
+    backoff: { minMs: 20, maxMs: 200 },
+    queueIdleWait: { minMs: 20, maxMs: 100 },
+    ...options,
+  });
+}
+
+/**
+ * The form a client sends for the password grant.
+ *
+ * @param user E-mail and hash.
+ * @param device Identifier and DeviceType.
+ * @param clientId Client id.
+ * @returns The form.
+ */
+export function passwordForm(
+  user: { email: string; hash: string },
+  device: { id: string; type: number },
+  clientId = "web",
+): URLSearchParams {
+  return new URLSearchParams({
+    grant_type: "password",
+    username: user.email,
+    password: user.hash,
+    scope: "api offline_access",
+    client_id: clientId,
+    deviceType: String(device.type),
+    deviceIdentifier: device.id,
+    deviceName: "test",
+  });
+}
+
+/**
+ * POSTs `/connect/token` with the client headers.
+ *
+ * @param base Base URL.
+ * @param form The form.
+ * @param headers Extra headers (default: version header and Device-Type).
+ * @returns Status and JSON body.
+ */
+export async function tokenRequest(
+  base: string,
+  form: URLSearchParams,
+  headers: Record<string, string> = { "bitwarden-client-version": "2026.8.0" },
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const response = await fetch(`${base}/identity/connect/token`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded; charset=utf-8", ...headers },
+    body: form,
+  });
+  return { status: response.status, body: await response.json() };
+}
+
+/**
+ * Logs in and returns the access token.
+ *
+ * @param base Base URL.
+ * @param user E-mail and hash.
+ * @param device Identifier and type.
+ * @returns The access token.
+ */
+export async function login(
+  base: string,
+  user: { email: string; hash: string },
+  device: { id: string; type: number },
+): Promise<string> {
+  const { status, body } = await tokenRequest(base, passwordForm(user, device));
+  if (status !== 200) throw new Error(`Login failed: ${status} ${JSON.stringify(body)}`);
+  return body.access_token as string;
+}
+
+/**
+ * Calls the API.
+ *
+ * @param base Base URL.
+ * @param method Method.
+ * @param path Path under `/api`.
+ * @param options Token, JSON body, headers.
+ * @returns Status, JSON body (or null) and headers.
+ */
+export async function api(
+  base: string,
+  method: string,
+  path: string,
+  options: { token?: string; body?: unknown; headers?: Record<string, string> } = {},
+): Promise<{ status: number; body: unknown; headers: Headers }> {
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.token) headers.authorization = `Bearer ${options.token}`;
+  if (options.body !== undefined) headers["content-type"] = "application/json; charset=utf-8";
+  const response = await fetch(`${base}/api${path}`, {
+    method,
+    headers,
+    ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
+  });
+  const text = await response.text();
+  return {
+    status: response.status,
+    body: text === "" ? null : JSON.parse(text),
+    headers: response.headers,
+  };
+}
+
+/** A hub connection recording what it receives. */
+export interface Watcher {
+  /** Label for messages. */
+  readonly name: string;
+  /** Received `[method, message]` pairs. */
+  readonly received: { method: string; message: Record<string, unknown> }[];
+  /** Stops the connection. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Connects to `/hub` (token) or `/anonymous-hub` (auth request id) with the official client.
+ *
+ * @param base Base URL.
+ * @param name Label.
+ * @param auth `{ token }` or `{ anonymous }`.
+ * @param protocol Hub protocol.
+ * @returns The watcher.
+ */
+export async function watch(
+  base: string,
+  name: string,
+  auth: { token: string } | { anonymous: string },
+  protocol: "messagepack" | "json" = "messagepack",
+): Promise<Watcher> {
+  const builder = new signalR.HubConnectionBuilder().configureLogging(signalR.LogLevel.None);
+  const ws = { skipNegotiation: true, transport: signalR.HttpTransportType.WebSockets };
+  if ("token" in auth) {
+    const token = auth.token;
+    builder.withUrl(`${base}/notifications/hub`, { ...ws, accessTokenFactory: () => token });
+  } else {
+    builder.withUrl(`${base}/notifications/anonymous-hub?Token=${auth.anonymous}`, ws);
+  }
+  if (protocol === "messagepack") builder.withHubProtocol(new MessagePackHubProtocol());
+  const connection = builder.build();
+  const received: Watcher["received"] = [];
+  for (const method of ["ReceiveMessage", "AuthRequestResponseRecieved"]) {
+    connection.on(method, (message) => received.push({ method, message }));
+  }
+  connection.on("Heartbeat", () => {});
+  await connection.start();
+  return { name, received, stop: () => connection.stop() };
+}
+
+/**
+ * Polls until `check` is true.
+ *
+ * @param check The condition.
+ * @param what What is awaited (for the timeout message).
+ * @param timeoutMs Timeout.
+ */
+export async function waitFor(
+  check: () => boolean,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for: ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/**
+ * Normalizes a received message for comparison (MessagePack dates become ISO strings).
+ *
+ * @param message The message.
+ * @returns A plain JSON value.
+ */
+export function plain(message: unknown): unknown {
+  return JSON.parse(JSON.stringify(message, (_k, v) => (v instanceof Date ? v.toISOString() : v)));
+}

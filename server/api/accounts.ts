@@ -1,0 +1,181 @@
+/**
+ * Account routes of the API: security stamp (11 LogOut, ContextId null), equivalent-domain
+ * settings (10 SyncSettings) and `GET /sync` (research bitwarden-api.md §3.5-§3.6).
+ *
+ * @module
+ */
+
+import { PushType } from "../../protocol/bitwarden/push_type.ts";
+import { verifySecret } from "../identity/secrets.ts";
+import { type ApiDeps, iso } from "./_deps.ts";
+import { cipherResponse } from "./ciphers.ts";
+import { folderResponse } from "./folders.ts";
+import { emptyOk, field, jsonResponse, modelStateError, readJsonObject } from "./http.ts";
+import { organizationProfile, policyResponse } from "./organizations.ts";
+import type { Router } from "./router.ts";
+import { sendResponse } from "./sends.ts";
+import { MemberStatus, MemberType, newId, type User } from "./store.ts";
+import { ModelState } from "./validation.ts";
+
+/**
+ * The profile response model.
+ *
+ * @param deps Dependencies (for memberships).
+ * @param user The user.
+ * @returns The model.
+ */
+export function profileResponse(deps: ApiDeps, user: User): Record<string, unknown> {
+  return {
+    object: "profile",
+    id: user.id,
+    name: user.name,
+    email: user.email,
+    emailVerified: user.emailVerified,
+    premium: user.premium,
+    premiumFromOrganization: false,
+    culture: "en-US",
+    twoFactorEnabled: false,
+    key: user.key,
+    privateKey: user.privateKey,
+    securityStamp: user.securityStamp,
+    forcePasswordReset: false,
+    usesKeyConnector: false,
+    avatarColor: null,
+    creationDate: iso(user.creationDate),
+    organizations: deps.store.membershipsOf(user.id)
+      .filter((m) => m.status === MemberStatus.Confirmed || m.status === MemberStatus.Accepted)
+      .map((m) => organizationProfile(deps, m)),
+    providers: [],
+    providerOrganizations: [],
+  };
+}
+
+/**
+ * Adds the account routes.
+ *
+ * @param router The API router.
+ * @param deps Dependencies.
+ */
+export function addAccountRoutes(router: Router, deps: ApiDeps): void {
+  const { store } = deps;
+
+  router.on("POST", "/accounts/security-stamp", async (request) => {
+    const ctx = await deps.auth.user(request);
+    const state = new ModelState(await readJsonObject(request));
+    const hash = state.string("masterPasswordHash", { max: 300 });
+    const otp = state.string("otp");
+    const accessCode = state.string("authRequestAccessCode");
+    state.throwIfInvalid();
+    if (hash === null && otp === null && accessCode === null) {
+      throw modelStateError({ "": ["MasterPasswordHash, OTP, or AccessCode must be supplied."] });
+    }
+    if (hash === null || !(await verifySecret(hash, ctx.user.masterPassword))) {
+      throw modelStateError({ "": ["Incorrect password."] });
+    }
+    ctx.user.securityStamp = newId();
+    ctx.user.revisionDate = deps.now();
+    for (const [handle, grant] of store.refreshGrants) {
+      if (grant.userId === ctx.user.id) store.refreshGrants.delete(handle);
+    }
+    await deps.push({
+      type: PushType.LogOut,
+      target: "user",
+      targetId: ctx.user.id,
+      payload: { UserId: ctx.user.id, Reason: null },
+      excludeCurrentContext: false,
+    });
+    return emptyOk();
+  });
+
+  const domains = (user: User) => ({
+    object: "domains",
+    equivalentDomains: user.equivalentDomains,
+    globalEquivalentDomains: [],
+  });
+
+  router.on("GET", "/settings/domains", async (request) => {
+    const ctx = await deps.auth.user(request);
+    return jsonResponse(domains(ctx.user));
+  });
+
+  const saveDomains = async (request: Request) => {
+    const ctx = await deps.auth.user(request);
+    const body = await readJsonObject(request);
+    const value = field(body, "equivalentDomains");
+    if (
+      value !== null && value !== undefined &&
+      !(Array.isArray(value) &&
+        value.every((g) => Array.isArray(g) && g.every((d) => typeof d === "string")))
+    ) {
+      throw modelStateError({
+        EquivalentDomains: ["The JSON value could not be converted to List<List<string>>."],
+      });
+    }
+    ctx.user.equivalentDomains = (value ?? null) as string[][] | null;
+    ctx.user.revisionDate = deps.now();
+    await deps.push({
+      type: PushType.SyncSettings,
+      target: "user",
+      targetId: ctx.user.id,
+      payload: { UserId: ctx.user.id, Date: iso(ctx.user.revisionDate) },
+      excludeCurrentContext: false,
+    });
+    return jsonResponse(domains(ctx.user));
+  };
+  router.on("PUT", "/settings/domains", saveDomains);
+  router.on("POST", "/settings/domains", saveDomains);
+
+  router.on("GET", "/accounts/profile", async (request) => {
+    const ctx = await deps.auth.user(request);
+    return jsonResponse(profileResponse(deps, ctx.user));
+  });
+
+  router.on("GET", "/sync", async (request) => {
+    const ctx = await deps.auth.user(request);
+    const user = ctx.user;
+    const orgIds = new Set(
+      store.membershipsOf(user.id, MemberStatus.Confirmed).map((m) => m.organizationId),
+    );
+    const visibleCollections = [...store.collections.values()].filter((c) => {
+      const m = store.confirmedMembership(c.organizationId, user.id);
+      return m !== undefined &&
+        (m.type === MemberType.Owner || m.type === MemberType.Admin ||
+          m.collectionIds.includes(c.id));
+    });
+    const collectionIds = new Set(visibleCollections.map((c) => c.id));
+    const ciphers = [...store.ciphers.values()].filter((c) =>
+      c.userId === user.id ||
+      (c.organizationId !== null && orgIds.has(c.organizationId) &&
+        c.collectionIds.some((id) => collectionIds.has(id)))
+    );
+    const policies = [...store.policies.values()].filter((p) => orgIds.has(p.organizationId)).map(
+      policyResponse,
+    );
+    return jsonResponse({
+      object: "sync",
+      profile: profileResponse(deps, user),
+      folders: [...store.folders.values()].filter((f) => f.userId === user.id).map(folderResponse),
+      collections: visibleCollections.map((c) => ({
+        object: "collectionDetails",
+        id: c.id,
+        organizationId: c.organizationId,
+        name: c.name,
+        externalId: null,
+        readOnly: false,
+        hidePasswords: false,
+        manage: true,
+      })),
+      ciphers: ciphers.map(cipherResponse),
+      domains:
+        field(Object.fromEntries(new URL(request.url).searchParams), "excludeDomains") === "true"
+          ? null
+          : {
+            object: "domains",
+            equivalentDomains: user.equivalentDomains,
+            globalEquivalentDomains: [],
+          },
+      policies,
+      sends: [...store.sends.values()].filter((s) => s.userId === user.id).map(sendResponse),
+    });
+  });
+}

@@ -1,0 +1,93 @@
+/**
+ * A small method + path router with `:param` segments. Handlers throw
+ * {@linkcode HttpError} for expected failures; the router turns everything into a response.
+ *
+ * @module
+ */
+
+import { errorResponse, HttpError, jsonResponse } from "./http.ts";
+
+/** Route parameters by name. */
+export type Params = Readonly<Record<string, string>>;
+
+/** A route handler. */
+export type RouteHandler = (request: Request, params: Params) => Response | Promise<Response>;
+
+interface Route {
+  readonly method: string;
+  readonly segments: readonly string[];
+  readonly handler: RouteHandler;
+}
+
+/** Routes requests by method and path (paths relative to the role's base). */
+export class Router {
+  #routes: Route[] = [];
+  #log: (message: string) => void;
+
+  /**
+   * Creates a router.
+   *
+   * @param options Logger for unexpected errors.
+   */
+  constructor(options: { log?: (message: string) => void } = {}) {
+    this.#log = options.log ?? ((m) => console.error(m));
+  }
+
+  /**
+   * Adds a route; several methods may share a pattern.
+   *
+   * @param method HTTP method (upper case).
+   * @param pattern Path like `/folders/:id`.
+   * @param handler The handler.
+   * @returns This router, for chaining.
+   */
+  on(method: string, pattern: string, handler: RouteHandler): this {
+    this.#routes.push({ method, segments: pattern.split("/").filter((s) => s !== ""), handler });
+    return this;
+  }
+
+  /**
+   * Handles a request whose path is given separately (the role's prefix already removed).
+   *
+   * @param request The request.
+   * @param path The path relative to the role, e.g. `/folders`.
+   * @returns The response: 404 JSON for an unknown route, 405 for a wrong method.
+   */
+  async handle(request: Request, path: string): Promise<Response> {
+    const parts = path.split("/").filter((s) => s !== "").map((s) => decodeURIComponent(s));
+    let pathMatched = false;
+    for (const route of this.#routes) {
+      const params = match(route.segments, parts);
+      if (!params) continue;
+      pathMatched = true;
+      if (route.method !== request.method) continue;
+      try {
+        return await route.handler(request, params);
+      } catch (error) {
+        return errorResponse(error, this.#log);
+      }
+    }
+    if (pathMatched) {
+      return errorResponse(
+        new HttpError(405, { message: `Method not allowed: ${request.method} ${path}` }),
+        this.#log,
+      );
+    }
+    return jsonResponse({ message: `Not found: ${path}` }, 404);
+  }
+}
+
+function match(
+  pattern: readonly string[],
+  parts: readonly string[],
+): Record<string, string> | null {
+  if (pattern.length !== parts.length) return null;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < pattern.length; i++) {
+    const p = pattern[i]!;
+    const part = parts[i]!;
+    if (p.startsWith(":")) params[p.slice(1)] = part;
+    else if (p.toLowerCase() !== part.toLowerCase()) return null;
+  }
+  return params;
+}
