@@ -1,0 +1,129 @@
+/**
+ * Measurement helpers of the cross-module benchmarks: percentiles, a process's resident memory,
+ * deadlines, and the Notifications service as a child process.
+ *
+ * @module
+ */
+
+/**
+ * The nearest-rank percentile of `values`.
+ *
+ * @param values Samples (not modified).
+ * @param p Percentile, 0..100.
+ * @returns The sample at that rank, or NaN when there are none.
+ */
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1]!;
+}
+
+/**
+ * Resident set size of a process in KiB, read with `ps` (reading `/proc` of another process
+ * needs more permissions than the bench task grants).
+ *
+ * @param pid Process id.
+ * @returns RSS in KiB.
+ * @throws {Error} When `ps` fails or prints no number.
+ */
+export async function rssKiB(pid: number): Promise<number> {
+  const output = await new Deno.Command("ps", { args: ["-o", "rss=", "-p", String(pid)] })
+    .output();
+  const value = Number(new TextDecoder().decode(output.stdout).trim());
+  if (!output.success || !Number.isFinite(value) || value <= 0) {
+    throw new Error(`Cannot read the memory of process ${pid}: ps exited with ${output.code}`);
+  }
+  return value;
+}
+
+/**
+ * Waits for `promise`, failing after `ms` milliseconds.
+ *
+ * @param promise What to wait for.
+ * @param ms Time limit.
+ * @param what Description used in the timeout error.
+ * @returns The promise's value.
+ * @throws {Error} `Timed out: <what>` when the limit passes first.
+ */
+export async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`Timed out after ${ms} ms: ${what}`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The Notifications service running in a child process. */
+export interface ServiceProcess {
+  /** Base URL of the service. */
+  readonly url: string;
+  /** Process id (for memory readings). */
+  readonly pid: number;
+  /** Stops the service and waits for the process to exit (kills it after 5 s). */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `bench/_serve_notifications.ts` in a child Deno process and waits for its URL.
+ *
+ * @param authorityUrl URL of the token authority the service trusts.
+ * @returns The running service.
+ * @throws {Error} When the child exits or does not report its URL within 20 s.
+ */
+export async function startServiceProcess(authorityUrl: string): Promise<ServiceProcess> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-net",
+      "--allow-read",
+      "--allow-env",
+      "--allow-sys",
+      new URL("./_serve_notifications.ts", import.meta.url).pathname,
+      authorityUrl,
+    ],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const stdin = child.stdin.getWriter();
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    stopping ??= (async () => {
+      await stdin.close().catch(() => {});
+      try {
+        await within(child.status, 5_000, "the service process to exit");
+      } catch {
+        child.kill("SIGKILL");
+        await child.status;
+      }
+    })();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  try {
+    let text = "";
+    const readUrl = async () => {
+      while (!text.includes("\n")) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error("The service process exited before listening");
+        text += value;
+      }
+      const url = /^LISTENING (\S+)/m.exec(text)?.[1];
+      if (url === undefined) throw new Error(`Unexpected service output: ${text.trim()}`);
+      return url;
+    };
+    const url = await within(readUrl(), 20_000, "the service to listen");
+    // Keep draining stdout so the child never blocks on a full pipe.
+    void (async () => {
+      while (!(await reader.read().catch(() => ({ done: true }))).done) { /* drain */ }
+    })();
+    return { url, pid: child.pid, stop };
+  } catch (error) {
+    await reader.cancel().catch(() => {});
+    await stop();
+    throw error;
+  }
+}
