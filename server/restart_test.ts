@@ -1,5 +1,5 @@
 import { deepStrictEqual, strictEqual } from "node:assert/strict";
-import { startAzurite } from "../testing/azurite.ts";
+import { startAzurite } from "./azurite/mod.ts";
 import { freePort } from "../testing/free_port.ts";
 import { createNotificationsService, type NotificationsOptions } from "./notifications/mod.ts";
 import {

@@ -27,7 +27,7 @@ import { InternalTokenSource } from "./push/internal_token_source.ts";
 import { MultiPushEngine } from "./push/multi_engine.ts";
 import { NotificationsApiPushEngine } from "./push/notifications_api_engine.ts";
 import type { PushEngine } from "./push/types.ts";
-import { startAzurite } from "../testing/azurite.ts";
+import { startAzurite } from "./azurite/mod.ts";
 
 /** Options of {@linkcode startServe} beyond the configuration (tests tune these). */
 export interface StartServeOptions {

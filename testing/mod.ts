@@ -2,7 +2,8 @@
  * Test infrastructure shared by every hubproof test suite: real backing services started and
  * stopped by the test itself, on free loopback ports.
  *
- * - {@linkcode startAzurite}: an in-memory Azurite queue service (`npm:azurite`).
+ * - {@linkcode startAzurite}: an in-memory Azurite queue service (`npm:azurite`), the same
+ *   launcher `serve --mode cloud` uses (`server/azurite/`).
  * - {@linkcode startRedis}: a `redis-server` without persistence, or a skip result when it is not
  *   installed (unless `HUBPROOF_REQUIRE_REDIS=1`).
  * - {@linkcode freePort}: a free loopback port for servers that cannot listen on port 0.
@@ -19,7 +20,7 @@ export {
   type AzuriteOptions,
   type AzuriteQueue,
   startAzurite,
-} from "./azurite.ts";
+} from "../server/azurite/mod.ts";
 export { freePort, type FreePortOptions } from "./free_port.ts";
 export {
   type RedisOptions,

@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { runConformance } from "../runner.ts";
 import { allCases, routeCaseInfo } from "../cases/mod.ts";
-import { startAzurite } from "../../testing/azurite.ts";
+import { startAzurite } from "../../server/azurite/mod.ts";
 import { type Fault, startTarget, type TargetOptions } from "./reference_target.ts";
 
 interface Run {

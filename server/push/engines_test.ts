@@ -1,7 +1,7 @@
 import { deepStrictEqual, strictEqual } from "node:assert/strict";
 import { QueueClient } from "@azure/storage-queue";
 import { SignJWT } from "jose";
-import { startAzurite } from "../../testing/azurite.ts";
+import { startAzurite } from "../../server/azurite/mod.ts";
 import { AzureQueuePushEngine } from "./azure_queue_engine.ts";
 import { InternalTokenSource } from "./internal_token_source.ts";
 import { MultiPushEngine } from "./multi_engine.ts";

@@ -1,11 +1,11 @@
 /**
- * A real Azurite queue service (in memory, loopback only) as a subprocess of the test that
- * needs it: `npm:azurite@3.35.0/azurite-queue` run by the same Deno binary as the test.
+ * A real Azurite queue service (in memory, loopback only) as a subprocess of the process that
+ * needs it (`serve --mode cloud` without a connection string, or a test): `npm:azurite@3.35.0/azurite-queue` run by the same Deno binary as the test.
  *
  * @module
  */
 
-import { spawnManaged } from "./_process.ts";
+import { spawnManaged } from "./child_process.ts";
 
 /** The Azurite package and bin run by {@linkcode startAzurite}. */
 export const AZURITE_SPECIFIER = "npm:azurite@3.35.0/azurite-queue";

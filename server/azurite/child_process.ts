@@ -1,5 +1,6 @@
 /**
- * A child process for test infrastructure: output captured (for readiness checks and error
+ * A child process for infrastructure hubproof starts itself (the embedded Azurite of
+ * `serve --mode cloud`, and test servers): output captured (for readiness checks and error
  * messages), stopped by PID and awaited, so tests never leak processes or pipes.
  *
  * @module
