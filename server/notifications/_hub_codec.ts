@@ -140,7 +140,12 @@ export function parseHandshake(
     return { ok: false, error: "Incomplete handshake", detail: "No 0x1E", unexpected: true };
   }
   const codecs = [...options.codecs.values()];
-  const refusal = handshakeError(request.value, {
+  // ASP.NET Core's protocol resolver matches names with OrdinalIgnoreCase: `MessagePack` is
+  // `messagepack`. Texts name the server's spelling once the protocol is known.
+  const wanted = request.value.protocol.toLowerCase();
+  const match = codecs.find((c) => c.name.toLowerCase() === wanted);
+  const canonical = match ? { ...request.value, protocol: match.name } : request.value;
+  const refusal = handshakeError(canonical, {
     protocols: codecs.map((c) => ({
       name: c.name,
       version: c.version,
@@ -151,5 +156,5 @@ export function parseHandshake(
   if (refusal !== undefined) {
     return { ok: false, error: refusal, detail: refusal, unexpected: false };
   }
-  return { ok: true, codec: options.codecs.get(request.value.protocol)! };
+  return { ok: true, codec: match! };
 }

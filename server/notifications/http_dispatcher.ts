@@ -57,6 +57,11 @@ export interface HubEndpointOptions {
   readonly longPollTimeoutMs: number;
   /** Time a negotiated connection may stay without transport, or a long poller between polls (ms). */
   readonly disconnectTimeoutMs: number;
+  /**
+   * Most bytes a client may POST before its transport started (default unlimited). More is
+   * refused with 413 and the negotiated id is dropped, so an idle id cannot hoard memory.
+   */
+  readonly maxPendingBytes?: number;
   /** Clock. */
   readonly now: () => number;
 }
@@ -71,6 +76,8 @@ interface Entry {
   lp?: LongPollingSink;
   /** Client data POSTed before the transport started. */
   pending: Uint8Array[];
+  /** Total size of `pending`. */
+  pendingBytes: number;
   closed: boolean;
 }
 
@@ -153,6 +160,7 @@ export class HubEndpoint {
       createdAt: this.#options.now(),
       negotiateUrl: url,
       pending: [],
+      pendingBytes: 0,
       closed: false,
     });
     const body = buildNegotiateResponse({
@@ -193,6 +201,7 @@ export class HubEndpoint {
     if (entry) {
       entry.connection = connection;
       this.#tokens.set(connection, entry.token);
+      entry.pendingBytes = 0;
       for (const chunk of entry.pending.splice(0)) connection.receive(chunk);
     }
     return connection;
@@ -236,11 +245,13 @@ export class HubEndpoint {
         if (refusal) return refusal;
       }
       const identity = this.#identity(claims, url, entry);
-      if (identity instanceof Response) return identity;
-      return acceptWebSocket(request, {
+      const response = identity instanceof Response ? identity : acceptWebSocket(request, {
         sendBufferLimit: this.#options.sendBufferLimit,
         createConnection: (sink) => this.#start(entry, identity, sink),
       });
+      // Refused before a connection existed: the id stays free for a correct attempt.
+      if (entry && entry.connection === undefined) delete entry.transport;
+      return response;
     }
     const found = this.#lookup(url);
     if (found instanceof Response) return found;
@@ -262,7 +273,10 @@ export class HubEndpoint {
     if (refusal) return refusal;
     if (!entry.lp) {
       const identity = this.#identity(claims, url, entry);
-      if (identity instanceof Response) return identity;
+      if (identity instanceof Response) {
+        delete entry.transport;
+        return identity;
+      }
       const sink = new LongPollingSink({
         sendBufferLimit: this.#options.sendBufferLimit,
         pollTimeoutMs: this.#options.longPollTimeoutMs,
@@ -294,13 +308,27 @@ export class HubEndpoint {
     }
     if (!request.body) return new Response(null, { status: 200, headers: NO_CACHE_HEADERS });
     const reader = request.body.getReader();
+    const limit = this.#options.maxPendingBytes ?? Infinity;
     try {
       while (true) {
         const { done, value } = await reader.read();
         if (done) break;
         if (entry.closed) break;
-        if (entry.connection) entry.connection.receive(value);
-        else entry.pending.push(value);
+        if (entry.connection) {
+          entry.connection.receive(value);
+          continue;
+        }
+        entry.pendingBytes += value.length;
+        if (entry.pendingBytes > limit) {
+          // Nothing reads this data until a transport starts; past the limit the stream can
+          // only fail its handshake, so the id goes instead of the memory.
+          this.#entries.delete(entry.token);
+          return Response.json({
+            message:
+              `Request body too large: more than ${limit} bytes sent before the transport started`,
+          }, { status: 413 });
+        }
+        entry.pending.push(value);
       }
     } catch (error) {
       return text(400, `Cannot read request body: ${(error as Error).message}`);
@@ -336,7 +364,8 @@ export class HubEndpoint {
     const timeout = this.#options.disconnectTimeoutMs;
     if (timeout <= 0) return;
     for (const [token, entry] of this.#entries) {
-      if (entry.transport === undefined) {
+      if (entry.connection === undefined) {
+        // Never started (or every start was refused).
         if (now - entry.createdAt >= timeout) this.#entries.delete(token);
         continue;
       }

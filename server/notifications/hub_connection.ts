@@ -60,7 +60,8 @@ export type CloseReason =
   | "message-too-large"
   | "slow-consumer"
   | "shutdown"
-  | "disconnect-timeout";
+  | "disconnect-timeout"
+  | "internal-error";
 
 /** Timer settings in milliseconds; 0 disables the timer. */
 export interface HubTimers {

@@ -1,4 +1,7 @@
 import assert from "node:assert/strict";
+import fc from "fast-check";
+import { encode } from "@msgpack/msgpack";
+import { frameBinary } from "../../protocol/signalr/binary_framing.ts";
 import { TransferFormat } from "../../protocol/signalr/messages.ts";
 import { DEFAULT_CODECS } from "./_hub_codec.ts";
 import {
@@ -157,4 +160,37 @@ Deno.test("HubConnection", async (t) => {
     connection.transportClosed("gone");
     assert.equal(events.closed.length, 1);
   });
+});
+
+Deno.test("HubConnection.receive never throws, whatever a client sends", () => {
+  // receive() runs inside a socket event handler, where an escaping exception ends the process.
+  const connected = (protocol: "json" | "messagepack") => {
+    const { connection } = setup({ keepAliveMs: 0, clientTimeoutMs: 0, handshakeTimeoutMs: 0 });
+    connection.receive(`{"protocol":"${protocol}","version":1}\x1e`);
+    return connection;
+  };
+  const field = fc.anything({ withBigInt: false, maxDepth: 3 });
+  fc.assert(
+    fc.property(fc.integer({ min: -1, max: 11 }), fc.array(field, { maxLength: 6 }), (t, rest) => {
+      connected("messagepack").receive(frameBinary(encode([t, ...rest])));
+      let text: string | undefined;
+      try {
+        text = JSON.stringify(Object.fromEntries(
+          ["type", "invocationId", "target", "arguments", "headers", "error", "result"]
+            .map((k, i) => [k, i === 0 ? t : rest[i - 1]]),
+        ));
+      } catch {
+        return;
+      }
+      connected("json").receive(`${text}\x1e`);
+    }),
+    { numRuns: 1_500 },
+  );
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 200 }), fc.boolean(), (bytes, json) => {
+      connected(json ? "json" : "messagepack").receive(bytes);
+      setup().connection.receive(bytes);
+    }),
+    { numRuns: 1_500 },
+  );
 });

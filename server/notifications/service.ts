@@ -87,7 +87,10 @@ export interface NotificationsOptions {
   readonly overrides?: NotificationsOverrides;
   /** Path prefix the service is mounted under, e.g. `/notifications` (default none). */
   readonly basePath?: string;
-  /** Allowed CORS origins (default `file://` and `bw-desktop-file://bundle`; `"*"` reflects any). */
+  /**
+   * Allowed CORS origins (default `file://` and `bw-desktop-file://bundle`, plus
+   * `https://bitwarden.com` in cloud mode; `"*"` reflects any).
+   */
   readonly corsOrigins?: CorsOrigins;
   /** Append exception details to hub error texts (ASP.NET `EnableDetailedErrors`; default false). */
   readonly detailedErrors?: boolean;
@@ -158,6 +161,20 @@ function defaultLog(level: string, message: string, fields?: Record<string, unkn
   }
 }
 
+/**
+ * A log sink that never throws: logging runs inside socket event handlers, where an exception
+ * would terminate the process.
+ */
+function safeLogger(log: Logger): Logger {
+  return (level, message, fields) => {
+    try {
+      log(level, message, fields);
+    } catch {
+      // A broken sink loses the line, not the service.
+    }
+  };
+}
+
 function normalizePath(pathname: string, basePath: string): string | null {
   let path = pathname;
   if (basePath !== "") {
@@ -191,12 +208,14 @@ class Service implements NotificationsService {
 
   constructor(options: NotificationsOptions, verify: TokenVerifier) {
     this.#options = options;
-    this.#log = options.log ?? defaultLog;
+    this.#log = safeLogger(options.log ?? defaultLog);
     this.#timers = resolveTimers(options.timers);
     this.#now = options.now ?? (() => Date.now());
     this.#verify = verify;
     this.#basePath = (options.basePath ?? "").replace(/\/+$/, "").toLowerCase();
-    this.#cors = options.corsOrigins ?? DEFAULT_CORS;
+    // Bitwarden's IsCorsOriginAllowed adds https://bitwarden.com in the cloud only.
+    this.#cors = options.corsOrigins ??
+      (options.selfHosted ? DEFAULT_CORS : [...DEFAULT_CORS, "https://bitwarden.com"]);
     const maxMessageSize = nonNegative("maxMessageSize", options.maxMessageSize, 32_768);
     const sendBufferLimit = nonNegative("sendBufferLimit", options.sendBufferLimit, 1_048_576);
     const overrides = options.overrides ?? {};
@@ -225,6 +244,7 @@ class Service implements NotificationsService {
         sendBufferLimit,
         longPollTimeoutMs: this.#timers.longPollTimeoutMs,
         disconnectTimeoutMs: this.#timers.negotiateTimeoutMs,
+        maxPendingBytes: maxMessageSize,
         now: this.#now,
       });
     this.#endpoints = { main: endpoint("main"), anonymous: endpoint("anonymous") };

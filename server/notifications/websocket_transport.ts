@@ -75,25 +75,60 @@ class WebSocketSink implements TransportSink {
   }
 }
 
+function failConnection(connection: HubConnection, error: unknown): void {
+  try {
+    connection.close({
+      reason: "internal-error",
+      detail: `Internal server error: ${(error as Error)?.message ?? String(error)}`,
+      error: "Connection closed with an error.",
+      allowReconnect: true,
+      code: 1011,
+    });
+  } catch {
+    // Closing failed too: the socket's close event still ends the connection.
+  }
+}
+
 /**
  * Upgrades a request to a WebSocket carrying one hub connection.
  *
  * @param request A WebSocket upgrade request (already authenticated by the caller).
  * @param options Buffer limit and connection factory.
- * @returns The 101 response to return to the HTTP server.
+ * @returns The 101 response to return to the HTTP server, or 400 `{ message }` (and no
+ *   connection) when the request's WebSocket headers are invalid.
  */
 export function acceptWebSocket(request: Request, options: WebSocketTransportOptions): Response {
-  const { socket, response } = Deno.upgradeWebSocket(request);
+  let upgraded: { socket: WebSocket; response: Response };
+  try {
+    upgraded = Deno.upgradeWebSocket(request);
+  } catch (error) {
+    // A request that says `Upgrade: websocket` but lacks valid WebSocket headers is the
+    // client's mistake: name it instead of answering 500.
+    return Response.json({
+      message: `Invalid WebSocket upgrade request: ${(error as Error).message}`,
+    }, { status: 400 });
+  }
+  const { socket, response } = upgraded;
   socket.binaryType = "arraybuffer";
   const connection = options.createConnection(new WebSocketSink(socket, options.sendBufferLimit));
+  // An exception escaping a socket event handler would terminate the whole process: it ends
+  // this connection only (1011, as ASP.NET Core closes after a server-side failure).
   socket.onmessage = (event: MessageEvent<string | ArrayBuffer>) => {
     const data = event.data;
-    connection.receive(typeof data === "string" ? data : new Uint8Array(data));
+    try {
+      connection.receive(typeof data === "string" ? data : new Uint8Array(data));
+    } catch (error) {
+      failConnection(connection, error);
+    }
   };
   socket.onclose = (event: CloseEvent) => {
-    connection.transportClosed(
-      `WebSocket closed: code ${event.code}${event.reason ? ` (${event.reason})` : ""}`,
-    );
+    try {
+      connection.transportClosed(
+        `WebSocket closed: code ${event.code}${event.reason ? ` (${event.reason})` : ""}`,
+      );
+    } catch {
+      // The connection is gone either way; there is nobody left to tell.
+    }
   };
   socket.onerror = () => {
     // A close event always follows; nothing to do here.
