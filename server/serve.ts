@@ -14,7 +14,7 @@ import { MemoryStore } from "./api/store.ts";
 import { ConfigError, type ServeConfig } from "./config.ts";
 import { createIdentityService } from "./identity/service.ts";
 import { SigningKeys } from "./identity/signing_keys.ts";
-import { createTokenVerifier } from "./notifications/auth.ts";
+import { createTokenVerifier } from "./auth/mod.ts";
 import {
   createNotificationsService,
   type Logger,

@@ -13,7 +13,7 @@ import {
   requireApplicationPolicy,
   requireInternalPolicy,
   type TokenVerifier,
-} from "../notifications/auth.ts";
+} from "../auth/mod.ts";
 import { HttpError } from "./http.ts";
 import type { MemoryStore, User } from "./store.ts";
 

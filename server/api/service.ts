@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { TokenVerifier } from "../notifications/auth.ts";
+import type { TokenVerifier } from "../auth/mod.ts";
 import type { PushEngine } from "../push/types.ts";
 import type { ApiDeps } from "./_deps.ts";
 import { addAccountRoutes } from "./accounts.ts";

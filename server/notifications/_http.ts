@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { AuthError } from "./auth.ts";
+import type { AuthError } from "../auth/mod.ts";
 
 /** The three headers the real service's `SecurityHeadersMiddleware` adds to every response. */
 const SECURITY_HEADERS: Readonly<Record<string, string>> = {

@@ -17,7 +17,7 @@ import {
   parseNegotiateVersion,
   type TransportName,
 } from "../../protocol/signalr/mod.ts";
-import { queryValue } from "./auth.ts";
+import { queryValue } from "../auth/mod.ts";
 import type { HubConnection, TransportKind, TransportSink } from "./hub_connection.ts";
 import { LongPollingSink, NO_CACHE_HEADERS } from "./long_polling_transport.ts";
 import { SseSink } from "./sse_transport.ts";

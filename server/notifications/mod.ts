@@ -44,7 +44,7 @@ export {
   requireApplicationPolicy,
   requireInternalPolicy,
   type TokenVerifier,
-} from "./auth.ts";
+} from "../auth/mod.ts";
 export { ConnectionRegistry, type RegistryEntry } from "./connection_registry.ts";
 export {
   LabelledCounter,

@@ -28,7 +28,7 @@ import {
   requireApplicationPolicy,
   requireInternalPolicy,
   type TokenVerifier,
-} from "./auth.ts";
+} from "../auth/mod.ts";
 import { authErrorResponse, type CorsOrigins, decorate, preflightResponse } from "./_http.ts";
 import { DEFAULT_CODECS } from "./_hub_codec.ts";
 import { ConnectionRegistry } from "./connection_registry.ts";

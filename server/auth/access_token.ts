@@ -1,7 +1,8 @@
 /**
- * Access-token authentication of the Notifications service: token retrieval from a request,
- * JWT verification with `jose` (discovery + remote JWKS, or a static key set), and the two
- * authorization policies of the real service ("Application" for `/hub`, "Internal" for `/send`).
+ * Access-token authentication shared by the Notifications service and the API: token retrieval
+ * from a request, JWT verification with `jose` (discovery + remote JWKS, or a static key set),
+ * and the two authorization policies of the real service ("Application" for `/hub`, "Internal"
+ * for `/send`).
  *
  * @module
  */
@@ -80,7 +81,7 @@ const ALGORITHMS = [
  *
  * @example
  * ```ts
- * import { extractAccessToken } from "./auth.ts";
+ * import { extractAccessToken } from "./access_token.ts";
  * const request = new Request("http://x/hub?access_token=abc");
  * console.assert(extractAccessToken(request) === "abc");
  * ```

@@ -6,7 +6,7 @@ import {
   extractAccessToken,
   requireApplicationPolicy,
   requireInternalPolicy,
-} from "./auth.ts";
+} from "./access_token.ts";
 
 Deno.test("extractAccessToken follows TokenRetrieval", async (t) => {
   await t.step("Bearer header, case-insensitive scheme, trimmed", () => {
