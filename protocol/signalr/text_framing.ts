@@ -124,11 +124,16 @@ export class TextMessageParser {
 
   #split(bytes: Uint8Array): string[] {
     const scanFrom = this.#tail.length;
-    const buffer = concatBytes(this.#tail, bytes);
+    // The common case (no buffered tail) needs no copy.
+    const buffer = scanFrom === 0 ? bytes : concatBytes(this.#tail, bytes);
     const messages: string[] = [];
     let start = 0;
-    for (let i = scanFrom; i < buffer.length; i++) {
-      if (buffer[i] !== RECORD_SEPARATOR_CODE) continue;
+    // indexOf runs natively; a byte-by-byte JS loop made chunked input 100x slower.
+    for (
+      let i = buffer.indexOf(RECORD_SEPARATOR_CODE, scanFrom);
+      i !== -1;
+      i = buffer.indexOf(RECORD_SEPARATOR_CODE, i + 1)
+    ) {
       this.#checkSize(i + 1 - start);
       messages.push(utf8Decode(buffer.subarray(start, i), "text message"));
       start = i + 1;
