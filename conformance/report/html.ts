@@ -92,8 +92,10 @@ function failureSection(c: CaseReport, file: string | undefined, index: number):
     c.source ? ` <span class="expect">(${x(c.source)})</span>` : ""
   }</p>
 <div class="cmp"><dl>${field("Expected", c.expected)}${field("Actual", c.actual)}${
-    field("Detail", c.detail)
-  }${c.logs.length > 0 ? field("Log", c.logs.join("\n")) : ""}${
+    // A failure's detail usually restates expected and actual; show it only when it adds something.
+    c.detail && !(c.expected && c.actual && c.detail.includes(c.actual))
+      ? field("Detail", c.detail)
+      : ""}${c.logs.length > 0 ? field("Log", c.logs.join("\n")) : ""}${
     file ? `<dt>Trace</dt><dd>${x(file)}</dd>` : ""
   }</dl>
 <div class="diagram">${renderSequenceDiagram(c.trace, { idSuffix: String(index) })}</div></div>

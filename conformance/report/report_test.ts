@@ -14,6 +14,7 @@ import {
 } from "./mod.ts";
 import { escapeMarkup } from "./_escape.ts";
 import { toJsonSafe } from "./_json_safe.ts";
+import type { TraceEvent } from "../types.ts";
 
 /** Checks XML well-formedness: balanced tags, quoted attributes, known entities, one root. */
 function assertWellFormedXml(xml: string): { root: string; elements: string[] } {
@@ -220,11 +221,11 @@ Deno.test("renderSequenceDiagram orders lifelines and escapes labels", () => {
   ];
   assert.deepEqual(lifelines(events), [
     "harness",
-    "client:bob",
-    "client:alice",
     "api",
     "queue",
     "hub",
+    "client:bob",
+    "client:alice",
   ]);
   const svg = renderSequenceDiagram(events, { idSuffix: "x" });
   assertWellFormedXml(svg);
@@ -264,6 +265,8 @@ Deno.test("escapeMarkup and toJsonSafe", () => {
     seed: 1,
     runs: 1,
     strict: false,
+    requireAll: false,
+    notCovered: { total: 0, byReason: [] },
     timeoutMs: 1,
     graceMs: 1,
     concurrency: 1,
@@ -282,4 +285,18 @@ Deno.test("escapeMarkup and toJsonSafe", () => {
   });
   assert.match(html, /Expectations naming no case: &lt;gone&gt;/);
   assert.match(html, /PASSED/);
+});
+
+Deno.test("renderSequenceDiagram hides protocol frames when the trace tells a story", () => {
+  const story: TraceEvent[] = [
+    { t: 1, from: "client:alice", to: "hub", kind: "frame", summary: "handshake" },
+    { t: 2, from: "hub", to: "client:alice", kind: "frame", summary: "handshake answer" },
+    { t: 3, from: "harness", to: "send", kind: "inject", summary: "POST /send" },
+    { t: 4, from: "hub", to: "client:alice", kind: "receive", summary: "ReceiveMessage" },
+  ];
+  const svg = renderSequenceDiagram(story);
+  assert.ok(!svg.includes("handshake answer"));
+  assert.ok(svg.includes("2 protocol frames (handshakes, pings) not drawn"));
+  const framesOnly = renderSequenceDiagram(story.slice(0, 2));
+  assert.ok(framesOnly.includes("handshake answer"), "a frames-only trace is drawn in full");
 });

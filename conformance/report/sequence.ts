@@ -17,7 +17,9 @@ export interface SequenceOptions {
   readonly maxEvents?: number;
 }
 
-const ORDER = ["harness", "client:", "identity", "api", "queue", "send", "hub"];
+// Left to right as the push travels: the initiator, identity and API, the transport, the hub,
+// then the receiving clients.
+const ORDER = ["harness", "identity", "api", "queue", "send", "hub", "client:"];
 const COLUMN = 170;
 const ROW = 30;
 const TOP = 46;
@@ -41,8 +43,8 @@ function rank(name: string): number {
 }
 
 /**
- * Orders the lifelines a trace uses: harness, clients (first appearance), identity, API, queue,
- * send, hub, then anything else.
+ * Orders the lifelines a trace uses: harness, identity, API, queue, send, hub, clients (in order
+ * of first appearance), then anything else.
  *
  * @param events Trace events.
  * @returns Lifeline names, left to right.
@@ -78,11 +80,17 @@ export function renderSequenceDiagram(
 ): string {
   if (events.length === 0) return `<p class="empty">No trace events recorded.</p>`;
   const max = options.maxEvents ?? 150;
-  const shown = [...events].sort((a, b) => a.t - b.t).slice(0, max);
+  // Handshake and ping frames drown the register -> update -> receive story; they stay in the
+  // case JSON, and are drawn only when the trace has nothing else (handshake cases).
+  const story = events.filter((e) => e.kind !== "frame");
+  const hidden = story.length > 0 ? events.length - story.length : 0;
+  const drawn = story.length > 0 ? story : events;
+  const shown = [...drawn].sort((a, b) => a.t - b.t).slice(0, max);
   const lines = lifelines(shown);
   const suffix = (options.idSuffix ?? "0").replace(/[^A-Za-z0-9_-]/g, "_");
   const xOf = (name: string) => LEFT + lines.indexOf(name) * COLUMN + COLUMN / 2;
-  const rows = shown.length + (events.length > max ? 1 : 0);
+  const omitted = drawn.length - shown.length;
+  const rows = shown.length + (omitted > 0 || hidden > 0 ? 1 : 0);
   const width = LEFT + lines.length * COLUMN;
   const height = TOP + rows * ROW + 20;
   const parts: string[] = [];
@@ -137,11 +145,15 @@ export function renderSequenceDiagram(
         }</text></g>`,
     );
   });
-  if (events.length > max) {
+  if (omitted > 0 || hidden > 0) {
+    const notes = [
+      omitted > 0 ? `${omitted} more events` : "",
+      hidden > 0 ? `${hidden} protocol frames (handshakes, pings) not drawn` : "",
+    ].filter(Boolean).join("; ");
     parts.push(
       `<text x="${LEFT}" y="${TOP + shown.length * ROW + ROW / 2}" class="label">${
-        events.length - max
-      } more events: see the case JSON file</text>`,
+        x(notes)
+      }: see the case JSON file</text>`,
     );
   }
   parts.push(`</svg>`);
