@@ -1,8 +1,11 @@
 /**
  * The backplane's message format on the Redis channel: JSON
- * `{"v":1,"origin":"<instance id>","envelope":{"type":..,"payload":{..},"contextId":..}}`.
+ * `{"v":1,"origin":"<instance id>","id":"<publication id>","envelope":{"type":..,"payload":{..},"contextId":..}}`.
  * The origin lets every instance ignore its own publications (Redis echoes them to the
- * publisher's own subscriber). Pure: text in, message out.
+ * publisher's own subscriber). The id lets receivers drop a publication they already handled:
+ * a publish retried after a lost reply may have reached Redis the first time. `id` was added
+ * after the first release, so it is optional on input (older publishers send none).
+ * Pure: text in, message out.
  *
  * @module
  */
@@ -13,6 +16,8 @@ import type { Envelope, JsonValue } from "../../protocol/bitwarden/types.ts";
 export interface BackplaneMessage {
   /** Instance id of the publisher. */
   readonly origin: string;
+  /** Unique id of this publication (null from publishers that predate it). */
+  readonly id: string | null;
   /** The envelope, already parsed and normalised by the publisher. */
   readonly envelope: Envelope;
 }
@@ -30,6 +35,7 @@ export function encodeBackplaneMessage(message: BackplaneMessage): string {
   return JSON.stringify({
     v: VERSION,
     origin: message.origin,
+    ...(message.id === null ? {} : { id: message.id }),
     envelope: { type, payload, contextId },
   });
 }
@@ -58,9 +64,12 @@ export function decodeBackplaneMessage(text: string): BackplaneMessage {
       `Invalid backplane message: unsupported version ${JSON.stringify(value.v)}`,
     );
   }
-  const { origin, envelope } = value;
+  const { origin, envelope, id } = value;
   if (typeof origin !== "string" || origin === "") {
     throw new TypeError("Invalid backplane message: origin must be a non-empty string");
+  }
+  if (id !== undefined && (typeof id !== "string" || id === "")) {
+    throw new TypeError("Invalid backplane message: id must be a non-empty string");
   }
   if (!isObject(envelope)) {
     throw new TypeError("Invalid backplane message: envelope must be an object");
@@ -77,6 +86,7 @@ export function decodeBackplaneMessage(text: string): BackplaneMessage {
   }
   return {
     origin,
+    id: id ?? null,
     envelope: { type, payload: payload as { readonly [key: string]: JsonValue }, contextId },
   };
 }

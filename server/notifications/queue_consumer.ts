@@ -4,9 +4,13 @@
  *
  * Behaviour follows Bitwarden's `AzureQueueHostedService` (batches of 32, text decoded Base64
  * first then raw, blank messages deleted without dispatch, a failing message retried until its
- * 3rd dequeue) with four deliberate differences: the idle wait adapts (100 ms doubling to 2 s
- * instead of a fixed 5 s), a message that fails its last attempt is moved to a poison queue
- * instead of being dropped, receive errors back off exponentially instead of spinning, and on
+ * 3rd dequeue) with these deliberate differences: the idle wait adapts (100 ms doubling to 2 s
+ * instead of a fixed 5 s); a message that fails its last attempt is moved to a poison queue
+ * instead of being dropped; receive errors back off exponentially instead of spinning, and the
+ * queues are recreated after an error (a restarted in-memory Azurite, or a deleted queue);
+ * the leases of a batch are renewed every half visibility timeout while the batch is being
+ * worked through, and a message is dispatched only while this consumer holds its lease, so a
+ * slow dispatch never lets another consumer deliver the same message a second time; on
  * shutdown undispatched messages are handed back at once instead of waiting out their lease.
  *
  * @module
@@ -34,7 +38,7 @@ export interface QueueClock {
 
 /** Settings of a {@linkcode QueueConsumer} that come from configuration. */
 export interface QueueSettings {
-  /** Azure Storage connection string (for Azurite: see `testing/azurite.ts`). */
+  /** Azure Storage connection string (for Azurite: `azuriteConnectionString` in `server/azurite/`). */
   readonly connectionString: string;
   /** Queue to consume (default `notifications`, the name Bitwarden hard-codes). */
   readonly queueName?: string;
@@ -89,6 +93,10 @@ export interface QueueConsumerMetrics {
   readonly settleErrors: number;
   /** Received messages handed back undispatched at shutdown. */
   readonly released: number;
+  /** Leases renewed while a batch was being worked through. */
+  readonly leaseRenewals: number;
+  /** Messages skipped undispatched because their lease ran out or went to another consumer. */
+  readonly leasesLost: number;
   /** Age of the oldest message of the last non-empty batch when it arrived, in ms, or null. */
   readonly lastBatchLagMs: number | null;
 }
@@ -125,6 +133,30 @@ export const systemClock: QueueClock = {
 const defaultLog: Logger = (level, message) => {
   if (level === "warn" || level === "error") console.error(`[queue] ${level}: ${message}`);
 };
+
+/** A message being worked on: the newest pop receipt and when its lease ends (local clock). */
+interface Lease {
+  readonly message: ReceivedMessageItem;
+  popReceipt: string;
+  /** Local time by which the lease has surely ended (measured from before the request). */
+  until: number;
+  /** Set when the service said the pop receipt is no longer valid. */
+  lost: boolean;
+  /** The renewal in flight; whoever uses `popReceipt` waits for it first. */
+  renewing: Promise<void>;
+}
+
+/** Storage error code (`QueueNotFound`, `PopReceiptMismatch`, ...) of a failed request. */
+function storageCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" ? code : undefined;
+}
+
+/** The pop receipt is stale (another consumer received the message) or the message is gone. */
+function isLeaseGone(error: unknown): boolean {
+  const code = storageCode(error);
+  return code === "PopReceiptMismatch" || code === "MessageNotFound" || code === "QueueNotFound";
+}
 
 function describe(error: unknown): string {
   if (error instanceof Error) {
@@ -187,6 +219,8 @@ export class QueueConsumer implements MetricsProvider {
     consecutiveReceiveErrors: 0,
     settleErrors: 0,
     released: 0,
+    leaseRenewals: 0,
+    leasesLost: 0,
   };
   #lastBatchLagMs: number | null = null;
   #queuesReady = false;
@@ -287,6 +321,12 @@ export class QueueConsumer implements MetricsProvider {
       counter("receive_errors_total", "Failed receive or create-queue calls", c.receiveErrors),
       counter("settle_errors_total", "Failed delete, dead-letter or release calls", c.settleErrors),
       counter("messages_released_total", "Messages handed back at shutdown", c.released),
+      counter("lease_renewals_total", "Leases renewed during a batch", c.leaseRenewals),
+      counter(
+        "leases_lost_total",
+        "Messages skipped because their lease was lost before dispatch",
+        c.leasesLost,
+      ),
       {
         name: "hubproof_queue_last_batch_lag_seconds",
         help: "Age of the oldest message of the last non-empty batch when it was received",
@@ -326,14 +366,19 @@ export class QueueConsumer implements MetricsProvider {
     let idleMs: number | undefined;
     while (!signal.aborted) {
       let batch: ReceivedMessageItem[];
+      let receivedAt: number;
       try {
         await this.#ensureQueues();
+        receivedAt = this.#clock.now();
         const response = await this.#queue.receiveMessages({
           numberOfMessages: this.#batchSize,
           visibilityTimeout: this.#visibilityTimeout,
         });
         batch = response.receivedMessageItems;
       } catch (error) {
+        // The queues may be gone (deleted, or an in-memory Azurite restarted): create them
+        // again before the next receive. Creating an existing queue is a cheap no-op.
+        this.#queuesReady = false;
         const failures = ++this.#counts.consecutiveReceiveErrors;
         this.#counts.receiveErrors++;
         const waitMs = errorBackoffWait(failures, this.#errorBackoff, this.#random);
@@ -359,7 +404,7 @@ export class QueueConsumer implements MetricsProvider {
         continue;
       }
       idleMs = undefined;
-      await this.#handleBatch(batch);
+      await this.#handleBatch(batch, receivedAt);
     }
   }
 
@@ -370,22 +415,89 @@ export class QueueConsumer implements MetricsProvider {
     this.#queuesReady = true;
   }
 
-  async #handleBatch(batch: readonly ReceivedMessageItem[]): Promise<void> {
+  async #handleBatch(batch: readonly ReceivedMessageItem[], receivedAt: number): Promise<void> {
     this.#counts.received += batch.length;
     const oldest = Math.min(...batch.map((m) => m.insertedOn.getTime()));
     this.#lastBatchLagMs = Math.max(0, this.#clock.now() - oldest);
+    const leaseMs = this.#visibilityTimeout * 1000;
+    const held = new Map<string, Lease>();
+    for (const message of batch) {
+      held.set(message.messageId, {
+        message,
+        popReceipt: message.popReceipt,
+        until: receivedAt + leaseMs,
+        lost: false,
+        renewing: Promise.resolve(),
+      });
+    }
+    // Renew every lease still held every half lease, so messages waiting behind a slow
+    // dispatch (or the slow dispatch itself) do not become visible to other consumers.
+    const keeper = setInterval(() => {
+      for (const lease of held.values()) {
+        lease.renewing = lease.renewing.then(() => this.#renew(lease));
+      }
+    }, leaseMs / 2);
     // Dispatch in queue order; settle (delete, dead-letter) concurrently so one slow delete
     // does not hold back the next message of the batch.
     const settling: Promise<void>[] = [];
-    for (const [index, message] of batch.entries()) {
-      if (this.#stopping.signal.aborted) {
-        settling.push(...batch.slice(index).map((m) => this.#release(m)));
-        break;
+    const take = (message: ReceivedMessageItem): Lease => {
+      const lease = held.get(message.messageId)!;
+      held.delete(message.messageId);
+      return lease;
+    };
+    try {
+      for (const [index, message] of batch.entries()) {
+        if (this.#stopping.signal.aborted) {
+          for (const rest of batch.slice(index)) {
+            const lease = take(rest);
+            settling.push(lease.renewing.then(() => this.#release(lease)));
+          }
+          break;
+        }
+        const lease = held.get(message.messageId)!;
+        await lease.renewing;
+        if (!lease.lost && this.#clock.now() >= lease.until - leaseMs / 4) await this.#renew(lease);
+        if (lease.lost || this.#clock.now() >= lease.until) {
+          // Another consumer may have this message now: dispatching it here could deliver it
+          // twice. Left alone, it is dispatched by whoever holds it (or reappears).
+          take(message);
+          this.#counts.leasesLost++;
+          this.#log(
+            "warn",
+            `Skipped message ${message.messageId}: its lease ended before its turn`,
+          );
+          continue;
+        }
+        const outcome = await this.#attempt(message);
+        take(message);
+        settling.push(lease.renewing.then(() => this.#settle(lease, outcome)));
       }
-      const outcome = await this.#attempt(message);
-      settling.push(this.#settle(message, outcome));
+    } finally {
+      clearInterval(keeper);
     }
     await Promise.all(settling);
+  }
+
+  async #renew(lease: Lease): Promise<void> {
+    if (lease.lost) return;
+    const { messageId } = lease.message;
+    const sentAt = this.#clock.now();
+    try {
+      const response = await this.#queue.updateMessage(
+        messageId,
+        lease.popReceipt,
+        undefined,
+        this.#visibilityTimeout,
+      );
+      if (response.popReceipt === undefined) throw new Error("No pop receipt in the answer");
+      lease.popReceipt = response.popReceipt;
+      lease.until = sentAt + this.#visibilityTimeout * 1000;
+      this.#counts.leaseRenewals++;
+    } catch (error) {
+      if (isLeaseGone(error)) lease.lost = true;
+      // Otherwise the lease is still valid until `until`; the next renewal may work.
+      this.#log("warn", `Cannot renew the lease of message ${messageId}: ${describe(error)}`);
+    }
   }
 
   async #attempt(message: ReceivedMessageItem): Promise<"done" | "blank" | "failed"> {
@@ -410,17 +522,15 @@ export class QueueConsumer implements MetricsProvider {
     }
   }
 
-  async #settle(
-    message: ReceivedMessageItem,
-    outcome: "done" | "blank" | "failed",
-  ): Promise<void> {
+  async #settle(lease: Lease, outcome: "done" | "blank" | "failed"): Promise<void> {
+    const { message, popReceipt } = lease;
     try {
       if (outcome === "failed") {
         // Left alone, the message reappears when its lease ends and is tried again.
         if (message.dequeueCount < this.#maxDequeueCount) return;
         // Copy first: if the copy fails the message stays in the main queue and is retried.
         await this.#poison.sendMessage(message.messageText, { messageTimeToLive: -1 });
-        await this.#queue.deleteMessage(message.messageId, message.popReceipt);
+        await this.#queue.deleteMessage(message.messageId, popReceipt);
         this.#counts.deadLettered++;
         this.#log(
           "warn",
@@ -428,8 +538,10 @@ export class QueueConsumer implements MetricsProvider {
         );
         return;
       }
-      await this.#queue.deleteMessage(message.messageId, message.popReceipt);
+      await this.#queue.deleteMessage(message.messageId, popReceipt);
     } catch (error) {
+      // A deleted poison (or main) queue is recreated before the next receive.
+      if (storageCode(error) === "QueueNotFound") this.#queuesReady = false;
       this.#counts.settleErrors++;
       this.#log(
         "error",
@@ -440,9 +552,10 @@ export class QueueConsumer implements MetricsProvider {
     }
   }
 
-  async #release(message: ReceivedMessageItem): Promise<void> {
+  async #release(lease: Lease): Promise<void> {
+    const { message, popReceipt } = lease;
     try {
-      await this.#queue.updateMessage(message.messageId, message.popReceipt, undefined, 0);
+      await this.#queue.updateMessage(message.messageId, popReceipt, undefined, 0);
       this.#counts.released++;
     } catch (error) {
       this.#counts.settleErrors++;

@@ -204,6 +204,88 @@ Deno.test("QueueConsumer against a real Azurite", async (t) => {
       assert.deepEqual([...seen].sort(), users);
     });
 
+    await t.step("a slow dispatch keeps the leases of its batch: no duplicates", async () => {
+      const { queueName, queue } = await freshQueues(azurite);
+      // Two consumers, a 1 s lease, and a first dispatch that takes longer than the lease:
+      // without renewal the second consumer would take both messages while the first one is
+      // still busy, and each would be delivered twice.
+      const seen: string[] = [];
+      let slowStarted = false;
+      const first = recordingConsumer({
+        connectionString,
+        queueName,
+        visibilityTimeoutSeconds: 1,
+        dispatch: async (envelope) => {
+          seen.push(`first:${envelope.payload.UserId}`);
+          if (envelope.payload.UserId === USER_A) {
+            slowStarted = true;
+            await new Promise((resolve) => setTimeout(resolve, 1_600));
+          }
+        },
+      });
+      const second = recordingConsumer({
+        connectionString,
+        queueName,
+        visibilityTimeoutSeconds: 1,
+        dispatch: (envelope) => void seen.push(`second:${envelope.payload.UserId}`),
+      });
+      await queue.sendMessage(logOut(USER_A));
+      await queue.sendMessage(logOut(USER_B));
+      first.consumer.start();
+      try {
+        await until(() => slowStarted, "the slow dispatch");
+        second.consumer.start();
+        await until(() => first.dispatched.length === 2, "both messages on the first consumer", {
+          timeoutMs: 10_000,
+        });
+        await until(async () => await messageCount(queue) === 0, "the queue to drain");
+        assert.deepEqual(seen, [`first:${USER_A}`, `first:${USER_B}`]);
+        assert.equal(first.consumer.metrics.settleErrors, 0);
+        assert.ok(first.consumer.metrics.leaseRenewals >= 2);
+      } finally {
+        await first.consumer.stop();
+        await second.consumer.stop();
+      }
+    });
+
+    await t.step("queues deleted underneath a running consumer are recreated", async () => {
+      const { queueName, poisonQueueName, queue, poison } = await freshQueues(azurite);
+      const { consumer, dispatched } = recordingConsumer({
+        connectionString,
+        queueName,
+        poisonQueueName,
+        maxDequeueCount: 1,
+        visibilityTimeoutSeconds: 1,
+        dispatch: (envelope) => {
+          if (envelope.payload.UserId === USER_B) throw new Error("Dispatcher refused");
+        },
+      });
+      consumer.start();
+      try {
+        await queue.sendMessage(logOut(USER_A));
+        await until(() => dispatched.length === 1, "the first message");
+        await queue.delete();
+        await poison.delete();
+        await until(() => consumer.metrics.receiveErrors > 0, "the consumer to notice");
+        await until(() => queue.exists(), "the consumer to recreate its queue");
+        await until(() => poison.exists(), "the consumer to recreate its poison queue");
+        await queue.sendMessage(logOut(USER_A));
+        await until(() => dispatched.length === 2, "a message after the recreation");
+        // The poison queue deleted again: the dead-letter copy fails, the original stays, and
+        // the consumer recreates the poison queue and dead-letters it on the next attempt.
+        await poison.delete();
+        await queue.sendMessage(logOut(USER_B));
+        await until(() => consumer.metrics.deadLettered === 1, "the dead-letter", {
+          timeoutMs: 10_000,
+        });
+        assert.ok(consumer.metrics.settleErrors >= 1);
+        const { receivedMessageItems } = await poison.receiveMessages();
+        assert.deepEqual(receivedMessageItems.map((m) => m.messageText), [logOut(USER_B)]);
+      } finally {
+        await consumer.stop();
+      }
+    });
+
     await t.step("idle waits grow from min to max and reset after a message", async () => {
       const { queueName, queue } = await freshQueues(azurite);
       // One timeline of waits and dispatches, so the assertions do not depend on when the
@@ -334,6 +416,18 @@ Deno.test("QueueConsumer backs off on receive errors and recovers", async () => 
     await queue.sendMessage(logOut(USER_A));
     await until(() => dispatched.length === 1, "a message after recovery");
     assert.ok(consumer.metrics.receiveErrors >= 5);
+
+    // An in-memory Azurite restarted underneath the running consumer comes back empty: the
+    // consumer must notice and recreate its queues rather than fail on QueueNotFound forever.
+    await azurite.stop();
+    const errorsBefore = consumer.metrics.receiveErrors;
+    await until(() => consumer.metrics.receiveErrors > errorsBefore, "the outage");
+    azurite = await startAzurite({ port });
+    await until(() => queue.exists(), "the consumer to recreate its queue", {
+      timeoutMs: 10_000,
+    });
+    await queue.sendMessage(logOut(USER_B));
+    await until(() => dispatched.length === 2, "a message after the restart");
   } finally {
     await consumer.stop();
     await azurite?.stop();

@@ -7,8 +7,17 @@
  *
  * Unlike ASP.NET Core's Redis backplane, which publishes per-target invocations with
  * pre-serialised hub messages, instances exchange whole envelopes and each routes them itself:
- * one publish per push, one channel, and no group bookkeeping across servers. As with SignalR,
- * nothing is buffered while Redis is unreachable: those publications fail (and are counted).
+ * one publish per push, one channel, and no group bookkeeping across servers.
+ *
+ * Unlike SignalR, which drops what is sent while Redis is down, a publication that cannot be
+ * sent is held in a bounded in-memory outbox and sent, in order, once Redis is back (after the
+ * other instances had a moment to re-subscribe). `publish` therefore succeeds as soon as the
+ * envelope is sent or held: the caller has already delivered it locally, and its own retry
+ * (the API's outbox re-POSTing `/send`, a queue message redelivered) would deliver it twice
+ * on this instance. Every publication carries a unique id and receivers drop ids they have
+ * already handled, so a publish retried after a lost reply is not delivered twice either.
+ * Lost for good are only: publications beyond `maxPending` (refused and counted), and those
+ * still held when the backplane closes and Redis is still unreachable (counted, logged).
  *
  * @module
  */
@@ -25,8 +34,23 @@ export interface RedisBackplaneOptions {
   readonly url: string;
   /** Channel prefix; instances share deliveries only with the same prefix (default `hubproof`). */
   readonly channelPrefix?: string;
-  /** This instance's id, unique among the instances (default: a random UUID). */
-  readonly instanceId?: string;
+  /**
+   * A readable name for this instance (default `notifications`). The instance id is this name
+   * plus a random UUID, so two instances can never share an id (and ignore each other's
+   * publications as their own).
+   */
+  readonly instanceName?: string;
+  /** Publications held while Redis is unreachable before `publish` refuses (default 10,000). */
+  readonly maxPending?: number;
+  /** Publication ids remembered to drop repeats (default 10,000). */
+  readonly dedupeWindow?: number;
+  /**
+   * After a reconnect, how long held publications wait for the other instances to re-subscribe
+   * (as many subscribers as before the outage), in ms (default 2,000).
+   */
+  readonly resubscribeGraceMs?: number;
+  /** How long `close` may spend sending held publications, in ms (default 1,000). */
+  readonly closeFlushMs?: number;
   /** How long the first connection may take, in ms, before `connect` fails (default 5,000). */
   readonly connectTimeoutMs?: number;
   /** Reconnect delay after a lost connection: doubling from `minMs` to `maxMs` (default 50..2000). */
@@ -37,12 +61,20 @@ export interface RedisBackplaneOptions {
 
 /** Counters of a {@linkcode RedisBackplane}. */
 export interface RedisBackplaneMetrics {
-  /** Envelopes published. */
+  /** Envelopes published (sent to Redis), retried ones included. */
   readonly published: number;
-  /** Publications that failed (Redis unreachable or the command failed). */
+  /** PUBLISH commands that failed (Redis unreachable or the command failed). */
   readonly publishErrors: number;
+  /** Publications held in the outbox because Redis could not take them at once. */
+  readonly deferred: number;
+  /** Publications lost: refused because the outbox was full, or still held at close. */
+  readonly dropped: number;
+  /** Publications currently held in the outbox. */
+  readonly pending: number;
   /** Envelopes received from other instances. */
   readonly received: number;
+  /** Publications received a second time and dropped. */
+  readonly duplicates: number;
   /** Own publications echoed back by Redis and ignored. */
   readonly ignoredOwn: number;
   /** Channel messages that were not valid backplane messages (dropped). */
@@ -57,7 +89,7 @@ export interface RedisBackplaneMetrics {
   readonly connected: boolean;
 }
 
-type Counter = Exclude<keyof RedisBackplaneMetrics, "connected">;
+type Counter = Exclude<keyof RedisBackplaneMetrics, "connected" | "pending">;
 type Client = ReturnType<typeof createClient>;
 
 const defaultLog: Logger = (level, message) => {
@@ -74,6 +106,13 @@ function describe(error: unknown): string {
 /** Closes a client at once; a client that gave up connecting is already closed, which is fine. */
 function destroyQuietly(client: Client): void {
   if (client.isOpen) client.destroy();
+}
+
+function positiveInteger(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1) {
+    throw new RangeError(`Invalid Redis backplane option ${name}: expected a positive integer`);
+  }
+  return value;
 }
 
 /** The URL without its password, for messages. */
@@ -114,10 +153,31 @@ export class RedisBackplane implements Backplane, MetricsProvider {
   #handlers: ((envelope: Envelope) => void)[] = [];
   #subscribed: Promise<void> | undefined;
   #closed = false;
+  #settings: Required<
+    Pick<
+      RedisBackplaneOptions,
+      "maxPending" | "dedupeWindow" | "resubscribeGraceMs" | "closeFlushMs" | "reconnect"
+    >
+  >;
+  /** Encoded publications waiting for Redis, oldest first. */
+  #outbox: string[] = [];
+  #flushing: Promise<void> | undefined;
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #retryDelayMs = 0;
+  /**
+   * Subscribers that got the last successful PUBLISH (all instances, this one included), or
+   * counted when this instance subscribed: how many to wait for after an outage.
+   */
+  #lastReceivers = 0;
+  /** Ids of recently handled publications, oldest first (a Set keeps insertion order). */
+  #seen = new Set<string>();
   #counts: Record<Counter, number> = {
     published: 0,
     publishErrors: 0,
+    deferred: 0,
+    dropped: 0,
     received: 0,
+    duplicates: 0,
     ignoredOwn: 0,
     malformed: 0,
     handlerErrors: 0,
@@ -126,17 +186,22 @@ export class RedisBackplane implements Backplane, MetricsProvider {
   };
 
   private constructor(
-    publisher: Client,
-    subscriber: Client,
-    instanceId: string,
-    channel: string,
+    clients: { publisher: Client; subscriber: Client },
+    options: RedisBackplaneOptions,
     log: Logger,
   ) {
-    this.#publisher = publisher;
-    this.#subscriber = subscriber;
-    this.instanceId = instanceId;
-    this.channel = channel;
+    this.#publisher = clients.publisher;
+    this.#subscriber = clients.subscriber;
+    this.instanceId = `${options.instanceName ?? "notifications"}/${crypto.randomUUID()}`;
+    this.channel = `${options.channelPrefix ?? "hubproof"}:notifications:envelopes`;
     this.#log = log;
+    this.#settings = {
+      maxPending: positiveInteger("maxPending", options.maxPending ?? 10_000),
+      dedupeWindow: positiveInteger("dedupeWindow", options.dedupeWindow ?? 10_000),
+      resubscribeGraceMs: options.resubscribeGraceMs ?? 2_000,
+      closeFlushMs: options.closeFlushMs ?? 1_000,
+      reconnect: options.reconnect ?? { minMs: 50, maxMs: 2_000 },
+    };
   }
 
   /**
@@ -180,14 +245,14 @@ export class RedisBackplane implements Backplane, MetricsProvider {
       throw new Error(`Invalid Redis backplane URL ${target}: ${describe(error)}`);
     }
     const subscriber = publisher.duplicate();
-    const prefix = options.channelPrefix ?? "hubproof";
-    const backplane = new RedisBackplane(
-      publisher,
-      subscriber,
-      options.instanceId ?? crypto.randomUUID(),
-      `${prefix}:notifications:envelopes`,
-      log,
-    );
+    let backplane: RedisBackplane;
+    try {
+      backplane = new RedisBackplane({ publisher, subscriber }, options, log);
+    } catch (error) {
+      destroyQuietly(publisher);
+      destroyQuietly(subscriber);
+      throw error;
+    }
     backplane.#watch(publisher, "publisher");
     backplane.#watch(subscriber, "subscriber");
     const outcomes = await Promise.allSettled([publisher.connect(), subscriber.connect()]);
@@ -229,6 +294,13 @@ export class RedisBackplane implements Backplane, MetricsProvider {
       }
       lost = false;
       ready = true;
+      if (role === "publisher" && !this.#closed) {
+        // Back online: retry now instead of waiting out the backoff.
+        clearTimeout(this.#retryTimer);
+        this.#retryTimer = undefined;
+        this.#retryDelayMs = 0;
+        this.#scheduleFlush(0);
+      }
     });
   }
 
@@ -240,6 +312,7 @@ export class RedisBackplane implements Backplane, MetricsProvider {
   get metrics(): RedisBackplaneMetrics {
     return {
       ...this.#counts,
+      pending: this.#outbox.length,
       connected: this.#publisher.isReady && this.#subscriber.isReady,
     };
   }
@@ -259,8 +332,26 @@ export class RedisBackplane implements Backplane, MetricsProvider {
     });
     return [
       counter("published_total", "Envelopes published to Redis", c.published),
-      counter("publish_errors_total", "Envelopes that could not be published", c.publishErrors),
+      counter("publish_errors_total", "PUBLISH commands that failed", c.publishErrors),
+      counter(
+        "publish_deferred_total",
+        "Publications held until Redis was reachable again",
+        c.deferred,
+      ),
+      counter(
+        "publish_dropped_total",
+        "Publications lost (outbox full, or held at close)",
+        c.dropped,
+      ),
+      {
+        name: "hubproof_backplane_pending",
+        help: "Publications held in the outbox",
+        type: "gauge",
+        samples: [{ value: this.#outbox.length }],
+      },
       counter("received_total", "Envelopes received from other instances", c.received),
+      counter("duplicates_total", "Publications received twice and dropped", c.duplicates),
+      counter("ignored_own_total", "Own publications echoed back and ignored", c.ignoredOwn),
       counter("malformed_total", "Invalid messages on the backplane channel", c.malformed),
       counter("handler_errors_total", "Backplane handler calls that threw", c.handlerErrors),
       counter("connection_errors_total", "Redis connection errors", c.connectionErrors),
@@ -275,22 +366,100 @@ export class RedisBackplane implements Backplane, MetricsProvider {
   }
 
   /**
-   * Publishes an envelope to the other instances.
+   * Publishes an envelope to the other instances: sent at once when Redis is reachable and
+   * nothing older is waiting, otherwise held and sent in order once Redis is back.
    *
    * @param envelope The envelope (as received by this instance).
-   * @throws {Error} When Redis is unreachable or the command fails (nothing is queued for later).
+   * @throws {Error} When the backplane is closed, or `maxPending` publications are already
+   * held (the envelope is then lost for the other instances, and counted as dropped).
    */
   async publish(envelope: Envelope): Promise<void> {
     if (this.#closed) throw new Error("Redis backplane is closed");
-    try {
-      await this.#publisher.publish(
-        this.channel,
-        encodeBackplaneMessage({ origin: this.instanceId, envelope }),
+    const text = encodeBackplaneMessage({
+      origin: this.instanceId,
+      id: crypto.randomUUID(),
+      envelope,
+    });
+    if (this.#outbox.length === 0 && this.#publisher.isReady) {
+      try {
+        await this.#send(text);
+        return;
+      } catch (error) {
+        this.#log("warn", `Redis backplane publish failed, holding it: ${describe(error)}`);
+      }
+    }
+    if (this.#closed) throw new Error("Redis backplane is closed");
+    if (this.#outbox.length >= this.#settings.maxPending) {
+      this.#counts.dropped++;
+      throw new Error(
+        `Redis backplane publish failed: ${this.#outbox.length} publications already wait for Redis`,
       );
+    }
+    this.#outbox.push(text);
+    this.#counts.deferred++;
+    this.#scheduleFlush(this.#retryDelayMs);
+  }
+
+  async #send(text: string): Promise<void> {
+    try {
+      const receivers = await this.#publisher.publish(this.channel, text);
+      this.#lastReceivers = Number(receivers);
       this.#counts.published++;
     } catch (error) {
       this.#counts.publishErrors++;
-      throw new Error(`Redis backplane publish failed: ${describe(error)}`, { cause: error });
+      throw error;
+    }
+  }
+
+  /** Arms one retry of the outbox after `delayMs` (a pending retry that is sooner wins). */
+  #scheduleFlush(delayMs: number): void {
+    if (this.#closed || this.#outbox.length === 0 || this.#retryTimer !== undefined) return;
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      this.#flushing ??= this.#flush().finally(() => {
+        this.#flushing = undefined;
+        if (this.#outbox.length > 0) {
+          const { minMs, maxMs } = this.#settings.reconnect;
+          this.#retryDelayMs = Math.min(maxMs, Math.max(minMs, this.#retryDelayMs * 2));
+          this.#scheduleFlush(this.#retryDelayMs);
+        } else {
+          this.#retryDelayMs = 0;
+        }
+      });
+    }, delayMs);
+  }
+
+  /** Sends held publications in order until the outbox is empty or a send fails. */
+  async #flush(deadline = Infinity): Promise<void> {
+    if (!this.#publisher.isReady) return;
+    await this.#awaitSubscribers(
+      Math.min(deadline, Date.now() + this.#settings.resubscribeGraceMs),
+    );
+    while (this.#outbox.length > 0 && this.#publisher.isReady && Date.now() < deadline) {
+      try {
+        await this.#send(this.#outbox[0]!);
+      } catch (error) {
+        this.#log("warn", `Redis backplane retry failed: ${describe(error)}`);
+        return;
+      }
+      this.#outbox.shift();
+    }
+  }
+
+  /**
+   * Redis keeps no pub/sub history: a publication sent before another instance re-subscribed
+   * after the same outage would never reach it. Wait (until `deadline`) for as many
+   * subscribers as the last publication before the outage reached.
+   */
+  async #awaitSubscribers(deadline: number): Promise<void> {
+    while (Date.now() < deadline && !this.#closed) {
+      try {
+        const counts = await this.#publisher.pubSubNumSub(this.channel);
+        if (Number(counts[this.channel] ?? 0) >= this.#lastReceivers) return;
+      } catch {
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20));
     }
   }
 
@@ -309,13 +478,18 @@ export class RedisBackplane implements Backplane, MetricsProvider {
       (text: string) => this.#onMessage(text),
     );
     await this.#subscribed;
+    // A first estimate of the instances listening, for the wait after an outage.
+    await this.#publisher.pubSubNumSub(this.channel).then((counts) => {
+      this.#lastReceivers = Math.max(this.#lastReceivers, Number(counts[this.channel] ?? 0));
+    }, () => {});
   }
 
   #onMessage(text: string): void {
     let origin: string;
+    let id: string | null;
     let envelope: Envelope;
     try {
-      ({ origin, envelope } = decodeBackplaneMessage(text));
+      ({ origin, id, envelope } = decodeBackplaneMessage(text));
     } catch (error) {
       this.#counts.malformed++;
       this.#log("warn", `Dropped a message on ${this.channel}: ${describe(error)}`);
@@ -324,6 +498,16 @@ export class RedisBackplane implements Backplane, MetricsProvider {
     if (origin === this.instanceId) {
       this.#counts.ignoredOwn++;
       return;
+    }
+    if (id !== null) {
+      if (this.#seen.has(id)) {
+        this.#counts.duplicates++;
+        return;
+      }
+      this.#seen.add(id);
+      if (this.#seen.size > this.#settings.dedupeWindow) {
+        this.#seen.delete(this.#seen.values().next().value!);
+      }
     }
     this.#counts.received++;
     for (const handler of this.#handlers) {
@@ -336,14 +520,28 @@ export class RedisBackplane implements Backplane, MetricsProvider {
     }
   }
 
-  /** Disconnects both connections; pending publications are rejected. Safe to call twice. */
-  close(): Promise<void> {
-    if (!this.#closed) {
-      this.#closed = true;
-      this.#handlers = [];
-      destroyQuietly(this.#subscriber);
-      destroyQuietly(this.#publisher);
+  /**
+   * Sends what the outbox still holds (for at most `closeFlushMs`, and only if Redis is
+   * reachable), then disconnects both connections. What is still held is lost: counted as
+   * dropped and logged. Safe to call twice.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#handlers = [];
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
+    await this.#flushing;
+    if (this.#outbox.length > 0) await this.#flush(Date.now() + this.#settings.closeFlushMs);
+    if (this.#outbox.length > 0) {
+      this.#counts.dropped += this.#outbox.length;
+      this.#log(
+        "error",
+        `Redis backplane closed with ${this.#outbox.length} publications not sent to the other instances`,
+      );
+      this.#outbox = [];
     }
-    return Promise.resolve();
+    destroyQuietly(this.#subscriber);
+    destroyQuietly(this.#publisher);
   }
 }

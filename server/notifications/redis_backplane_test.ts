@@ -58,7 +58,11 @@ async function node(options: RedisBackplaneOptions) {
 
 Deno.test("backplane wire format", async (t) => {
   await t.step("round-trips origin and envelope", () => {
-    const message = { origin: "a", envelope: { ...envelope(5, "u1"), contextId: "dev-1" } };
+    const message = {
+      origin: "a",
+      id: "p-1",
+      envelope: { ...envelope(5, "u1"), contextId: "dev-1" },
+    };
     assert.deepEqual(decodeBackplaneMessage(encodeBackplaneMessage(message)), message);
   });
   await t.step("rejects malformed messages with a message naming the field", () => {
@@ -80,9 +84,9 @@ Deno.test("backplane wire format", async (t) => {
 Deno.test({ name: "RedisBackplane against a real Redis", ignore }, async (t) => {
   await withRedis(t, async (redis) => {
     await t.step("a publication reaches every other instance once and not its origin", async () => {
-      const a = await node({ url: redis.url, instanceId: "a" });
-      const b = await node({ url: redis.url, instanceId: "b" });
-      const c = await node({ url: redis.url, instanceId: "c" });
+      const a = await node({ url: redis.url, instanceName: "a" });
+      const b = await node({ url: redis.url, instanceName: "b" });
+      const c = await node({ url: redis.url, instanceName: "c" });
       try {
         const sent = envelope(5, "u1");
         await a.backplane.publish(sent);
@@ -108,9 +112,9 @@ Deno.test({ name: "RedisBackplane against a real Redis", ignore }, async (t) => 
     });
 
     await t.step("instances with another channel prefix are isolated", async () => {
-      const a = await node({ url: redis.url, instanceId: "a", channelPrefix: "app1" });
-      const b = await node({ url: redis.url, instanceId: "b", channelPrefix: "app2" });
-      const a2 = await node({ url: redis.url, instanceId: "a2", channelPrefix: "app1" });
+      const a = await node({ url: redis.url, instanceName: "a", channelPrefix: "app1" });
+      const b = await node({ url: redis.url, instanceName: "b", channelPrefix: "app2" });
+      const a2 = await node({ url: redis.url, instanceName: "a2", channelPrefix: "app1" });
       try {
         await a.backplane.publish(envelope(5, "u1"));
         await until(() => a2.received.length === 1, "delivery on the same prefix");
@@ -125,8 +129,8 @@ Deno.test({ name: "RedisBackplane against a real Redis", ignore }, async (t) => 
     });
 
     await t.step("malformed channel messages and throwing handlers are counted", async () => {
-      const a = await node({ url: redis.url, instanceId: "a" });
-      const b = await node({ url: redis.url, instanceId: "b" });
+      const a = await node({ url: redis.url, instanceName: "a" });
+      const b = await node({ url: redis.url, instanceName: "b" });
       await b.backplane.subscribe(() => {
         throw new Error("Handler bug");
       });
@@ -144,8 +148,49 @@ Deno.test({ name: "RedisBackplane against a real Redis", ignore }, async (t) => 
       }
     });
 
+    await t.step("two backplanes given the same name are still distinct instances", async () => {
+      const a = await node({ url: redis.url, instanceName: "same" });
+      const b = await node({ url: redis.url, instanceName: "same" });
+      try {
+        assert.notEqual(a.backplane.instanceId, b.backplane.instanceId);
+        assert.match(a.backplane.instanceId, /^same\//);
+        await a.backplane.publish(envelope(5, "from-a"));
+        await b.backplane.publish(envelope(5, "from-b"));
+        await until(() => a.received.length === 1 && b.received.length === 1, "both deliveries");
+        assert.equal(a.received[0]?.payload.UserId, "from-b");
+        assert.equal(b.received[0]?.payload.UserId, "from-a");
+      } finally {
+        await Promise.all([a, b].map((n) => n.backplane.close()));
+      }
+    });
+
+    await t.step("a publication repeated on the channel is delivered once", async () => {
+      const b = await node({ url: redis.url, instanceName: "b" });
+      const raw = createClient({ url: redis.url });
+      await raw.connect();
+      try {
+        const text = encodeBackplaneMessage({
+          origin: "a",
+          id: "p-1",
+          envelope: envelope(5, "u1"),
+        });
+        await raw.publish(b.backplane.channel, text);
+        await raw.publish(b.backplane.channel, text);
+        await raw.publish(
+          b.backplane.channel,
+          encodeBackplaneMessage({ origin: "a", id: "p-2", envelope: envelope(5, "u2") }),
+        );
+        await until(() => b.received.length === 2, "the second publication");
+        assert.deepEqual(b.received.map((e) => e.payload.UserId), ["u1", "u2"]);
+        assert.equal(b.backplane.metrics.duplicates, 1);
+      } finally {
+        raw.destroy();
+        await b.backplane.close();
+      }
+    });
+
     await t.step("publish after close fails clearly", async () => {
-      const a = await node({ url: redis.url, instanceId: "a" });
+      const a = await node({ url: redis.url, instanceName: "a" });
       await a.backplane.close();
       await assert.rejects(a.backplane.publish(envelope(5, "u1")), /Redis backplane is closed/);
     });
@@ -162,16 +207,18 @@ Deno.test({ name: "RedisBackplane survives a Redis restart", ignore }, async (t)
   const logs: string[] = [];
   const log = (level: string, message: string) => logs.push(`${level}: ${message}`);
   const options = { url: first.url, reconnect: { minMs: 20, maxMs: 100 }, log };
-  const a = await node({ ...options, instanceId: "a" });
-  const b = await node({ ...options, instanceId: "b" });
+  const a = await node({ ...options, instanceName: "a" });
+  const b = await node({ ...options, instanceName: "b" });
   try {
     await a.backplane.publish(envelope(5, "before"));
     await until(() => b.received.length === 1, "delivery before the restart");
 
     await first.stop();
     await until(() => !a.backplane.metrics.connected, "a to notice the outage");
-    await assert.rejects(a.backplane.publish(envelope(5, "during")), /publish failed/);
-    assert.equal(a.backplane.metrics.publishErrors, 1);
+    // Held, not refused: the caller already delivered it locally.
+    await a.backplane.publish(envelope(5, "during"));
+    assert.equal(a.backplane.metrics.pending, 1);
+    assert.equal(a.backplane.metrics.deferred, 1);
 
     const restarted = await startRedis({ port: first.port });
     assert.equal(restarted.status, "started");
@@ -181,12 +228,15 @@ Deno.test({ name: "RedisBackplane survives a Redis restart", ignore }, async (t)
       "both to reconnect",
     );
     // Re-subscription follows the reconnect; publish until b hears again.
-    await until(() => {
-      a.backplane.publish(envelope(5, "after")).catch(() => {});
-      return b.received.length > 1;
-    }, "delivery after the restart");
+    // The held publication goes out once b has re-subscribed, then a fresh one.
+    await until(() => b.received.length === 2, "the held publication", { timeoutMs: 10_000 });
+    assert.equal(a.backplane.metrics.pending, 0);
+    await a.backplane.publish(envelope(5, "after"));
+    await until(() => b.received.length === 3, "delivery after the restart");
     assert.equal(b.received[0]?.payload.UserId, "before");
-    assert.equal(b.received[1]?.payload.UserId, "after");
+    assert.equal(b.received[1]?.payload.UserId, "during");
+    assert.equal(b.received[2]?.payload.UserId, "after");
+    assert.equal(b.received.filter((e) => e.payload.UserId === "during").length, 1);
     assert.ok(a.backplane.metrics.reconnects >= 1);
     assert.ok(logs.some((l) => l.startsWith("error: Redis backplane publisher connection lost")));
     assert.ok(logs.some((l) => l.startsWith("info: Redis backplane subscriber reconnected")));
@@ -249,7 +299,7 @@ async function withCluster(
     for (const index of [0, 1]) {
       const backplane = await RedisBackplane.connect({
         url: redisUrl,
-        instanceId: `instance-${index}`,
+        instanceName: `instance-${index}`,
         log: quiet,
       });
       backplanes.push(backplane);
@@ -460,3 +510,58 @@ Deno.test(
     });
   },
 );
+
+Deno.test({
+  name: "a push entering during a Redis outage reaches every instance exactly once",
+  ignore,
+}, async (t) => {
+  const first = await startRedis();
+  if (first.status === "skipped") {
+    console.warn(`${t.name}: ${first.reason}`);
+    return;
+  }
+  let second: RunningRedis | undefined;
+  try {
+    await withCluster(first.url, () => ({}), async (cluster) => {
+      const token = await cluster.userToken(U1);
+      const u1OnA = await cluster.connect(0, { token });
+      const u1OnB = await cluster.connect(1, { token, protocol: "messagepack" });
+      const u2OnB = await cluster.connect(1, { token: await cluster.userToken(U2) });
+      const [a, b] = cluster.backplanes as [RedisBackplane, RedisBackplane];
+      // Steady state first: A learns from the PUBLISH reply that two instances listen, and
+      // after the outage waits for both to re-subscribe before sending what it held.
+      assert.equal((await cluster.send(0, syncVault(U2))).status, 200);
+      await u2OnB.waitFor(() => count(u2OnB, "ReceiveMessage") === 1, 3_000, "steady state");
+
+      await first.stop();
+      await until(() => !a.metrics.connected, "A to notice the outage");
+      // Delivered on A; publishing waits for Redis. The API's outbox retries anything but a
+      // success, so any other answer would deliver the push on A twice.
+      const response = await cluster.send(0, syncVault(U1));
+      assert.equal(response.status, 200);
+      await u1OnA.waitFor(() => count(u1OnA, "ReceiveMessage") === 1, 3_000, "A delivery");
+      assert.equal(a.metrics.pending, 1);
+
+      second = await startRedis({ port: first.port }) as RunningRedis;
+      await u1OnB.waitFor(
+        () => count(u1OnB, "ReceiveMessage") === 1,
+        10_000,
+        "B delivery after Redis came back",
+      );
+      assert.equal(a.metrics.pending, 0);
+      // A marker published by A after the flush: once B has it, anything A sent earlier is in.
+      assert.equal((await cluster.send(0, syncVault(U2))).status, 200);
+      await u2OnB.waitFor(() => count(u2OnB, "ReceiveMessage") === 2, 3_000, "the marker");
+      assert.equal(count(u1OnA, "ReceiveMessage"), 1);
+      assert.equal(count(u1OnB, "ReceiveMessage"), 1);
+      assert.equal(b.metrics.received, 3);
+      assert.equal(b.metrics.duplicates, 0);
+      const metrics = await (await fetch(`${cluster.instances[0]!.url}/metrics`)).text();
+      assert.match(metrics, /^hubproof_backplane_publish_deferred_total 1$/m);
+      assert.match(metrics, /^hubproof_backplane_pending 0$/m);
+    });
+  } finally {
+    await first.stop();
+    await second?.stop();
+  }
+});
