@@ -54,6 +54,8 @@ export interface ServeConfig {
   readonly fixturesFile: string;
   /** Outbox capacity of the `/send` engine. */
   readonly outboxCapacity: number;
+  /** Largest request body the identity and api roles read, in bytes (larger: 413). */
+  readonly maxBodyBytes: number;
   /** `--help` was given. */
   readonly help: boolean;
 }
@@ -148,6 +150,10 @@ const FLAGS: Readonly<Record<string, FlagSpec>> = {
   "--outbox-capacity": {
     env: "HUBPROOF_OUTBOX_CAPACITY",
     help: "messages the /send engine buffers while Notifications is down (default 10000)",
+  },
+  "--max-body-bytes": {
+    env: "HUBPROOF_MAX_BODY_BYTES",
+    help: "largest identity/api request body in bytes; larger ones get 413 (default 30000000)",
   },
   "--help": { env: "", boolean: true, help: "print this help" },
 };
@@ -350,6 +356,14 @@ export function parseServeConfig(
   if (!/^\d+$/.test(outboxRaw) || outboxCapacity < 1) {
     throw new ConfigError("--outbox-capacity", `expected a positive integer, got ${outboxRaw}`);
   }
+  const maxBodyRaw = get("--max-body-bytes") ?? "30000000";
+  const maxBodyBytes = Number(maxBodyRaw);
+  if (!/^\d+$/.test(maxBodyRaw) || maxBodyBytes < 1024) {
+    throw new ConfigError(
+      "--max-body-bytes",
+      `expected an integer of at least 1024, got ${maxBodyRaw}`,
+    );
+  }
   const issuer = get("--issuer");
   const signingKeyFile = get("--signing-key");
   const help = get("--help");
@@ -374,6 +388,7 @@ export function parseServeConfig(
     ...(signingKeyFile !== undefined ? { signingKeyFile } : {}),
     fixturesFile: get("--fixtures") ?? "fixtures/seed.json",
     outboxCapacity,
+    maxBodyBytes,
     help: help === "true",
   };
 }

@@ -11,6 +11,8 @@ Deno.test("parseServeConfig: defaults, flags, environment", () => {
     "notifications",
   ]);
   strictEqual(d.installationIdGenerated && d.internalKeyGenerated, true);
+  strictEqual(d.maxBodyBytes, 30_000_000, "Kestrel's default MaxRequestBodySize");
+  strictEqual(parseServeConfig([], { HUBPROOF_MAX_BODY_BYTES: "65536" }).maxBodyBytes, 65536);
   const c = parseServeConfig(["--mode=cloud", "--port", "0", "--redis", "redis://127.0.0.1:6379"], {
     HUBPROOF_INTERNAL_KEY: "from-the-environment",
     HUBPROOF_PORT: "9999",
@@ -57,6 +59,8 @@ Deno.test("parseServeConfig: clear errors naming the flag", () => {
     ],
     [["--redis", "http://x"], "--redis", /redis:\/\//],
     [["--identity-url", "ftp://x"], "--identity-url", /http or https/],
+    [["--max-body-bytes", "10"], "--max-body-bytes", /at least 1024/],
+    [["--max-body-bytes", "1e6"], "--max-body-bytes", /at least 1024/],
   ];
   for (const [args, flag, message] of cases) {
     throws(() => parseServeConfig(args), (error: unknown) => {

@@ -199,6 +199,7 @@ export async function startServe(
         baseUrl: identityUrl!,
         ...(config.issuer !== undefined ? { issuer: config.issuer } : {}),
         internalKey: config.internalKey,
+        maxBodyBytes: config.maxBodyBytes,
         ...(options.secretIterations !== undefined
           ? { secretIterations: options.secretIterations }
           : {}),
@@ -309,6 +310,7 @@ export async function startServe(
         engine,
         installationId: config.installationId,
         selfHosted: config.mode === "selfhosted",
+        maxBodyBytes: config.maxBodyBytes,
         log,
       });
     }

@@ -315,8 +315,9 @@ export function addCipherRoutes(router: Router, deps: ApiDeps): void {
 
   const update = async (request: Request, params: Readonly<Record<string, string>>) => {
     const ctx = await deps.auth.user(request);
-    const cipher = accessible(ctx, params.id);
+    // Body first, then lookup and change in one turn (see folders.ts).
     const input = readCipher(await readJsonObject(request));
+    const cipher = accessible(ctx, params.id);
     if (input.organizationId !== cipher.organizationId) {
       throw badRequest(
         "Organization mismatch. Re-sync if you recently moved this item, then try again.",

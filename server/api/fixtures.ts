@@ -6,7 +6,7 @@
  */
 
 import { hashSecret } from "../identity/secrets.ts";
-import { isGuid } from "./validation.ts";
+import { isGuid, ModelState } from "./validation.ts";
 import { MemberStatus, type MemoryStore, newId } from "./store.ts";
 
 /** A fixture user as written in the seed file. */
@@ -168,6 +168,9 @@ export async function loadFixtures(
       if (!isGuid(m.id)) fail(where, "member id must be a GUID");
       const user = store.userByEmail(m.email);
       if (!user) fail(where, `member ${m.email} is not a fixture user`);
+      const state = new ModelState({ permissions: m.permissions ?? null });
+      const permissions = state.permissions("permissions");
+      if (!state.valid) fail(where, `member ${m.email}: permissions must be booleans`);
       store.memberships.set(m.id.toLowerCase(), {
         id: m.id.toLowerCase(),
         organizationId: orgId,
@@ -176,7 +179,7 @@ export async function loadFixtures(
         type: m.type,
         status: m.status ?? MemberStatus.Confirmed,
         key: "4.AAAA",
-        permissions: m.permissions ?? null,
+        permissions,
         collectionIds: [...collectionIds],
         inviteToken: null,
       });

@@ -77,8 +77,11 @@ export function addFolderRoutes(router: Router, deps: ApiDeps): void {
 
   const update = async (request: Request, params: Readonly<Record<string, string>>) => {
     const ctx = await deps.auth.user(request);
+    // Body first (ASP.NET binds it before the action runs); from the lookup to the change
+    // nothing awaits, so a concurrent delete cannot slip in between.
+    const name = await readName(request);
     const folder = owned(ctx.user.id, params.id);
-    folder.name = await readName(request);
+    folder.name = name;
     folder.revisionDate = deps.now();
     await deps.push(userPush(ctx, PushType.SyncFolderUpdate, folderPayload(folder)));
     return jsonResponse(folderResponse(folder));

@@ -134,19 +134,96 @@ export function errorResponse(error: unknown, log: (message: string) => void): R
   return jsonResponse(errorModel("An unhandled server error has occurred."), 500);
 }
 
+/**
+ * Default largest request body of the Identity and API roles: Kestrel's default
+ * `MaxRequestBodySize` (30,000,000 bytes), which the real services keep.
+ */
+export const DEFAULT_MAX_BODY_BYTES = 30_000_000;
+
+/** Raised inside a body stream once it passes its limit; {@linkcode readBodyText} maps it to 413. */
+class BodyTooLargeError extends Error {
+  readonly limit: number;
+
+  constructor(limit: number) {
+    super(`Request body too large: the limit is ${limit} bytes`);
+    this.name = "BodyTooLargeError";
+    this.limit = limit;
+  }
+}
+
+function tooLarge(limit: number): HttpError {
+  return new HttpError(413, errorModel(`Request body too large: the limit is ${limit} bytes`));
+}
+
+/**
+ * Bounds a request's body: a declared `Content-Length` over the limit is refused at once;
+ * otherwise the body stream fails once more than `limit` bytes arrive, so a chunked body
+ * cannot grow without bound either ({@linkcode readBodyText} answers 413).
+ *
+ * @param request The request.
+ * @param limit Largest body in bytes.
+ * @returns The request, or a copy whose body stream enforces the limit.
+ * @throws {HttpError} 413 when `Content-Length` is over the limit.
+ */
+export function limitRequestBody(request: Request, limit: number): Request {
+  if (request.body === null) return request;
+  const declared = Number(request.headers.get("content-length") ?? NaN);
+  if (declared > limit) {
+    request.body.cancel().catch(() => {});
+    throw tooLarge(limit);
+  }
+  let size = 0;
+  const counted = request.body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        size += chunk.byteLength;
+        if (size > limit) controller.error(new BodyTooLargeError(limit));
+        else controller.enqueue(chunk);
+      },
+    }),
+  );
+  return new Request(request.url, {
+    method: request.method,
+    headers: request.headers,
+    body: counted,
+    signal: request.signal,
+  });
+}
+
+/**
+ * Reads a body as text: 413 when it passes the limit set by {@linkcode limitRequestBody},
+ * 400 when the client breaks off.
+ *
+ * @param request The request.
+ * @returns The text.
+ * @throws {HttpError} 413 or 400.
+ */
+export async function readBodyText(request: Request): Promise<string> {
+  try {
+    return await request.text();
+  } catch (error) {
+    if (error instanceof BodyTooLargeError) throw tooLarge(error.limit);
+    throw new HttpError(
+      400,
+      errorModel(`The request body could not be read: ${(error as Error).message}`),
+    );
+  }
+}
+
 /** A parsed JSON object body with case-insensitive property access. */
 export type JsonObject = Record<string, unknown>;
 
 /**
  * Reads a JSON object body. An empty body or `null` is the model-state error
- * `{"": ["Body is empty."]}`; malformed JSON or a non-object is a model-state error too.
+ * `{"": ["Body is empty."]}`; malformed JSON or a non-object is a model-state error too; a body
+ * over the limit is a 413.
  *
  * @param request The request.
  * @returns The parsed object.
- * @throws {HttpError} 400 as described.
+ * @throws {HttpError} 400 or 413 as described.
  */
 export async function readJsonObject(request: Request): Promise<JsonObject> {
-  const text = await request.text();
+  const text = await readBodyText(request);
   if (text.trim() === "") throw modelStateError({ "": ["Body is empty."] });
   let value: unknown;
   try {

@@ -18,6 +18,7 @@ export { type Fixtures, type FixtureUser, loadFixtures, readFixtures } from "./f
 export { type Authenticator, createAuthenticator, type UserContext } from "./context.ts";
 export {
   badRequest,
+  DEFAULT_MAX_BODY_BYTES,
   emptyOk,
   errorModel,
   errorResponse,
@@ -25,8 +26,10 @@ export {
   HttpError,
   type JsonObject,
   jsonResponse,
+  limitRequestBody,
   modelStateError,
   notFound,
+  readBodyText,
   readJsonObject,
   type ValidationErrors,
 } from "./http.ts";

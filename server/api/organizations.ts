@@ -28,6 +28,8 @@ import {
 } from "./http.ts";
 import type { Router } from "./router.ts";
 import {
+  CUSTOM_PERMISSIONS,
+  type CustomPermission,
   type Membership,
   MemberStatus,
   MemberType,
@@ -159,10 +161,35 @@ export function addOrganizationRoutes(router: Router, deps: ApiDeps): void {
     return store.confirmedMembership(org.id, ctx.user.id);
   }
 
-  function can(m: Membership | undefined, permission: string): boolean {
+  function can(m: Membership | undefined, permission: CustomPermission): boolean {
     if (!m) return false;
     if (m.type === MemberType.Owner || m.type === MemberType.Admin) return true;
     return m.type === MemberType.Custom && m.permissions?.[permission] === true;
+  }
+
+  /**
+   * `ValidateOrganizationUserUpdatePermissions`: who may give which member type and
+   * permissions. The caller already has manageUsers.
+   */
+  function checkGrant(
+    own: Membership,
+    newType: number,
+    permissions: Readonly<Record<CustomPermission, boolean>> | null,
+  ): void {
+    if (own.type === MemberType.Owner) return;
+    if (newType === MemberType.Owner) {
+      throw badRequest("Only an Owner can configure another Owner's account.");
+    }
+    if (own.type === MemberType.Admin) return;
+    if (newType === MemberType.Admin) {
+      throw badRequest("Custom users can not manage Admins or Owners.");
+    }
+    if (
+      newType === MemberType.Custom && permissions !== null &&
+      CUSTOM_PERMISSIONS.some((p) => permissions[p] && own.permissions?.[p] !== true)
+    ) {
+      throw badRequest("Custom users can only grant the same custom permissions that they have.");
+    }
   }
 
   router.on("POST", "/organizations", async (request) => {
@@ -239,10 +266,10 @@ export function addOrganizationRoutes(router: Router, deps: ApiDeps): void {
 
   router.on("POST", "/organizations/:orgId/users/invite", async (request, params) => {
     const ctx = await deps.auth.user(request);
+    const body = await readJsonObject(request);
     const org = organization(params.orgId);
     const own = membership(ctx, org);
     if (!can(own, "manageUsers")) throw forbidden();
-    const body = await readJsonObject(request);
     const state = new ModelState(body);
     const type = state.int("type", { required: true, allowed: [0, 1, 2, 4] });
     const emails = field(body, "emails");
@@ -267,11 +294,9 @@ export function addOrganizationRoutes(router: Router, deps: ApiDeps): void {
         collectionIds.push(id.toLowerCase());
       }
     }
-    const permissions = state.object("permissions");
+    const permissions = state.permissions("permissions");
     state.throwIfInvalid();
-    if (type === MemberType.Owner && own!.type !== MemberType.Owner) {
-      throw badRequest("Only an Owner can configure another Owner's account.");
-    }
+    checkGrant(own!, type!, permissions);
     for (const raw of emails as string[]) {
       const email = raw.trim().toLowerCase();
       if (store.membersOf(org.id).some((m) => m.email === email)) {
@@ -290,7 +315,7 @@ export function addOrganizationRoutes(router: Router, deps: ApiDeps): void {
         type: type!,
         status: user ? MemberStatus.Accepted : MemberStatus.Invited,
         key: null,
-        permissions: permissions as Record<string, boolean> | null,
+        permissions,
         collectionIds,
         inviteToken: user ? null : token,
       };
@@ -306,10 +331,11 @@ export function addOrganizationRoutes(router: Router, deps: ApiDeps): void {
 
   router.on("POST", "/organizations/:orgId/users/:id/accept", async (request, params) => {
     const ctx = await deps.auth.user(request);
+    // Body first, then lookup and change in one turn (see folders.ts).
+    const state = new ModelState(await readJsonObject(request));
     const org = organization(params.orgId);
     const m = store.memberships.get(guidParam(params.id));
     if (!m || m.organizationId !== org.id) throw notFound();
-    const state = new ModelState(await readJsonObject(request));
     const token = state.string("token", { required: true });
     state.throwIfInvalid();
     if (m.status !== MemberStatus.Invited || m.inviteToken === null || m.inviteToken !== token) {
@@ -324,11 +350,12 @@ export function addOrganizationRoutes(router: Router, deps: ApiDeps): void {
 
   router.on("POST", "/organizations/:orgId/users/:id/confirm", async (request, params) => {
     const ctx = await deps.auth.user(request);
+    const body = await readJsonObject(request);
     const org = organization(params.orgId);
     if (!can(membership(ctx, org), "manageUsers")) throw forbidden();
     const m = store.memberships.get(guidParam(params.id));
     if (!m || m.organizationId !== org.id) throw notFound();
-    const state = new ModelState(await readJsonObject(request));
+    const state = new ModelState(body);
     const key = state.string("key", { required: true });
     state.string("defaultUserCollectionName", { encString: true });
     state.throwIfInvalid();
@@ -348,6 +375,9 @@ export function addOrganizationRoutes(router: Router, deps: ApiDeps): void {
     if (!can(own, "manageUsers")) throw forbidden();
     const m = store.memberships.get(guidParam(params.id));
     if (!m || m.organizationId !== org.id) throw notFound();
+    if (m.type === MemberType.Admin && own!.type === MemberType.Custom) {
+      throw badRequest("Custom users can not remove admins.");
+    }
     if (m.type === MemberType.Owner) {
       if (own!.type !== MemberType.Owner) throw badRequest("Only owners can delete other owners.");
       const owners = store.membersOf(org.id).filter((o) =>

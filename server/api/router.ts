@@ -5,7 +5,13 @@
  * @module
  */
 
-import { errorResponse, HttpError, jsonResponse } from "./http.ts";
+import {
+  DEFAULT_MAX_BODY_BYTES,
+  errorResponse,
+  HttpError,
+  jsonResponse,
+  limitRequestBody,
+} from "./http.ts";
 
 /** Route parameters by name. */
 export type Params = Readonly<Record<string, string>>;
@@ -23,14 +29,17 @@ interface Route {
 export class Router {
   #routes: Route[] = [];
   #log: (message: string) => void;
+  #maxBodyBytes: number;
 
   /**
    * Creates a router.
    *
-   * @param options Logger for unexpected errors.
+   * @param options Logger for unexpected errors; largest request body (default
+   * {@linkcode DEFAULT_MAX_BODY_BYTES}).
    */
-  constructor(options: { log?: (message: string) => void } = {}) {
+  constructor(options: { log?: (message: string) => void; maxBodyBytes?: number } = {}) {
     this.#log = options.log ?? ((m) => console.error(m));
+    this.#maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   }
 
   /**
@@ -54,7 +63,7 @@ export class Router {
    * @returns The response: 404 JSON for an unknown route, 405 for a wrong method.
    */
   async handle(request: Request, path: string): Promise<Response> {
-    const parts = path.split("/").filter((s) => s !== "").map((s) => decodeURIComponent(s));
+    const parts = path.split("/").filter((s) => s !== "").map(decodeSegment);
     let pathMatched = false;
     for (const route of this.#routes) {
       const params = match(route.segments, parts);
@@ -62,7 +71,7 @@ export class Router {
       pathMatched = true;
       if (route.method !== request.method) continue;
       try {
-        return await route.handler(request, params);
+        return await route.handler(limitRequestBody(request, this.#maxBodyBytes), params);
       } catch (error) {
         return errorResponse(error, this.#log);
       }
@@ -74,6 +83,15 @@ export class Router {
       );
     }
     return jsonResponse({ message: `Not found: ${path}` }, 404);
+  }
+}
+
+/** Decodes a path segment; a malformed escape stays as sent, so it matches no id and 404s. */
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
   }
 }
 

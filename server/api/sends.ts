@@ -157,9 +157,11 @@ export function addSendRoutes(router: Router, deps: ApiDeps): void {
 
   router.on("PUT", "/sends/:id", async (request, params) => {
     const ctx = await deps.auth.user(request);
+    // Body first, then lookup and change in one turn (see folders.ts).
+    const body = await readJsonObject(request);
     const send = owned(ctx, params.id);
     const now = deps.now();
-    const input = readSend(await readJsonObject(request), now);
+    const input = readSend(body, now);
     if (input.type !== send.type) throw badRequest("Cannot change a Send's type.");
     Object.assign(send, {
       ...input,

@@ -33,6 +33,8 @@ export interface ApiServiceOptions {
   readonly selfHosted: boolean;
   /** Clock. */
   readonly now?: () => Date;
+  /** Largest request body in bytes (default `DEFAULT_MAX_BODY_BYTES`); larger ones get 413. */
+  readonly maxBodyBytes?: number;
   /** Logger. */
   readonly log?: (message: string) => void;
 }
@@ -60,7 +62,10 @@ export function createApiService(options: ApiServiceOptions): ApiService {
     selfHosted: options.selfHosted,
     log,
   };
-  const router = new Router({ log });
+  const router = new Router({
+    log,
+    ...(options.maxBodyBytes !== undefined ? { maxBodyBytes: options.maxBodyBytes } : {}),
+  });
   addFolderRoutes(router, deps);
   addCipherRoutes(router, deps);
   addSendRoutes(router, deps);

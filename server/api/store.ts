@@ -85,6 +85,29 @@ export const MemberType = { Owner: 0, Admin: 1, User: 2, Custom: 4 } as const;
 /** Organization member statuses. */
 export const MemberStatus = { Invited: 0, Accepted: 1, Confirmed: 2, Revoked: -1 } as const;
 
+/**
+ * The custom permissions of a Custom member (`Permissions` model), camelCase. Each granted one
+ * becomes a token claim of the same name lowercased (`Claims.CustomPermissions`); no other
+ * name ever does.
+ */
+export const CUSTOM_PERMISSIONS = [
+  "accessEventLogs",
+  "accessImportExport",
+  "accessReports",
+  "createNewCollections",
+  "editAnyCollection",
+  "deleteAnyCollection",
+  "manageGroups",
+  "managePolicies",
+  "manageSso",
+  "manageUsers",
+  "manageResetPassword",
+  "manageScim",
+] as const;
+
+/** One of {@linkcode CUSTOM_PERMISSIONS}. */
+export type CustomPermission = typeof CUSTOM_PERMISSIONS[number];
+
 /** An organization. */
 export interface Organization {
   /** Lowercase GUID. */
@@ -133,8 +156,8 @@ export interface Membership {
   status: number;
   /** Organization key encrypted to the member (set on confirm). */
   key: string | null;
-  /** Custom permissions (`manageUsers`, `managePolicies`, ...). */
-  permissions: Record<string, boolean> | null;
+  /** Custom permissions: every {@linkcode CUSTOM_PERMISSIONS} name, or null. */
+  permissions: Readonly<Record<CustomPermission, boolean>> | null;
   /** Collections the member can access. */
   collectionIds: string[];
   /** Invite token (the e-mail's token; logged, since hubproof sends no mail). */

@@ -6,6 +6,7 @@
  */
 
 import { field, type JsonObject, modelStateError, type ValidationErrors } from "./http.ts";
+import { CUSTOM_PERMISSIONS, type CustomPermission } from "./store.ts";
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
@@ -254,6 +255,31 @@ export class ModelState {
       return null;
     }
     return value.map((v) => v.toLowerCase());
+  }
+
+  /**
+   * Reads a `Permissions` object: each known custom permission bound case-insensitively
+   * (absent or null is false), unknown names ignored, as ASP.NET binds the model.
+   *
+   * @param name camelCase property name.
+   * @returns Every known permission with its value, or null when absent.
+   */
+  permissions(name: string): Readonly<Record<CustomPermission, boolean>> | null {
+    const object = this.object(name);
+    if (object === null) return null;
+    const result = {} as Record<CustomPermission, boolean>;
+    for (const permission of CUSTOM_PERMISSIONS) {
+      const value = field(object, permission);
+      if (value === undefined || value === null) result[permission] = false;
+      else if (typeof value === "boolean") result[permission] = value;
+      else {
+        this.add(
+          `${pascal(name)}.${pascal(permission)}`,
+          "The JSON value could not be converted to System.Boolean.",
+        );
+      }
+    }
+    return result;
   }
 
   /** Whether no error was recorded. */

@@ -16,7 +16,7 @@ import {
   modelStateError,
   readJsonObject,
 } from "../api/http.ts";
-import { type KdfSettings, type MemoryStore, newId } from "../api/store.ts";
+import { type KdfSettings, type MemoryStore, newId, type StoredSecret } from "../api/store.ts";
 import { ModelState } from "../api/validation.ts";
 import type { Router } from "../api/router.ts";
 import { hashSecret } from "./secrets.ts";
@@ -255,19 +255,20 @@ export function addAccountRoutes(router: Router, options: AccountRoutesOptions):
     }
     state.throwIfInvalid();
     if (token === null) throw badRequest("No valid registration token provided");
+    // Hash before the checks: from the checks to the insert nothing awaits, so two concurrent
+    // registrations of one e-mail cannot both pass the duplicate check.
+    const secret = await hashSecret(hash!, { iterations: options.secretIterations });
     const entry = store.registrationTokens.get(token);
     const normalized = email!.trim().toLowerCase();
     if (!entry || entry.email !== normalized || entry.expiresAt < nowMs()) {
       throw badRequest("Invalid email verification token.");
     }
-    if (store.userByEmail(normalized)) {
-      throw modelStateError({ "": [`Email '${email}' is already taken.`] });
-    }
+    rejectTaken(email!);
     store.registrationTokens.delete(token);
-    await createUser({
+    createUser({
       email: normalized,
       name: entry.name,
-      hash: hash!,
+      secret,
       hint,
       kdf: kdf!,
       salt,
@@ -295,14 +296,12 @@ export function addAccountRoutes(router: Router, options: AccountRoutesOptions):
     }
     if (kdf) validateKdf(state, kdf);
     state.throwIfInvalid();
-    const normalized = email!.trim().toLowerCase();
-    if (store.userByEmail(normalized)) {
-      throw modelStateError({ "": [`Email '${email}' is already taken.`] });
-    }
-    await createUser({
-      email: normalized,
+    const secret = await hashSecret(hash!, { iterations: options.secretIterations });
+    rejectTaken(email!);
+    createUser({
+      email: email!.trim().toLowerCase(),
       name: name === "" ? null : name,
-      hash: hash!,
+      secret,
       hint,
       kdf: kdf ?? { kdf: 0, iterations: 600_000, memory: null, parallelism: null },
       salt: null,
@@ -313,17 +312,24 @@ export function addAccountRoutes(router: Router, options: AccountRoutesOptions):
     return jsonResponse({ object: "register", captchaBypassToken: null });
   });
 
-  async function createUser(data: {
+  function rejectTaken(email: string): void {
+    if (store.userByEmail(email)) {
+      throw modelStateError({ "": [`Email '${email}' is already taken.`] });
+    }
+  }
+
+  /** Inserts the account; synchronous, so it runs in the same turn as the duplicate check. */
+  function createUser(data: {
     email: string;
     name: string | null;
-    hash: string;
+    secret: StoredSecret;
     hint: string | null;
     kdf: KdfSettings;
     salt: string | null;
     key: string | null;
     publicKey: string | null;
     privateKey: string | null;
-  }): Promise<void> {
+  }): void {
     const id = newId();
     const now = new Date(nowMs());
     store.users.set(id, {
@@ -333,7 +339,7 @@ export function addAccountRoutes(router: Router, options: AccountRoutesOptions):
       emailVerified: true,
       premium: false,
       securityStamp: newId(),
-      masterPassword: await hashSecret(data.hash, { iterations: options.secretIterations }),
+      masterPassword: data.secret,
       masterPasswordHint: data.hint,
       kdf: data.kdf,
       salt: data.salt,

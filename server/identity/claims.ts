@@ -6,7 +6,13 @@
  */
 
 import { DeviceType } from "../../protocol/bitwarden/client_type.ts";
-import { MemberStatus, MemberType, type MemoryStore, type User } from "../api/store.ts";
+import {
+  CUSTOM_PERMISSIONS,
+  MemberStatus,
+  MemberType,
+  type MemoryStore,
+  type User,
+} from "../api/store.ts";
 
 /** Options of {@linkcode buildUserClaims}. */
 export interface UserClaimsOptions {
@@ -80,8 +86,10 @@ export function buildUserClaims(
     if (claim === undefined) continue;
     addMulti(claims, claim, m.organizationId);
     if (m.type === MemberType.Custom && m.permissions) {
-      for (const [permission, granted] of Object.entries(m.permissions)) {
-        if (granted) addMulti(claims, permission.toLowerCase(), m.organizationId);
+      for (const permission of CUSTOM_PERMISSIONS) {
+        if (m.permissions[permission] === true) {
+          addMulti(claims, permission.toLowerCase(), m.organizationId);
+        }
       }
     }
   }

@@ -28,6 +28,8 @@ export interface IdentityServiceOptions {
   readonly secretIterations?: number;
   /** Clock in epoch milliseconds. */
   readonly now?: () => number;
+  /** Largest request body in bytes (default `DEFAULT_MAX_BODY_BYTES`); larger ones get 413. */
+  readonly maxBodyBytes?: number;
   /** Logger. */
   readonly log?: (message: string) => void;
 }
@@ -52,7 +54,10 @@ export function createIdentityService(options: IdentityServiceOptions): Identity
   const base = options.baseUrl.replace(/\/+$/, "");
   const issuer = options.issuer ?? base;
   const log = options.log ?? ((m: string) => console.error(m));
-  const router = new Router({ log });
+  const router = new Router({
+    log,
+    ...(options.maxBodyBytes !== undefined ? { maxBodyBytes: options.maxBodyBytes } : {}),
+  });
   const token = createTokenEndpoint({
     store: options.store,
     keys: options.keys,

@@ -8,7 +8,7 @@
 
 import { Buffer } from "node:buffer";
 import { parseDeviceTypeClaim } from "../../protocol/bitwarden/client_type.ts";
-import { jsonResponse } from "../api/http.ts";
+import { jsonResponse, readBodyText } from "../api/http.ts";
 import type { MemoryStore, User } from "../api/store.ts";
 import { buildUserClaims } from "./claims.ts";
 import { verifySecret } from "./secrets.ts";
@@ -71,7 +71,7 @@ type Form = ReadonlyMap<string, string>;
 async function readForm(request: Request): Promise<Form | null> {
   const type = request.headers.get("content-type") ?? "";
   if (!type.toLowerCase().includes("application/x-www-form-urlencoded")) return null;
-  const params = new URLSearchParams(await request.text());
+  const params = new URLSearchParams(await readBodyText(request));
   const form = new Map<string, string>();
   for (const [k, v] of params) if (!form.has(k.toLowerCase())) form.set(k.toLowerCase(), v);
   return form;
@@ -83,10 +83,15 @@ function basicCredentials(request: Request): { id: string; secret: string } | nu
   const decoded = Buffer.from(header.slice(6).trim(), "base64").toString("utf8");
   const colon = decoded.indexOf(":");
   if (colon < 0) return null;
-  return {
-    id: decodeURIComponent(decoded.slice(0, colon)),
-    secret: decodeURIComponent(decoded.slice(colon + 1)),
-  };
+  try {
+    return {
+      id: decodeURIComponent(decoded.slice(0, colon)),
+      secret: decodeURIComponent(decoded.slice(colon + 1)),
+    };
+  } catch {
+    // A malformed escape is an unusable credential: invalid_client, as for a wrong secret.
+    return null;
+  }
 }
 
 function constantTimeEqual(a: string, b: string): boolean {

@@ -61,6 +61,8 @@ export class NotificationsApiPushEngine implements PushEngine {
   #log: (message: string) => void;
   #outbox: Entry[] = [];
   #running: Promise<void> | undefined;
+  /** True from the worker's start until it returns; cleared in the same turn it stops. */
+  #working = false;
   #closed = false;
   #wake: (() => void) | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -120,10 +122,19 @@ export class NotificationsApiPushEngine implements PushEngine {
       contextIdOf(notification),
     );
     this.#outbox.push({ body: writeSendBody(envelope), type: notification.type });
-    this.#running ??= this.#work().finally(() => {
-      this.#running = undefined;
-    });
+    this.#startWorker();
     return Promise.resolve();
+  }
+
+  // The flag, not the worker's promise, says whether a worker runs: the promise settles a few
+  // turns after the worker's last look at the outbox, and a push made in between would wait
+  // for the next push.
+  #startWorker(): void {
+    if (this.#working) return;
+    this.#working = true;
+    this.#running = this.#work().catch((error) => {
+      this.#log(`Push engine worker failed: ${(error as Error)?.stack ?? String(error)}`);
+    });
   }
 
   /**
@@ -160,24 +171,29 @@ export class NotificationsApiPushEngine implements PushEngine {
 
   async #work(): Promise<void> {
     let attempt = 0;
-    while (!this.#closed && this.#outbox.length > 0) {
-      const entry = this.#outbox[0]!;
-      const outcome = await this.#send(entry);
-      if (outcome === "retry") {
-        this.#retries++;
-        const delay = Math.min(this.#maxBackoff, this.#minBackoff * 2 ** attempt);
-        attempt++;
-        await this.#sleep(delay);
-        continue;
+    try {
+      while (!this.#closed && this.#outbox.length > 0) {
+        const entry = this.#outbox[0]!;
+        const outcome = await this.#send(entry);
+        if (outcome === "retry") {
+          this.#retries++;
+          const delay = Math.min(this.#maxBackoff, this.#minBackoff * 2 ** attempt);
+          attempt++;
+          await this.#sleep(delay);
+          continue;
+        }
+        if (this.#failing) {
+          this.#log(
+            `Notifications /send reachable again: ${this.#outbox.length} message(s) to deliver`,
+          );
+          this.#failing = false;
+        }
+        attempt = 0;
+        this.#outbox.shift();
       }
-      if (this.#failing) {
-        this.#log(
-          `Notifications /send reachable again: ${this.#outbox.length} message(s) to deliver`,
-        );
-        this.#failing = false;
-      }
-      attempt = 0;
-      this.#outbox.shift();
+    } finally {
+      // Same turn as the last look at the outbox: a later push starts a new worker.
+      this.#working = false;
     }
     if (this.#outbox.length === 0) { for (const resolve of this.#idleWaiters.splice(0)) resolve(); }
   }
@@ -210,7 +226,8 @@ export class NotificationsApiPushEngine implements PushEngine {
       this.#noteFailure((error as Error).message);
       return "retry";
     }
-    const text = await response.text();
+    // The status decides; a body that breaks off (Notifications going down) changes nothing.
+    const text = await response.text().catch(() => "");
     if (response.ok) {
       this.#delivered++;
       return "done";
