@@ -101,10 +101,18 @@ export function createSendRoute(
       throw error;
     }
     if (result.published === false) {
-      return json(503, {
-        message: `Delivered locally but not to other instances: backplane publish failed: ${
-          result.backplaneError ?? "unknown error"
-        }`,
+      // Senders retry non-2xx answers. A retry is safe only if nothing was delivered here yet;
+      // otherwise it would hand local connections a second copy, so answer 200 and say so.
+      if (result.delivered === 0) {
+        return json(503, {
+          message: `Not delivered to other instances: backplane publish failed: ${
+            result.backplaneError ?? "unknown error"
+          }`,
+        });
+      }
+      options.log("error", "Push delivered locally only: backplane publish failed", {
+        delivered: result.delivered,
+        error: result.backplaneError ?? "unknown error",
       });
     }
     return new Response(null, { status: 200 });

@@ -43,7 +43,10 @@ export interface DispatchResult {
   readonly route: Route;
   /** Connections of THIS instance the invocation was written to. */
   readonly delivered: number;
-  /** True when published to the backplane, false when publishing failed, null when not attempted. */
+  /**
+   * True when the backplane published the envelope or holds it for retry, false when it refused
+   * it, null when not attempted.
+   */
   readonly published: boolean | null;
   /** Why publishing failed, if it did. */
   readonly backplaneError?: string;
