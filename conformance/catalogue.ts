@@ -64,7 +64,10 @@ export function renderCatalogue(cases: readonly CaseDefinition[]): string {
       "|---|---|---|---|---|",
     );
     for (const c of list) {
-      const needs = c.needs.length === 0 ? "" : c.needs.map((n) => `\`${n}\``).join(", ");
+      const needs = [
+        ...c.needs.map((n) => `\`${n}\``),
+        ...(c.needsAnyOf?.length ? [c.needsAnyOf.map((n) => `\`${n}\``).join(" or ")] : []),
+      ].join(", ");
       lines.push(
         `| \`${cell(c.id)}\` | ${c.level} | ${needs} | ${cell(c.requirement)} | ${
           cell(c.source ?? "")

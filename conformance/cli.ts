@@ -81,6 +81,7 @@ Selection and timing:
 
 Grading and output:
   --strict                     NON-STRICT (SHOULD) cases and unexpected passes fail the run
+  --require-all                A MUST or SHOULD case that could not run (UNSUPPORTED) fails the run
   --expectations FILE          Known failures (JSON or "case-id: FAIL  # reason" lines)
   --report-dir DIR             Write index.json, cases/*.json, junit.xml, report.html
   --quiet                      Print only the final summary
@@ -101,6 +102,7 @@ const RUN_FLAGS: Readonly<Record<string, Kind>> = {
   "--seed": "string",
   "--runs": "string",
   "--strict": "bool",
+  "--require-all": "bool",
   "--expectations": "string",
   "--report-dir": "string",
   "--quiet": "bool",
@@ -292,6 +294,7 @@ export async function parseCli(
     only,
     skip,
     strict: has("--strict"),
+    ...(has("--require-all") ? { requireAll: true } : {}),
     ...(timeoutMs === undefined ? {} : { timeoutMs }),
     ...(graceMs === undefined ? {} : { graceMs }),
     ...(concurrency === undefined ? {} : { concurrency }),

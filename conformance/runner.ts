@@ -57,6 +57,11 @@ export interface RunOptions {
   readonly runs?: number;
   /** Fail the run on NON-STRICT and on unexpected passes. */
   readonly strict?: boolean;
+  /**
+   * Fail the run when a MUST or SHOULD case is UNSUPPORTED (`--require-all`): the target or the
+   * flags lacked something it needs, so the gate would pass without checking it.
+   */
+  readonly requireAll?: boolean;
   /** Known failures. */
   readonly expectations?: Expectations;
   /** Where the expectations came from (shown in reports). */
@@ -104,6 +109,13 @@ export interface CaseReport {
   readonly source?: string;
   /** What the case needs. */
   readonly needs: readonly Capability[];
+  /** Alternatives of which the case needs one. */
+  readonly needsAnyOf?: readonly Capability[];
+  /**
+   * Why a MUST or SHOULD case did not run (it is UNSUPPORTED), as a short reason shared by the
+   * cases it affects, e.g. `needs --act-as-authority`.
+   */
+  readonly notCoveredReason?: string;
   /** Verdict. */
   readonly verdict: Verdict;
   /** Milliseconds since the run started when the case started. */
@@ -142,6 +154,17 @@ export interface ConformanceReport {
   readonly runs: number;
   /** Whether `--strict` was on. */
   readonly strict: boolean;
+  /** Whether `--require-all` was on (an uncovered MUST or SHOULD case fails the run). */
+  readonly requireAll: boolean;
+  /** MUST and SHOULD cases that did not run (UNSUPPORTED), grouped by reason, largest first. */
+  readonly notCovered: {
+    readonly total: number;
+    readonly byReason: readonly {
+      readonly reason: string;
+      readonly count: number;
+      readonly cases: readonly string[];
+    }[];
+  };
   /** Per-case timeout. */
   readonly timeoutMs: number;
   /** Grace period. */
@@ -185,6 +208,7 @@ interface Shared {
   readonly seed: number;
   readonly runs: number;
   readonly strict: boolean;
+  readonly requireAll: boolean;
   readonly expectations: Expectations;
   readonly authority: ActingAuthority | undefined;
   readonly signal: AbortSignal | undefined;
@@ -250,7 +274,7 @@ async function runCase(def: CaseDefinition, shared: Shared): Promise<CaseReport>
   shared.signal?.addEventListener("abort", onRunAbort, { once: true });
   let outcome: CaseOutcome;
   try {
-    const unmet = unmetNeeds(def.needs, shared.capabilities);
+    const unmet = unmetNeeds(def.needs, shared.capabilities, def.needsAnyOf ?? []);
     if (unmet !== undefined) {
       outcome = { kind: "unmet", reason: unmet };
     } else if (shared.signal?.aborted) {
@@ -286,20 +310,67 @@ async function runCase(def: CaseDefinition, shared: Shared): Promise<CaseReport>
   const grade = gradeOutcome(def.level, outcome);
   const expectation = shared.expectations.get(def.id);
   const status = expectationStatus(grade.verdict, expectation);
+  const gap = grade.verdict === "UNSUPPORTED" && def.level !== "MAY"
+    ? notCoveredReason(def, shared.capabilities, grade.detail)
+    : undefined;
   return {
     id: def.id,
     level: def.level,
     requirement: def.requirement,
     ...(def.source === undefined ? {} : { source: def.source }),
     needs: def.needs,
+    ...(def.needsAnyOf === undefined ? {} : { needsAnyOf: def.needsAnyOf }),
+    ...(gap === undefined ? {} : { notCoveredReason: gap }),
     ...grade,
     startMs: Math.round(started - shared.runStart),
     durationMs: Math.round(performance.now() - started),
     expectation: describeExpectation(status, expectation),
-    failsRun: failsRun(grade.verdict, status, { strict: shared.strict }),
+    failsRun: failsRun(grade.verdict, status, { strict: shared.strict }) ||
+      (gap !== undefined && shared.requireAll),
     trace: trace.events,
     logs,
   };
+}
+
+const FLAG_FOR: Readonly<Record<Capability, string>> = {
+  "inject:api": "--inject api",
+  "inject:send": "--inject send",
+  "inject:queue": "--inject queue",
+  "inject:envelope": "--inject send or queue",
+  authority: "--act-as-authority",
+  identity: "users registered through the target",
+  scaleout: "two hub URLs (--scaleout-hub-url)",
+  installation: "--installation-id",
+};
+
+/**
+ * A short reason shared by every case a coverage gap affects: the flags an unmet need calls
+ * for, or the first clause of a case's own UNSUPPORTED message.
+ */
+function notCoveredReason(
+  def: CaseDefinition,
+  capabilities: ReadonlySet<Capability>,
+  detail: string | undefined,
+): string {
+  const missing = def.needs.filter((n) => !capabilities.has(n)).map((n) => FLAG_FOR[n]);
+  const anyOf = def.needsAnyOf ?? [];
+  if (anyOf.length > 0 && !anyOf.some((n) => capabilities.has(n))) {
+    missing.push(anyOf.map((n) => FLAG_FOR[n]).join(" or "));
+  }
+  if (missing.length > 0) return `needs ${missing.join(" and ")}`;
+  const text = (detail ?? "unsupported").replace(/\s*\(.*$/s, "").split(":")[0]!.trim();
+  return text.charAt(0).toLowerCase() + text.slice(1);
+}
+
+function groupNotCovered(results: readonly CaseReport[]): ConformanceReport["notCovered"] {
+  const groups = new Map<string, string[]>();
+  for (const r of results) {
+    if (r.notCoveredReason === undefined) continue;
+    groups.set(r.notCoveredReason, [...(groups.get(r.notCoveredReason) ?? []), r.id]);
+  }
+  const byReason = [...groups].map(([reason, cases]) => ({ reason, count: cases.length, cases }))
+    .sort((a, b) => b.count - a.count || a.reason.localeCompare(b.reason));
+  return { total: byReason.reduce((n, g) => n + g.count, 0), byReason };
 }
 
 function positiveInt(name: string, value: number | undefined, fallback: number, min = 1): number {
@@ -403,6 +474,7 @@ export async function runConformance(options: RunOptions): Promise<ConformanceRe
     seed,
     runs,
     strict: options.strict === true,
+    requireAll: options.requireAll === true,
     expectations,
     authority: options.authority ?? ownAuthority,
     signal: options.signal,
@@ -455,6 +527,8 @@ export async function runConformance(options: RunOptions): Promise<ConformanceRe
     seed,
     runs,
     strict: shared.strict,
+    requireAll: shared.requireAll,
+    notCovered: groupNotCovered(results),
     timeoutMs,
     graceMs,
     concurrency,

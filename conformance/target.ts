@@ -325,6 +325,9 @@ export function targetCapabilities(target: ResolvedTarget): ReadonlySet<Capabili
   const caps = new Set<Capability>([`inject:${target.inject}`]);
   if (target.inject === "send" || target.inject === "queue") caps.add("inject:envelope");
   if (target.actAsAuthorityPort !== undefined) caps.add("authority");
+  // Every target has an identity URL; whether it lets the suite register users is found out by
+  // the first case that tries (and every such case is UNSUPPORTED with that reason if not).
+  caps.add("identity");
   if (target.extraHubUrls.length > 0) caps.add("scaleout");
   if (target.installationId !== undefined) caps.add("installation");
   return caps;
@@ -336,6 +339,7 @@ const HOW_TO_MEET: Readonly<Record<Capability, string>> = {
   "inject:queue": "run with --inject queue",
   "inject:envelope": "run with --inject send or --inject queue",
   authority: "run with --act-as-authority PORT and a target that trusts it",
+  identity: "give a target whose identity lets the suite register users (--identity-url)",
   scaleout: "give a second hub of the deployment with --scaleout-hub-url",
   installation: "give the target's installation id with --installation-id",
 };
@@ -345,15 +349,20 @@ const HOW_TO_MEET: Readonly<Record<Capability, string>> = {
  *
  * @param needs The case's needs.
  * @param capabilities The target's capabilities.
+ * @param anyOf Alternatives of which at least one must be met (a case's `needsAnyOf`).
  * @returns A reason such as `Needs inject:queue (run with --inject queue)`, or undefined if all are met.
  */
 export function unmetNeeds(
   needs: readonly Capability[],
   capabilities: ReadonlySet<Capability>,
+  anyOf: readonly Capability[] = [],
 ): string | undefined {
-  const missing = needs.filter((n) => !capabilities.has(n));
+  const missing = needs.filter((n) => !capabilities.has(n)).map((n) => `${n} (${HOW_TO_MEET[n]})`);
+  if (anyOf.length > 0 && !anyOf.some((n) => capabilities.has(n))) {
+    missing.push(anyOf.map((n) => `${n} (${HOW_TO_MEET[n]})`).join(" or "));
+  }
   if (missing.length === 0) return undefined;
-  return `Needs ${missing.map((n) => `${n} (${HOW_TO_MEET[n]})`).join(", ")}`;
+  return `Needs ${missing.join(", ")}`;
 }
 
 /**

@@ -46,6 +46,7 @@ Deno.test("resolveTarget: overrides, flags over file", () => {
   assert.equal(t.internalClientId, "internal.hubproof");
   assert.equal(t.installationId, "i-1");
   assert.deepEqual([...targetCapabilities(t)].sort(), [
+    "identity",
     "inject:envelope",
     "inject:send",
     "installation",

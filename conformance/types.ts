@@ -35,6 +35,12 @@ export type Capability =
   | "inject:envelope"
   /** Tokens with arbitrary claims can be minted (`--act-as-authority`). */
   | "authority"
+  /**
+   * Users, devices and organizations can be created through the target's own identity and API
+   * (registration, password grant, organization invite and confirm), so hub tokens come from
+   * the target. Cases find out at run time whether the target allows it.
+   */
+  | "identity"
   /** Two or more hub URLs of one deployment. */
   | "scaleout"
   /** The target's installation id is known (`--installation-id`). */
@@ -193,8 +199,13 @@ export interface CaseDefinition {
   readonly level: Level;
   /** Where the requirement comes from (research note section, spec). */
   readonly source?: string;
-  /** Capabilities the case needs. */
+  /** Capabilities the case needs (all of them). */
   readonly needs: readonly Capability[];
+  /**
+   * Alternatives of which the case needs at least one, e.g. `["authority", "identity"]`: hub
+   * tokens minted by the harness, or obtained through the target's identity.
+   */
+  readonly needsAnyOf?: readonly Capability[];
   /** Runs the case. */
   run(ctx: CaseContext): Promise<CaseResult | void>;
 }

@@ -13,7 +13,13 @@ import {
   mintDeviceToken,
   newGuid,
 } from "../driver/identity.ts";
-import { ApiSession } from "../driver/api_client.ts";
+import {
+  leaseAccounts,
+  loginDevice,
+  missingOrganizationClaims,
+  setUpOrganizations,
+} from "../driver/identity_world.ts";
+import { type EndpointSpec, SENTINEL } from "../driver/world.ts";
 
 /**
  * Throws {@linkcode CaseUnsupported} when the run does not exercise a hub protocol.
@@ -56,13 +62,14 @@ export interface TokenHolder {
 }
 
 /**
- * A valid hub token for a fresh user and device: minted by the harness authority, or in
- * `--inject api` runs obtained by registering and logging in through the target's identity.
+ * A valid hub token for a user and device no other running case uses: minted by the harness
+ * authority, or, without one, obtained through the target's identity (a pooled account leased
+ * until the case ends, logged in with a fresh device of the given type).
  *
  * @param ctx The case context.
  * @param options Device type and organizations (authority only).
  * @returns The identity and token.
- * @throws {CaseUnsupported} When neither an authority nor the API is available.
+ * @throws {CaseUnsupported} When there is no authority and the target cannot register users.
  */
 export async function validHubToken(
   ctx: CaseContext,
@@ -79,19 +86,20 @@ export async function validHubToken(
     };
     return { identity, token: await mintDeviceToken(authority, identity) };
   }
-  if (ctx.target.inject === "api") {
-    const session = await ApiSession.registerAndLogin(ctx, { deviceType });
-    return {
-      identity: {
-        userId: session.userId,
-        deviceId: session.deviceId,
-        deviceType,
-        organizations: [],
-      },
-      token: session.accessToken,
-    };
-  }
-  throw new CaseUnsupported("Needs a valid token: run with --act-as-authority or --inject api");
+  const lease = await leaseAccounts(ctx, "token-holder", 1);
+  // The runner aborts a case's signal once the case is graded: the account is free again then.
+  if (ctx.signal.aborted) lease.release();
+  else ctx.signal.addEventListener("abort", () => lease.release(), { once: true });
+  const device = await loginDevice(ctx, lease.value[0]!, { deviceType, name: "user" });
+  return {
+    identity: {
+      userId: device.session.userId,
+      deviceId: device.session.deviceId,
+      deviceType,
+      organizations: [],
+    },
+    token: device.session.accessToken,
+  };
 }
 
 /**
@@ -143,5 +151,129 @@ export async function expectRefused(ctx: CaseContext, options: HubClientOptions)
     );
   } finally {
     await client.close();
+  }
+}
+
+/** A connection of a {@linkcode leaseTokenWorld}. */
+export interface TokenWorldDevice {
+  /** Connection name. */
+  readonly name: string;
+  /** Index of its user. */
+  readonly user: number;
+  /** Device type of its login. */
+  readonly deviceType: DeviceType;
+  /** Hub URL override (scale-out). */
+  readonly hubUrl?: string;
+}
+
+/** Users and main-hub connection specs for a world, with tokens the cases can use. */
+export interface TokenWorld {
+  /** One spec per device, in the order asked. */
+  readonly specs: EndpointSpec[];
+  /** User ids by index. */
+  readonly userIds: readonly string[];
+  /** Organization ids by index. */
+  readonly organizationIds: readonly string[];
+  /** Why organization routes cannot be checked with this target, if they cannot. */
+  readonly organizationProblem?: string;
+  /** The sentinel of identity-backed worlds (for `connectWorld`). */
+  readonly sentinel?: { readonly userId: string; readonly token: string };
+  /** Gives pooled accounts back. */
+  release(): void;
+}
+
+/**
+ * Users, organizations and devices for a world: fresh identities whose tokens the harness
+ * authority mints, or, without one, pooled accounts of the target with organizations created
+ * through its API and one fresh login per device (claims issued by the target).
+ *
+ * @param ctx The case context.
+ * @param devices The connections (user index, device type).
+ * @param options Number of users, and organizations as member indices (first = owner).
+ * @returns The world; release it in `finally`.
+ */
+export async function leaseTokenWorld(
+  ctx: CaseContext,
+  devices: readonly TokenWorldDevice[],
+  options: { users: number; organizations?: readonly (readonly number[])[] },
+): Promise<TokenWorld> {
+  const organizations = options.organizations ?? [];
+  const membersOf = (user: number, ids: readonly string[]) =>
+    organizations.flatMap((members, i) => (members.includes(user) ? [ids[i]!] : []));
+  const spec = (
+    device: TokenWorldDevice,
+    identity: DeviceIdentity,
+    token?: string,
+  ): EndpointSpec => ({
+    name: device.name,
+    hub: "main",
+    identity,
+    ...(device.hubUrl ? { hubUrl: device.hubUrl } : {}),
+    ...(token ? { token } : {}),
+  });
+  if ((ctx as ContextWithAuthority).authority) {
+    const userIds = Array.from({ length: options.users }, () => newGuid());
+    const organizationIds = organizations.map(() => newGuid());
+    return {
+      specs: devices.map((d) =>
+        spec(d, {
+          userId: userIds[d.user]!,
+          deviceId: newGuid(),
+          deviceType: d.deviceType,
+          organizations: membersOf(d.user, organizationIds),
+        })
+      ),
+      userIds,
+      organizationIds,
+      release: () => {},
+    };
+  }
+  const lease = await leaseAccounts(ctx, "world", options.users + 1);
+  try {
+    const accounts = lease.value;
+    let organizationIds: string[];
+    let organizationProblem: string | undefined;
+    try {
+      organizationIds = await setUpOrganizations(ctx, accounts, organizations);
+    } catch (error) {
+      if (!(error instanceof CaseUnsupported)) throw error;
+      organizationIds = organizations.map(() => newGuid());
+      organizationProblem = error.message;
+    }
+    const sentinelAccount = accounts[options.users]!;
+    const [sentinel, ...logged] = await Promise.all([
+      loginDevice(ctx, sentinelAccount, { deviceType: DeviceType.LinuxDesktop, name: SENTINEL }),
+      ...devices.map((d) =>
+        loginDevice(ctx, accounts[d.user]!, { deviceType: d.deviceType, name: d.name })
+      ),
+    ]);
+    const userIds = Array.from({ length: options.users }, (_, i) => {
+      const index = devices.findIndex((d) => d.user === i);
+      return index >= 0 ? logged[index]!.session.userId : newGuid();
+    });
+    for (const [i, device] of logged.entries()) {
+      organizationProblem ??= missingOrganizationClaims(
+        device,
+        membersOf(devices[i]!.user, organizationIds),
+      );
+    }
+    return {
+      specs: devices.map((d, i) =>
+        spec(d, {
+          userId: logged[i]!.session.userId,
+          deviceId: logged[i]!.session.deviceId,
+          deviceType: d.deviceType,
+          organizations: membersOf(d.user, organizationIds),
+        }, logged[i]!.session.accessToken)
+      ),
+      userIds,
+      organizationIds,
+      ...(organizationProblem === undefined ? {} : { organizationProblem }),
+      sentinel: { userId: sentinel!.session.userId, token: sentinel!.session.accessToken },
+      release: lease.release,
+    };
+  } catch (error) {
+    lease.release();
+    throw error;
   }
 }

@@ -8,9 +8,18 @@
 import type { Envelope, JsonValue } from "../../protocol/bitwarden/types.ts";
 import { ClientType, DeviceType } from "../../protocol/bitwarden/client_type.ts";
 import { PushType } from "../../protocol/bitwarden/push_type.ts";
-import type { Capability } from "../types.ts";
+import { type Capability, type CaseContext, CaseUnsupported } from "../types.ts";
 import { newGuid } from "../driver/identity.ts";
 import type { EndpointSpec } from "../driver/world.ts";
+import {
+  type IdentityDevice,
+  leaseFromPool,
+  loginDevice,
+  missingOrganizationClaims,
+  type PooledAccount,
+  registerAccount,
+  setUpOrganizations,
+} from "../driver/identity_world.ts";
 
 /** Ids of one route world. */
 export interface RouteWorld {
@@ -80,6 +89,111 @@ export function createRouteWorld(): RouteWorld {
       { name: "anon-other", hub: "anonymous", token: authRequestOther },
     ],
   };
+}
+
+/** A route world whose users, devices and organizations exist in the target. */
+export interface IdentityRouteWorld {
+  /** The world (every main-hub spec carries the token the target issued). */
+  readonly world: RouteWorld;
+  /** The sentinel user and its token. */
+  readonly sentinel: { readonly userId: string; readonly token: string };
+  /** Why organization routes cannot be checked with this target, if they cannot. */
+  readonly organizationProblem?: string;
+  /** Gives the accounts back to the run's pool. */
+  release(): void;
+}
+
+interface PooledRouteWorld {
+  readonly accounts: readonly PooledAccount[];
+  readonly organizations: readonly string[];
+  readonly problem?: string;
+}
+
+async function createPooledRouteWorld(ctx: CaseContext): Promise<PooledRouteWorld> {
+  const accounts = await Promise.all(
+    ["A", "B", "C", "sentinel"].map((name) =>
+      registerAccount(ctx, `route-${name}-${newGuid().slice(0, 4)}`)
+    ),
+  );
+  try {
+    // A owns O1 with B as a member; C owns O2.
+    return { accounts, organizations: await setUpOrganizations(ctx, accounts, [[0, 1], [2]]) };
+  } catch (error) {
+    if (!(error instanceof CaseUnsupported)) throw error;
+    return { accounts, organizations: [newGuid(), newGuid()], problem: error.message };
+  }
+}
+
+/**
+ * Leases the route world from the run's pool of worlds built through the target (users A, B, C
+ * and a sentinel registered once; A owns O1 with B confirmed in it, C owns O2) and logs in one
+ * fresh device per connection, so the `devicetype`, `device` and `org*` claims come from the
+ * target. A has no device-less connection here: a password grant always names a device type.
+ *
+ * @param ctx The case context.
+ * @returns The leased world; release it in `finally`.
+ */
+export async function leaseIdentityRouteWorld(ctx: CaseContext): Promise<IdentityRouteWorld> {
+  const lease = await leaseFromPool(ctx, "route-world", () => createPooledRouteWorld(ctx));
+  try {
+    const { accounts, organizations, problem } = lease.value;
+    const [a, b, c, s] = accounts as [PooledAccount, PooledAccount, PooledAccount, PooledAccount];
+    const login = (account: PooledAccount, deviceType: DeviceType, name: string) =>
+      loginDevice(ctx, account, { deviceType, name });
+    const [aWeb, aBrowser, aDesktop, bWeb, cCli, sentinel] = await Promise.all([
+      login(a, DeviceType.ChromeBrowser, "A-web"),
+      login(a, DeviceType.FirefoxExtension, "A-browser"),
+      login(a, DeviceType.WindowsDesktop, "A-desktop"),
+      login(b, DeviceType.EdgeBrowser, "B-web"),
+      login(c, DeviceType.LinuxCLI, "C-cli"),
+      login(s, DeviceType.LinuxDesktop, "sentinel"),
+    ]);
+    const [orgO1, orgO2] = organizations as [string, string];
+    const organizationProblem = problem ??
+      (missingOrganizationClaims(aWeb, [orgO1]) ?? missingOrganizationClaims(bWeb, [orgO1]) ??
+        missingOrganizationClaims(cCli, [orgO2]));
+    const spec = (name: string, device: IdentityDevice, orgs: string[]): EndpointSpec => ({
+      name,
+      hub: "main",
+      identity: {
+        userId: device.session.userId,
+        deviceId: device.session.deviceId,
+        deviceType: device.session.deviceType,
+        organizations: orgs,
+      },
+      token: device.session.accessToken,
+    });
+    const authRequestA = newGuid();
+    const authRequestOther = newGuid();
+    const world: RouteWorld = {
+      userA: aWeb.session.userId,
+      userB: bWeb.session.userId,
+      userC: cCli.session.userId,
+      orgO1,
+      orgO2,
+      authRequestA,
+      authRequestOther,
+      actingDevice: aWeb.session.deviceId,
+      specs: [
+        spec("A-web", aWeb, [orgO1]),
+        spec("A-browser", aBrowser, [orgO1]),
+        spec("A-desktop", aDesktop, [orgO1]),
+        spec("B-web", bWeb, [orgO1]),
+        spec("C-cli", cCli, [orgO2]),
+        { name: "anon-A", hub: "anonymous", token: authRequestA },
+        { name: "anon-other", hub: "anonymous", token: authRequestOther },
+      ],
+    };
+    return {
+      world,
+      sentinel: { userId: sentinel.session.userId, token: sentinel.session.accessToken },
+      ...(organizationProblem === undefined ? {} : { organizationProblem }),
+      release: lease.release,
+    };
+  } catch (error) {
+    lease.release();
+    throw error;
+  }
 }
 
 /** One push scenario. */

@@ -14,7 +14,7 @@ import { newGuid } from "../driver/identity.ts";
 import { createEnvelopeInjector } from "../driver/injectors.ts";
 import { checkDelivery } from "../driver/compare.ts";
 import { assertExactDeliveries, connectWorld, injectAndObserve } from "../driver/world.ts";
-import { connectMain, validHubToken } from "./_common.ts";
+import { connectMain, leaseTokenWorld, validHubToken } from "./_common.ts";
 import { awaitHeartbeat } from "./keepalive.ts";
 
 /**
@@ -47,38 +47,43 @@ export function anonCases(): CaseDefinition[] {
       requirement:
         "An AuthRequestResponse MUST reach exactly the anonymous sockets whose Token equals the request id (ordinal), nobody else",
       source: "bitwarden-server.md §4.3; clients-vaultwarden.md §4 item 9",
-      needs: ["inject:envelope", "authority"],
+      needs: ["inject:envelope"],
+      needsAnyOf: ["authority", "identity"],
       async run(ctx) {
         const requestId = newGuid();
-        const userId = newGuid();
-        const injector = await createEnvelopeInjector(ctx);
-        const world = await connectWorld(ctx, [
-          { name: "requester-1", hub: "anonymous", token: requestId },
-          { name: "requester-2", hub: "anonymous", token: requestId },
-          { name: "other-request", hub: "anonymous", token: newGuid() },
-          { name: "upper-case-token", hub: "anonymous", token: requestId.toUpperCase() },
-          {
-            name: "user-main-hub",
-            hub: "main",
-            identity: {
-              userId,
-              deviceId: newGuid(),
-              deviceType: DeviceType.ChromeBrowser,
-              organizations: [],
-            },
-          },
-        ], { protocol: "messagepack" });
+        const users = await leaseTokenWorld(ctx, [
+          { name: "user-main-hub", user: 0, deviceType: DeviceType.ChromeBrowser },
+        ], { users: 1 });
+        const userId = users.userIds[0]!;
+        let injector;
+        let world;
+        try {
+          injector = await createEnvelopeInjector(ctx);
+          world = await connectWorld(ctx, [
+            { name: "requester-1", hub: "anonymous", token: requestId },
+            { name: "requester-2", hub: "anonymous", token: requestId },
+            { name: "other-request", hub: "anonymous", token: newGuid() },
+            { name: "upper-case-token", hub: "anonymous", token: requestId.toUpperCase() },
+            ...users.specs,
+          ], { protocol: "messagepack", ...(users.sentinel ? { sentinel: users.sentinel } : {}) });
+        } catch (error) {
+          await injector?.close();
+          users.release();
+          throw error;
+        }
         try {
           const envelope = {
             type: PushType.AuthRequestResponse,
             payload: { UserId: userId, Id: requestId },
             contextId: newGuid(),
           };
+          const inject = injector;
           const observation = await injectAndObserve(
             ctx,
             world,
             [envelope],
-            (e) => injector.inject(e),
+            (e) => inject.inject(e),
+            { startBarrier: users.sentinel !== undefined },
           );
           assertExactDeliveries(observation, "Deliveries");
           const problems = observation.deliveries
@@ -95,6 +100,7 @@ export function anonCases(): CaseDefinition[] {
         } finally {
           await world.close();
           await injector.close();
+          users.release();
         }
       },
     },

@@ -11,7 +11,19 @@ import fc from "fast-check";
 import { ClientType, DeviceType } from "../../protocol/bitwarden/client_type.ts";
 import { PushType, pushTypeName } from "../../protocol/bitwarden/push_type.ts";
 import type { Envelope, JsonValue } from "../../protocol/bitwarden/types.ts";
-import { type CaseContext, type CaseDefinition, CaseFailure } from "../types.ts";
+import {
+  type CaseContext,
+  type CaseDefinition,
+  CaseFailure,
+  type CaseResult,
+  CaseUnsupported,
+} from "../types.ts";
+import {
+  leaseAccounts,
+  loginDevice,
+  type PooledAccount,
+  setUpOrganizations,
+} from "../driver/identity_world.ts";
 import { newGuid } from "../driver/identity.ts";
 import { createEnvelopeInjector } from "../driver/injectors.ts";
 import { connectWorld, type EndpointSpec, injectAndObserve } from "../driver/world.ts";
@@ -236,7 +248,74 @@ function describeWorld(world: WorldShape): string {
   }]; pushes ${pushes.join(", ")}`;
 }
 
-async function runWorld(ctx: CaseContext, world: WorldShape): Promise<string[]> {
+/** Accounts of the target an identity-backed property run builds its worlds from. */
+interface IdentityAccounts {
+  readonly accounts: readonly PooledAccount[];
+  /** Set once organizations turned out unavailable: later worlds skip memberships. */
+  organizationProblem?: string;
+}
+
+/** Users of a generated world (at most this many), plus one sentinel account. */
+const MAX_USERS = 4;
+
+async function identitySpecs(
+  ctx: CaseContext,
+  world: WorldShape,
+  pool: IdentityAccounts,
+): Promise<{ specs: EndpointSpec[]; ids: Ids; sentinel: { userId: string; token: string } }> {
+  const members = Array.from(
+    { length: world.orgCount },
+    (_, o) =>
+      world.users.flatMap((u, i) => (u.orgs.some((x) => x % world.orgCount === o) ? [i] : [])),
+  );
+  let orgs: string[] = members.map(() => newGuid());
+  if (pool.organizationProblem === undefined) {
+    try {
+      orgs = await setUpOrganizations(ctx, pool.accounts, members);
+    } catch (error) {
+      if (!(error instanceof CaseUnsupported)) throw error;
+      pool.organizationProblem = error.message;
+    }
+  }
+  const logins = world.users.flatMap((user, u) =>
+    user.devices.map((deviceType, d) => ({ u, d, deviceType }))
+  );
+  const [sentinel, ...devices] = await Promise.all([
+    loginDevice(ctx, pool.accounts[MAX_USERS]!, {
+      deviceType: DeviceType.LinuxDesktop,
+      name: "sentinel",
+    }),
+    // A password grant always names a device type: "no devicetype" logs in as an SDK client.
+    ...logins.map(({ u, d, deviceType }) =>
+      loginDevice(ctx, pool.accounts[u]!, {
+        deviceType: deviceType ?? DeviceType.SDK,
+        name: `u${u}-d${d}`,
+      })
+    ),
+  ]);
+  const users = world.users.map((_, u) => {
+    const index = logins.findIndex((l) => l.u === u);
+    return devices[index]!.session.userId;
+  });
+  const specs: EndpointSpec[] = logins.map(({ u, d, deviceType }, i) => ({
+    name: `u${u}-d${d}-${deviceType === null ? "none" : DeviceType[deviceType]}`,
+    hub: "main",
+    identity: {
+      userId: users[u]!,
+      deviceId: devices[i]!.session.deviceId,
+      deviceType: devices[i]!.session.deviceType,
+      organizations: [],
+    },
+    token: devices[i]!.session.accessToken,
+  }));
+  return {
+    specs,
+    ids: { users, orgs, authRequests: [newGuid(), newGuid(), newGuid()] },
+    sentinel: { userId: sentinel!.session.userId, token: sentinel!.session.accessToken },
+  };
+}
+
+function authoritySpecs(world: WorldShape): { specs: EndpointSpec[]; ids: Ids } {
   const ids: Ids = {
     users: world.users.map(() => newGuid()),
     orgs: Array.from({ length: world.orgCount }, () => newGuid()),
@@ -257,6 +336,20 @@ async function runWorld(ctx: CaseContext, world: WorldShape): Promise<string[]> 
       });
     });
   });
+  return { specs, ids };
+}
+
+async function runWorld(
+  ctx: CaseContext,
+  world: WorldShape,
+  pool: IdentityAccounts | undefined,
+): Promise<string[]> {
+  const built: {
+    specs: EndpointSpec[];
+    ids: Ids;
+    sentinel?: { userId: string; token: string };
+  } = pool ? await identitySpecs(ctx, world, pool) : authoritySpecs(world);
+  const { specs, ids, sentinel } = built;
   world.anonymous.forEach((request, i) => {
     specs.push({
       name: `anon${i}-r${request}`,
@@ -266,17 +359,24 @@ async function runWorld(ctx: CaseContext, world: WorldShape): Promise<string[]> 
   });
   const envelopes = world.pushes.map((p) => buildPush(p, ids, ctx.target.installationId));
   const injector = await createEnvelopeInjector(ctx);
-  const connected = await connectWorld(ctx, specs, { protocol: "messagepack" });
   try {
-    const observation = await injectAndObserve(
-      ctx,
-      connected,
-      envelopes,
-      (e) => injector.inject(e),
-    );
-    return [...observation.problems];
+    const connected = await connectWorld(ctx, specs, {
+      protocol: "messagepack",
+      ...(sentinel ? { sentinel } : {}),
+    });
+    try {
+      const observation = await injectAndObserve(
+        ctx,
+        connected,
+        envelopes,
+        (e) => injector.inject(e),
+        { startBarrier: sentinel !== undefined },
+      );
+      return [...observation.problems];
+    } finally {
+      await connected.close();
+    }
   } finally {
-    await connected.close();
     await injector.close();
   }
 }
@@ -293,52 +393,71 @@ export function isolationCases(): CaseDefinition[] {
     requirement:
       "For generated worlds and push sequences, the hub MUST deliver each push to exactly the connections its route names, once, and to nobody else",
     source: "bitwarden-server.md §2.2, §4.3",
-    needs: ["inject:envelope", "authority"],
+    needs: ["inject:envelope"],
+    needsAnyOf: ["authority", "identity"],
     async run(ctx) {
       const started = performance.now();
-      let lastProblems: string[] = [];
-      const property = fc.asyncProperty(worldArbitrary(), async (world) => {
-        const problems = await runWorld(ctx, world);
-        if (problems.length > 0) {
-          lastProblems = problems;
-          return false;
-        }
-        return true;
-      });
-      const budget = Math.max(1000, ctx.timeoutMs * 0.85 - (performance.now() - started));
-      const details = await fc.check(property, {
-        seed: ctx.seed,
-        numRuns: ctx.runs,
-        interruptAfterTimeLimit: budget,
-        markInterruptAsFailure: false,
-      });
-      if (details.failed && details.counterexample) {
-        const world = details.counterexample[0] as WorldShape;
-        // Re-run the shrunk world once so the reported problems belong to it.
-        const problems = await runWorld(ctx, world).catch(() => lastProblems);
-        ctx.trace.record({
-          from: "harness",
-          to: "harness",
-          kind: "note",
-          summary:
-            `counterexample after ${details.numShrinks} shrinks (seed ${details.seed}, path ${details.counterexamplePath})`,
-          data: world,
-        });
-        throw new CaseFailure(
-          `deliveries equal to the oracle's for every generated world (replay: --seed ${details.seed} --runs ${ctx.runs})`,
-          `shrunk counterexample (${details.numShrinks} shrinks, path ${details.counterexamplePath}): ${
-            describeWorld(world)
-          } -> ${(problems.length ? problems : lastProblems).slice(0, 8).join("; ")}`,
-        );
+      // Without the harness authority, every world is built from accounts of the target.
+      const lease = ctx.authority
+        ? undefined
+        : await leaseAccounts(ctx, "isolation", MAX_USERS + 1);
+      try {
+        return await check(ctx, started, lease ? { accounts: lease.value } : undefined);
+      } finally {
+        lease?.release();
       }
-      if (details.failed) {
-        throw details.errorInstance ?? new Error("Property failed without a counterexample");
-      }
-      return {
-        detail: `${details.numRuns} world(s) checked, seed ${details.seed}${
-          details.interrupted ? " (time limit reached)" : ""
-        }`,
-      };
     },
   }];
+}
+
+async function check(
+  ctx: CaseContext,
+  started: number,
+  pool: IdentityAccounts | undefined,
+): Promise<CaseResult> {
+  let lastProblems: string[] = [];
+  const property = fc.asyncProperty(worldArbitrary(), async (world) => {
+    const problems = await runWorld(ctx, world, pool);
+    if (problems.length > 0) {
+      lastProblems = problems;
+      return false;
+    }
+    return true;
+  });
+  const budget = Math.max(1000, ctx.timeoutMs * 0.85 - (performance.now() - started));
+  const details = await fc.check(property, {
+    seed: ctx.seed,
+    numRuns: ctx.runs,
+    interruptAfterTimeLimit: budget,
+    markInterruptAsFailure: false,
+  });
+  if (details.failed && details.counterexample) {
+    const world = details.counterexample[0] as WorldShape;
+    // Re-run the shrunk world once so the reported problems belong to it.
+    const problems = await runWorld(ctx, world, pool).catch(() => lastProblems);
+    ctx.trace.record({
+      from: "harness",
+      to: "harness",
+      kind: "note",
+      summary:
+        `counterexample after ${details.numShrinks} shrinks (seed ${details.seed}, path ${details.counterexamplePath})`,
+      data: world,
+    });
+    throw new CaseFailure(
+      `deliveries equal to the oracle's for every generated world (replay: --seed ${details.seed} --runs ${ctx.runs})`,
+      `shrunk counterexample (${details.numShrinks} shrinks, path ${details.counterexamplePath}): ${
+        describeWorld(world)
+      } -> ${(problems.length ? problems : lastProblems).slice(0, 8).join("; ")}`,
+    );
+  }
+  if (details.failed) {
+    throw details.errorInstance ?? new Error("Property failed without a counterexample");
+  }
+  return {
+    detail: `${details.numRuns} world(s) checked, seed ${details.seed}${
+      details.interrupted ? " (time limit reached)" : ""
+    }${pool ? " (users, devices and organizations created through the target)" : ""}${
+      pool?.organizationProblem ? `; without organizations: ${pool.organizationProblem}` : ""
+    }`,
+  };
 }

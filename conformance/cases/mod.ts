@@ -21,6 +21,7 @@ import { anonCases } from "./anon.ts";
 import { sendCases } from "./send.ts";
 import { queueCases } from "./queue.ts";
 import { isolationCases } from "./isolation.ts";
+import { isolationApiCases } from "./isolation_api.ts";
 import { e2eCases } from "./e2e.ts";
 import { scaleoutCases } from "./scaleout.ts";
 
@@ -42,6 +43,7 @@ export function allCases(): CaseDefinition[] {
     ...sendCases(),
     ...queueCases(),
     ...isolationCases(),
+    ...isolationApiCases(),
     ...e2eCases(),
     ...scaleoutCases(),
   ];

@@ -7,12 +7,18 @@
  */
 
 import { pushTypeName } from "../../protocol/bitwarden/push_type.ts";
-import { type CaseContext, type CaseDefinition, CaseFailure } from "../types.ts";
+import { type CaseContext, type CaseDefinition, CaseFailure, CaseUnsupported } from "../types.ts";
 import { createEnvelopeInjector } from "../driver/injectors.ts";
 import { checkDelivery, envelopeKey } from "../driver/compare.ts";
 import type { HubProtocolName } from "../driver/hub_client.ts";
 import { assertExactDeliveries, connectWorld, injectAndObserve } from "../driver/world.ts";
-import { createRouteWorld, ROUTE_SCENARIOS, type RouteScenario } from "./_route_world.ts";
+import {
+  createRouteWorld,
+  type IdentityRouteWorld,
+  leaseIdentityRouteWorld,
+  ROUTE_SCENARIOS,
+  type RouteScenario,
+} from "./_route_world.ts";
 import { requireProtocol } from "./_common.ts";
 
 /** Metadata of a route case, for self-tests that predict which cases a fault breaks. */
@@ -50,37 +56,55 @@ async function runScenario(
   protocol: HubProtocolName,
 ): Promise<void> {
   requireProtocol(ctx, protocol);
-  const world = createRouteWorld();
-  const envelope = scenario.build(world, ctx.target.installationId);
-  const injector = await createEnvelopeInjector(ctx);
-  const connected = await connectWorld(ctx, world.specs, { protocol });
-  try {
-    const observation = await injectAndObserve(
-      ctx,
-      connected,
-      [envelope],
-      (e) => injector.inject(e),
-    );
-    assertExactDeliveries(observation, "Deliveries");
-    const key = envelopeKey(envelope);
-    const problems: string[] = [];
-    for (const delivery of observation.deliveries) {
-      if (delivery.key !== key) continue;
-      for (const problem of checkDelivery(envelope, delivery.invocation, protocol)) {
-        problems.push(`${delivery.endpoint}: ${problem}`);
-      }
+  // Forged claims need the harness authority; without it the world is built through the
+  // target's identity and API, and routed by the claims of the tokens the target issued.
+  let leased: IdentityRouteWorld | undefined;
+  if (ctx.authority === undefined) {
+    leased = await leaseIdentityRouteWorld(ctx);
+    if (scenario.organizationRouted && leased.organizationProblem !== undefined) {
+      leased.release();
+      throw new CaseUnsupported(leased.organizationProblem);
     }
-    if (problems.length > 0) {
-      throw new CaseFailure(
-        `the ${protocol} hub argument of the reference projection (ContextId ${
-          JSON.stringify(envelope.contextId)
-        })`,
-        problems.slice(0, 10).join("; "),
+  }
+  try {
+    const world = leased?.world ?? createRouteWorld();
+    const envelope = scenario.build(world, ctx.target.installationId);
+    const injector = await createEnvelopeInjector(ctx);
+    const connected = await connectWorld(ctx, world.specs, {
+      protocol,
+      ...(leased ? { sentinel: leased.sentinel } : {}),
+    });
+    try {
+      const observation = await injectAndObserve(
+        ctx,
+        connected,
+        [envelope],
+        (e) => injector.inject(e),
+        { startBarrier: leased !== undefined },
       );
+      assertExactDeliveries(observation, "Deliveries");
+      const key = envelopeKey(envelope);
+      const problems: string[] = [];
+      for (const delivery of observation.deliveries) {
+        if (delivery.key !== key) continue;
+        for (const problem of checkDelivery(envelope, delivery.invocation, protocol)) {
+          problems.push(`${delivery.endpoint}: ${problem}`);
+        }
+      }
+      if (problems.length > 0) {
+        throw new CaseFailure(
+          `the ${protocol} hub argument of the reference projection (ContextId ${
+            JSON.stringify(envelope.contextId)
+          })`,
+          problems.slice(0, 10).join("; "),
+        );
+      }
+    } finally {
+      await connected.close();
+      await injector.close();
     }
   } finally {
-    await connected.close();
-    await injector.close();
+    leased?.release();
   }
 }
 
@@ -99,7 +123,8 @@ export function routeCases(): CaseDefinition[] {
       protocol === "json" ? "JSON (camelCase)" : "MessagePack (PascalCase)"
     } argument and ContextId, and to nobody else`,
     source: "bitwarden-server.md §2.2, §4.3, §5",
-    needs: ["inject:envelope", "authority", ...scenario.needs],
+    needs: ["inject:envelope", ...scenario.needs],
+    needsAnyOf: ["authority", "identity"],
     run: (ctx) => runScenario(ctx, scenario, protocol),
   }));
 }

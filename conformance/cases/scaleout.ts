@@ -8,7 +8,9 @@
 import { DeviceType } from "../../protocol/bitwarden/client_type.ts";
 import { PushType } from "../../protocol/bitwarden/push_type.ts";
 import { type CaseContext, type CaseDefinition, CaseUnsupported } from "../types.ts";
+import type { Envelope } from "../../protocol/bitwarden/types.ts";
 import { newGuid } from "../driver/identity.ts";
+import { leaseTokenWorld } from "./_common.ts";
 import { createEnvelopeInjector } from "../driver/injectors.ts";
 import {
   anonymousHubFor,
@@ -20,7 +22,7 @@ import {
 
 function hubUrls(ctx: CaseContext): string[] {
   if (ctx.target.extraHubUrls.length === 0) {
-    throw new CaseUnsupported("Needs two or more hub URLs (--extra-hub-url)");
+    throw new CaseUnsupported("Needs two or more hub URLs (--scaleout-hub-url)");
   }
   return [ctx.target.hubUrl, ...ctx.target.extraHubUrls];
 }
@@ -38,54 +40,67 @@ export function scaleoutCases(): CaseDefinition[] {
       requirement:
         "A user push injected once MUST reach the user's sockets on every instance, once each",
       source: "clients-vaultwarden.md §4 (deployment checks)",
-      needs: ["inject:envelope", "authority", "scaleout"],
+      needs: ["inject:envelope", "scaleout"],
+      needsAnyOf: ["authority", "identity"],
       async run(ctx) {
         const urls = hubUrls(ctx);
-        const userId = newGuid();
-        const org = newGuid();
-        const specs: EndpointSpec[] = urls.flatMap((url, i) => [
-          {
-            name: `instance${i}-user`,
-            hub: "main" as const,
-            hubUrl: url,
-            identity: {
-              userId,
-              deviceId: newGuid(),
+        const users = await leaseTokenWorld(
+          ctx,
+          urls.flatMap((url, i) => [
+            {
+              name: `instance${i}-user`,
+              user: 0,
               deviceType: DeviceType.ChromeBrowser,
-              organizations: [org],
+              hubUrl: url,
             },
-          },
-          {
-            name: `instance${i}-other`,
-            hub: "main" as const,
-            hubUrl: url,
-            identity: {
-              userId: newGuid(),
-              deviceId: newGuid(),
+            {
+              name: `instance${i}-other`,
+              user: 1,
               deviceType: DeviceType.WindowsDesktop,
-              organizations: [org],
+              hubUrl: url,
             },
-          },
-        ]);
-        const injector = await createEnvelopeInjector(ctx);
-        const world = await connectWorld(ctx, specs, { protocol: "messagepack" });
+          ]),
+          { users: 2, organizations: [[0, 1]] },
+        );
         try {
-          const observation = await injectAndObserve(ctx, world, [
-            {
-              type: PushType.SyncFolderCreate,
-              payload: { Id: newGuid(), UserId: userId, RevisionDate: new Date().toISOString() },
-              contextId: null,
-            },
-            {
+          const [userId] = users.userIds;
+          const [org] = users.organizationIds;
+          const envelopes: Envelope[] = [{
+            type: PushType.SyncFolderCreate,
+            payload: { Id: newGuid(), UserId: userId!, RevisionDate: new Date().toISOString() },
+            contextId: null,
+          }];
+          // Without organizations in the target, the user push alone still crosses instances.
+          if (users.organizationProblem === undefined) {
+            envelopes.push({
               type: PushType.SyncOrganizationStatusChanged,
-              payload: { OrganizationId: org, Enabled: true },
+              payload: { OrganizationId: org!, Enabled: true },
               contextId: null,
-            },
-          ], (e) => injector.inject(e));
-          assertExactDeliveries(observation, "Deliveries across instances");
+            });
+          }
+          const injector = await createEnvelopeInjector(ctx);
+          try {
+            const world = await connectWorld(ctx, users.specs, {
+              protocol: "messagepack",
+              ...(users.sentinel ? { sentinel: users.sentinel } : {}),
+            });
+            try {
+              const observation = await injectAndObserve(
+                ctx,
+                world,
+                envelopes,
+                (e) => injector.inject(e),
+                { startBarrier: users.sentinel !== undefined },
+              );
+              assertExactDeliveries(observation, "Deliveries across instances");
+            } finally {
+              await world.close();
+            }
+          } finally {
+            await injector.close();
+          }
         } finally {
-          await world.close();
-          await injector.close();
+          users.release();
         }
       },
     },
@@ -95,9 +110,11 @@ export function scaleoutCases(): CaseDefinition[] {
       requirement:
         "An AuthRequestResponse injected once MUST reach the requester's anonymous socket on whichever instance holds it",
       source: "clients-vaultwarden.md §3 #6",
-      needs: ["inject:envelope", "authority", "scaleout"],
+      needs: ["inject:envelope", "scaleout"],
+      needsAnyOf: ["authority", "identity"],
       async run(ctx) {
         const urls = hubUrls(ctx);
+        const sentinel = await leaseTokenWorld(ctx, [], { users: 0 });
         const requests = urls.map(() => newGuid());
         const specs: EndpointSpec[] = urls.map((url, i) => ({
           name: `instance${i}-requester`,
@@ -105,23 +122,34 @@ export function scaleoutCases(): CaseDefinition[] {
           hubUrl: anonymousHubFor(url),
           token: requests[i]!,
         }));
-        const injector = await createEnvelopeInjector(ctx);
-        const world = await connectWorld(ctx, specs, { protocol: "messagepack" });
         try {
-          const observation = await injectAndObserve(
-            ctx,
-            world,
-            requests.map((id) => ({
-              type: PushType.AuthRequestResponse,
-              payload: { UserId: newGuid(), Id: id },
-              contextId: null,
-            })),
-            (e) => injector.inject(e),
-          );
-          assertExactDeliveries(observation, "Anonymous deliveries across instances");
+          const injector = await createEnvelopeInjector(ctx);
+          try {
+            const world = await connectWorld(ctx, specs, {
+              protocol: "messagepack",
+              ...(sentinel.sentinel ? { sentinel: sentinel.sentinel } : {}),
+            });
+            try {
+              const observation = await injectAndObserve(
+                ctx,
+                world,
+                requests.map((id) => ({
+                  type: PushType.AuthRequestResponse,
+                  payload: { UserId: newGuid(), Id: id },
+                  contextId: null,
+                })),
+                (e) => injector.inject(e),
+                { startBarrier: sentinel.sentinel !== undefined },
+              );
+              assertExactDeliveries(observation, "Anonymous deliveries across instances");
+            } finally {
+              await world.close();
+            }
+          } finally {
+            await injector.close();
+          }
         } finally {
-          await world.close();
-          await injector.close();
+          sentinel.release();
         }
       },
     },

@@ -9,6 +9,7 @@
 export * from "./hub_client.ts";
 export * from "./upgrade_probe.ts";
 export * from "./identity.ts";
+export * from "./identity_world.ts";
 export * from "./send_injector.ts";
 export * from "./queue_injector.ts";
 export * from "./injectors.ts";

@@ -16,6 +16,7 @@ import {
   type TokenPlacement,
 } from "./hub_client.ts";
 import { deviceClaims, type DeviceIdentity, newGuid, requireAuthority } from "./identity.ts";
+import { tokenClaims } from "./identity_world.ts";
 import { type Endpoint, expectedRecipients } from "./oracle.ts";
 import { envelopeKey, invocationKey } from "./compare.ts";
 
@@ -28,6 +29,11 @@ export type EndpointSpec =
     readonly hub: "main";
     /** The device whose token is used. */
     readonly identity: DeviceIdentity;
+    /**
+     * A token the target's identity issued for this device (identity-backed worlds); the oracle
+     * then routes by the token's own claims. Without it the harness authority mints one.
+     */
+    readonly token?: string;
     /** Hub URL override (scale-out: another instance). */
     readonly hubUrl?: string;
     /** Token placement (default query). */
@@ -74,23 +80,38 @@ export function anonymousHubFor(hubUrl: string): string {
   return hubUrl.replace(/\/hub(\/?)(\?.*)?$/, "/anonymous-hub$1$2");
 }
 
+/** Options of {@linkcode connectWorld}. */
+export interface ConnectWorldOptions {
+  /** Hub protocol of every connection. */
+  readonly protocol: HubProtocolName;
+  /**
+   * The barrier connection's user and token, issued by the target (identity-backed worlds).
+   * Without it the harness authority mints a sentinel token.
+   */
+  readonly sentinel?: { readonly userId: string; readonly token: string };
+}
+
 /**
- * Mints tokens (harness authority), connects every endpoint plus a sentinel in parallel, and
- * waits a short settle time so group joins done after the handshake are in place.
+ * Connects every endpoint plus a sentinel in parallel, with the tokens the specs carry (issued by
+ * the target's identity) or minted by the harness authority, and waits a short settle time so
+ * group joins done after the handshake are in place.
  *
  * @param ctx The case context.
  * @param specs Connections to open.
- * @param options Hub protocol for all connections.
+ * @param options Hub protocol for all connections, and the sentinel of identity-backed worlds.
  * @returns The connected world; close it in `finally`.
- * @throws {CaseUnsupported} When the target refuses the protocol in the handshake.
+ * @throws {CaseUnsupported} When the target refuses the protocol in the handshake, or a token
+ * must be minted without `--act-as-authority`.
  */
 export async function connectWorld(
   ctx: CaseContext,
   specs: readonly EndpointSpec[],
-  options: { protocol: HubProtocolName },
+  options: ConnectWorldOptions,
 ): Promise<ConnectedWorld> {
-  const authority = requireAuthority(ctx);
-  const sentinelUserId = newGuid();
+  const needsMinting = options.sentinel === undefined ||
+    specs.some((spec) => spec.hub === "main" && spec.token === undefined);
+  const authority = needsMinting ? requireAuthority(ctx) : undefined;
+  const sentinelUserId = options.sentinel?.userId ?? newGuid();
   const all: EndpointSpec[] = [...specs, {
     name: SENTINEL,
     hub: "main",
@@ -100,6 +121,7 @@ export async function connectWorld(
       deviceType: DeviceType.LinuxDesktop,
       organizations: [],
     },
+    ...(options.sentinel ? { token: options.sentinel.token } : {}),
   }];
   const clients = new Map<string, HubClient>();
   const endpoints: Endpoint[] = [];
@@ -110,8 +132,14 @@ export async function connectWorld(
     await Promise.all(all.map(async (spec) => {
       let client: HubClient;
       if (spec.hub === "main") {
-        const claims = deviceClaims(spec.identity);
-        const token = await authority.mint({ claims });
+        let token = spec.token;
+        let claims;
+        if (token === undefined) {
+          claims = deviceClaims(spec.identity);
+          token = await authority!.mint({ claims });
+        } else {
+          claims = tokenClaims(token);
+        }
         endpoints.push({ name: spec.name, hub: "main", claims });
         client = await HubClient.connect(spec.hubUrl ?? ctx.target.hubUrl, {
           name: spec.name,
@@ -158,43 +186,91 @@ export interface Delivery {
   readonly invocation: InvocationMessage;
 }
 
-/** What {@linkcode injectAndObserve} saw. */
+/** What {@linkcode injectAndObserve} and {@linkcode observeActions} saw. */
 export interface Observation {
-  /** Expected recipients per injected envelope (same order as `envelopes`). */
+  /** Expected recipients per push (actions' pushes in order, then the barrier). */
   readonly expected: ReadonlyMap<Envelope, readonly string[]>;
-  /** Every delivery to every connection (sentinel included). */
+  /** Every delivery to every connection (sentinel included) after the start mark. */
   readonly deliveries: readonly Delivery[];
   /** Differences between the expected and observed delivery multisets. */
   readonly problems: readonly string[];
 }
 
 /**
- * Injects the envelopes in order, then a sentinel push to the sentinel connection (a barrier:
- * once it arrives, the earlier pushes were dispatched), waits for every expected delivery, then
- * a grace period for unexpected ones, and compares delivery multisets exactly.
+ * One change of a case: it performs something (injects an envelope, calls the API) and returns
+ * the pushes that change must produce.
+ */
+export interface WorldAction {
+  /** Lifeline the change goes to (`send`, `queue`, `api`). */
+  readonly via: string;
+  /** Performs the change. */
+  perform(): Promise<readonly Envelope[]>;
+}
+
+/** Options of {@linkcode observeActions}. */
+export interface ObserveOptions {
+  /**
+   * Makes the barrier push to the sentinel connection (an envelope injection, or an API change
+   * of the sentinel user) and returns it.
+   */
+  readonly barrier: WorldAction;
+  /**
+   * Also raise a barrier before the actions and ignore everything that arrived until it did:
+   * pushes of the world's setup (organization keys) or of an earlier lease of the same users.
+   */
+  readonly startBarrier?: boolean;
+}
+
+async function raiseBarrier(
+  ctx: CaseContext,
+  world: ConnectedWorld,
+  barrier: WorldAction,
+): Promise<Envelope> {
+  const [envelope] = await barrier.perform();
+  if (!envelope) throw new Error("The barrier action produced no push");
+  const key = envelopeKey(envelope);
+  const sentinel = world.clients.get(SENTINEL)!;
+  const got = await sentinel.waitFor(
+    () => sentinel.invocations().find((m) => invocationKey(m) === key),
+    Math.max(2000, Math.floor(ctx.timeoutMs * 0.3)),
+  );
+  if (!got) {
+    throw new CaseFailure(
+      "the start barrier push to reach the sentinel connection",
+      "nothing arrived",
+    );
+  }
+  return envelope;
+}
+
+/**
+ * Performs the actions in order, then a barrier push to the sentinel connection (once it
+ * arrives, the earlier pushes were dispatched), waits for every expected delivery, then a grace
+ * period for unexpected ones, and compares delivery multisets with the oracle's exactly.
  *
  * @param ctx The case context.
  * @param world The connected world.
- * @param envelopes Pushes to inject, each with unique GUIDs.
- * @param inject How to inject one envelope.
+ * @param actions Changes to make; their pushes carry fresh GUIDs.
+ * @param options The barrier, and whether to raise one before the actions too.
  * @returns The observation.
  */
-export async function injectAndObserve(
+export async function observeActions(
   ctx: CaseContext,
   world: ConnectedWorld,
-  envelopes: readonly Envelope[],
-  inject: (envelope: Envelope) => Promise<void>,
+  actions: readonly WorldAction[],
+  options: ObserveOptions,
 ): Promise<Observation> {
   const installationId = ctx.target.installationId ?? null;
-  const sentinel: Envelope = {
-    type: 5,
-    payload: { UserId: world.sentinelUserId, Date: new Date().toISOString() },
-    contextId: null,
-  };
-  const all = [...envelopes, sentinel];
+  const offsets = new Map<string, number>();
+  if (options.startBarrier) {
+    await raiseBarrier(ctx, world, options.barrier);
+    for (const [name, client] of world.clients) offsets.set(name, client.invocations().length);
+  }
+  const all: Envelope[] = [];
   const expected = new Map<Envelope, string[]>();
   const wanted = new Map<string, Map<string, number>>();
-  for (const envelope of all) {
+  const expect = (envelope: Envelope) => {
+    all.push(envelope);
     const recipients = expectedRecipients(envelope, world.endpoints, installationId);
     expected.set(envelope, recipients);
     for (const name of recipients) {
@@ -203,18 +279,22 @@ export async function injectAndObserve(
       perKey.set(key, (perKey.get(key) ?? 0) + 1);
       wanted.set(name, perKey);
     }
-  }
-  for (const envelope of all) {
-    ctx.trace.record({
-      from: "harness",
-      to: ctx.target.inject === "queue" ? "queue" : "send",
-      kind: "update",
-      summary: `push Type ${envelope.type} -> ${expected.get(envelope)!.join(", ") || "nobody"}`,
-    });
-    await inject(envelope);
+    return recipients;
+  };
+  for (const action of [...actions, options.barrier]) {
+    const envelopes = await action.perform();
+    for (const envelope of envelopes) {
+      const recipients = expect(envelope);
+      ctx.trace.record({
+        from: "harness",
+        to: action.via,
+        kind: "update",
+        summary: `push Type ${envelope.type} -> ${recipients.join(", ") || "nobody"}`,
+      });
+    }
   }
   const received = (name: string) =>
-    world.clients.get(name)!.invocations().filter((m) =>
+    world.clients.get(name)!.invocations().slice(offsets.get(name) ?? 0).filter((m) =>
       !IGNORED_METHODS.has(m.target.toLowerCase())
     );
   const deadline = Math.max(2000, Math.floor(ctx.timeoutMs * 0.6));
@@ -260,6 +340,46 @@ export async function injectAndObserve(
     }
   }
   return { expected, deliveries, problems };
+}
+
+/**
+ * Injects the envelopes in order, then a sentinel push to the sentinel connection as the
+ * barrier, and compares deliveries with the oracle's exactly (see {@linkcode observeActions}).
+ *
+ * @param ctx The case context.
+ * @param world The connected world.
+ * @param envelopes Pushes to inject, each with unique GUIDs.
+ * @param inject How to inject one envelope.
+ * @param options `startBarrier` for identity-backed worlds (see {@linkcode ObserveOptions}).
+ * @returns The observation.
+ */
+export async function injectAndObserve(
+  ctx: CaseContext,
+  world: ConnectedWorld,
+  envelopes: readonly Envelope[],
+  inject: (envelope: Envelope) => Promise<void>,
+  options: { readonly startBarrier?: boolean } = {},
+): Promise<Observation> {
+  const via = ctx.target.inject === "queue" ? "queue" : "send";
+  const injectOne = (envelope: Envelope): WorldAction => ({
+    via,
+    perform: async () => {
+      await inject(envelope);
+      return [envelope];
+    },
+  });
+  return await observeActions(ctx, world, envelopes.map(injectOne), {
+    barrier: {
+      via,
+      perform: () =>
+        injectOne({
+          type: 5,
+          payload: { UserId: world.sentinelUserId, Date: new Date().toISOString() },
+          contextId: null,
+        }).perform(),
+    },
+    ...(options.startBarrier ? { startBarrier: true } : {}),
+  });
 }
 
 function isInstallationBroadcast(

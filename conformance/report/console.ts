@@ -125,6 +125,7 @@ export class ConsoleReporter {
       write(
         `  expected failures ${report.expectedFailures}, unexpected passes ${report.unexpectedPasses}`,
       );
+      this.#writeNotCovered(report);
       if (failed.length > 0) {
         write("");
         write("Failed cases:");
@@ -135,6 +136,7 @@ export class ConsoleReporter {
         VERDICTS.map((v) => `${v} ${report.totals[v]}`).join(", ") +
           `; expected failures ${report.expectedFailures}, unexpected passes ${report.unexpectedPasses}`,
       );
+      this.#writeNotCovered(report);
       for (const c of report.cases.filter((c) => c.failsRun)) {
         write(`  ${c.verdict} ${c.id}: ${oneLine(c.detail ?? c.expectation.status)}`);
       }
@@ -150,6 +152,22 @@ export class ConsoleReporter {
       `Result: ${result} (exit ${report.passed ? 0 : 1}; seed ${report.seed}${
         report.strict ? ", strict" : ""
       })`,
+    );
+  }
+
+  /** One loud line on what did not run and why (MUST/SHOULD cases graded UNSUPPORTED). */
+  #writeNotCovered(report: ConformanceReport): void {
+    const { total, byReason } = report.notCovered;
+    if (total === 0) return;
+    const { write } = this.#options;
+    const reasons = byReason.map((g) => `${oneLine(g.reason)} (${g.count})`).join(", ");
+    const tail = report.requireAll
+      ? " — fails the run (--require-all)"
+      : " — not checked; --require-all makes this fail the run";
+    write(
+      `${this.#paint("UNSUPPORTED", "NOT COVERED")} ${total} MUST/SHOULD case${
+        total === 1 ? "" : "s"
+      }: ${reasons}${tail}`,
     );
   }
 

@@ -186,12 +186,14 @@ Deno.test("ConsoleReporter prints progress, summary and failures; quiet prints t
   const q = new ConsoleReporter({ write: (l) => quiet.push(l), quiet: true });
   q.onEvent({ type: "start", total: 7, seed: 1 });
   q.summary(report);
-  assert.equal(quiet.length, 5);
+  assert.equal(quiet.length, 6);
   assert.match(
     quiet[0]!,
     /^PASS 0, FAIL 2, NON-STRICT 1, INFORMATIONAL 1, UNSUPPORTED 1, ERROR 2;/,
   );
-  assert.match(quiet[1]!, /^ {2}FAIL example\/hub\/requires-token: /);
+  // What did not run is printed even in quiet mode, grouped by reason.
+  assert.match(quiet[1]!, /^NOT COVERED 1 MUST\/SHOULD case: needs --inject queue \(1\)/);
+  assert.match(quiet[2]!, /^ {2}FAIL example\/hub\/requires-token: /);
 });
 
 Deno.test("renderSequenceDiagram orders lifelines and escapes labels", () => {

@@ -1,0 +1,365 @@
+/**
+ * Identity-backed worlds: when the harness cannot mint tokens (`--act-as-authority`), the users,
+ * devices and organizations of a case are created through the target itself, as Bitwarden
+ * clients do (research bitwarden-api.md §1, §3.7): register (two-step flow, legacy fallback),
+ * prelogin, one password-grant login per device with its real `deviceType`, organizations
+ * created through the API with members invited and confirmed, then a fresh login so the
+ * tokens carry the organization claims. The claims the hub routes by are read from the tokens
+ * the target issued, never assumed.
+ *
+ * Registration is slow on real servers, so accounts are pooled per run and leased to one case
+ * at a time: no two running cases share a user, and every pushed payload still gets fresh GUIDs.
+ *
+ * @module
+ */
+
+import { Buffer } from "node:buffer";
+import { DeviceType } from "../../protocol/bitwarden/client_type.ts";
+import type { HubClaims } from "../../protocol/bitwarden/types.ts";
+import { type CaseContext, CaseUnsupported, type ResolvedTarget } from "../types.ts";
+import { type Account, ApiError, ApiSession, ENC_STRING } from "./api_client.ts";
+
+/** An account of the pool with its user id once known. */
+export interface PooledAccount {
+  /** E-mail and password hash. */
+  readonly account: Account;
+  /** Trace name of the account (`user-…`). */
+  readonly label: string;
+}
+
+/** A logged-in device: the session and the claims of the token the target issued. */
+export interface IdentityDevice {
+  /** The API session of the device. */
+  readonly session: ApiSession;
+  /** The access token's claims (what the hub groups the connection by). */
+  readonly claims: HubClaims;
+}
+
+/** Something leased from a pool; give it back with `release()` when the case is done. */
+export interface Lease<T> {
+  /** The leased value. */
+  readonly value: T;
+  /** Returns the value to the pool (idempotent). */
+  release(): void;
+}
+
+interface RunState {
+  readonly pools: Map<string, unknown[]>;
+  unavailable?: CaseUnsupported;
+}
+
+// One state per resolved target object: the runner hands the same object to every case of a run.
+const RUNS = new WeakMap<ResolvedTarget, RunState>();
+
+function runState(target: ResolvedTarget): RunState {
+  let state = RUNS.get(target);
+  if (!state) {
+    state = { pools: new Map() };
+    RUNS.set(target, state);
+  }
+  return state;
+}
+
+/**
+ * Decodes the claims of a JWT without verifying it (the target issued it; the hub verifies).
+ *
+ * @param token A JWT.
+ * @returns Its claims.
+ *
+ * @example
+ * ```ts
+ * import { tokenClaims } from "./identity_world.ts";
+ * const body = btoa(JSON.stringify({ sub: "u" })).replace(/=+$/, "");
+ * console.assert(tokenClaims(`e30.${body}.x`).sub === "u");
+ * ```
+ */
+export function tokenClaims(token: string): HubClaims {
+  const part = token.split(".")[1] ?? "";
+  try {
+    return JSON.parse(Buffer.from(part, "base64url").toString("utf8")) as HubClaims;
+  } catch {
+    throw new Error("Access token is not a JWT: its payload is not base64url JSON");
+  }
+}
+
+/**
+ * Organization ids named by a token's `org*` claims (string or array values).
+ *
+ * @param claims Token claims.
+ * @returns Lowercase organization ids.
+ */
+export function organizationClaims(claims: HubClaims): string[] {
+  const ids: string[] = [];
+  for (const name of ["orgowner", "orgadmin", "orguser", "orgcustom"]) {
+    const value = claims[name];
+    for (const v of Array.isArray(value) ? value : [value]) {
+      if (typeof v === "string") ids.push(v.toLowerCase());
+    }
+  }
+  return ids;
+}
+
+function unreachable(error: unknown): boolean {
+  if (error instanceof ApiError) return error.status === 404 || error.status === 405;
+  return error instanceof TypeError;
+}
+
+/**
+ * Registers one fresh account through the target's identity. A target without a usable
+ * registration endpoint (unreachable, 404/405 on both flows, or e-mail verification on) makes
+ * every identity-backed case of the run UNSUPPORTED with one reason, found once.
+ *
+ * @param ctx The case context.
+ * @param label Trace name.
+ * @returns The account.
+ * @throws {CaseUnsupported} When users cannot be created through the target.
+ */
+export async function registerAccount(ctx: CaseContext, label: string): Promise<PooledAccount> {
+  const state = runState(ctx.target);
+  if (state.unavailable) throw state.unavailable;
+  try {
+    return { account: await ApiSession.register(ctx, label), label };
+  } catch (error) {
+    if (!unreachable(error)) throw error;
+    state.unavailable ??= new CaseUnsupported(
+      `Needs users created through the target's identity (${ctx.target.identityUrl}), which cannot register them: ${
+        (error as Error).message.split("\n")[0]
+      } (open registration with e-mail verification off, or run with --act-as-authority)`,
+    );
+    throw state.unavailable;
+  }
+}
+
+/**
+ * Leases a value from a named per-run pool, creating one when none is free.
+ *
+ * @param ctx The case context.
+ * @param pool Pool name (values of one pool are interchangeable).
+ * @param create Builds a new value (registers its accounts, sets up its organizations).
+ * @returns The lease; release it in `finally`.
+ */
+export async function leaseFromPool<T>(
+  ctx: CaseContext,
+  pool: string,
+  create: () => Promise<T>,
+): Promise<Lease<T>> {
+  const pools = runState(ctx.target).pools;
+  const free = (pools.get(pool) ?? []) as T[];
+  pools.set(pool, free);
+  const value = free.pop() ?? await create();
+  let released = false;
+  return {
+    value,
+    release() {
+      if (released) return;
+      released = true;
+      free.push(value);
+    },
+  };
+}
+
+/**
+ * Leases `count` accounts of a named pool (registering what is missing) for one case.
+ *
+ * @param ctx The case context.
+ * @param pool Pool name.
+ * @param count How many accounts.
+ * @returns The lease.
+ */
+export async function leaseAccounts(
+  ctx: CaseContext,
+  pool: string,
+  count: number,
+): Promise<Lease<PooledAccount[]>> {
+  return await leaseFromPool(
+    ctx,
+    `${pool}/${count}`,
+    () =>
+      Promise.all(
+        Array.from(
+          { length: count },
+          (_, i) => registerAccount(ctx, `${pool}-${i}-${crypto.randomUUID().slice(0, 4)}`),
+        ),
+      ),
+  );
+}
+
+/**
+ * Logs a new device of an account in (fresh device identifier, the given device type) and reads
+ * the claims of the token the target issued.
+ *
+ * @param ctx The case context.
+ * @param account The account.
+ * @param options Device type and trace name.
+ * @returns The device.
+ */
+export async function loginDevice(
+  ctx: CaseContext,
+  account: PooledAccount,
+  options: { deviceType: DeviceType; name: string },
+): Promise<IdentityDevice> {
+  const session = await ApiSession.login(ctx, account.account, options);
+  return { session, claims: tokenClaims(session.accessToken) };
+}
+
+/** Why organizations cannot be set up through this target, if they cannot. */
+export type OrganizationProblem = string | undefined;
+
+function organizationUnsupported(what: string, error: unknown): CaseUnsupported {
+  const message = error instanceof Error ? error.message.split("\n")[0] : String(error);
+  return new CaseUnsupported(
+    `Needs organizations created through the target's API, but ${what}: ${message} (a self-hosted Bitwarden creates organizations only from a cloud license; run with --act-as-authority to cover organization routes)`,
+  );
+}
+
+/** An RSA-wrapped organization key as clients send on confirm (EncString type 4). */
+function rsaWrappedKey(): string {
+  return `4.${Buffer.from(crypto.getRandomValues(new Uint8Array(256))).toString("base64")}`;
+}
+
+/**
+ * Creates an organization owned by `owner` through the API (one collection, as clients create).
+ *
+ * @param owner The owner's session.
+ * @returns The organization id.
+ * @throws {CaseUnsupported} When the target refuses to create organizations (4xx).
+ */
+export async function createOrganization(owner: ApiSession): Promise<string> {
+  let answer: unknown;
+  try {
+    answer = await owner.api("POST", "/organizations", {
+      name: "Conformance",
+      billingEmail: owner.account.email,
+      planType: 0,
+      key: ENC_STRING,
+      keys: {
+        publicKey: Buffer.from(crypto.randomUUID()).toString("base64"),
+        encryptedPrivateKey: ENC_STRING,
+      },
+      collectionName: ENC_STRING,
+      useSecretsManager: false,
+    });
+  } catch (error) {
+    if (error instanceof ApiError && error.status >= 400 && error.status < 500) {
+      throw organizationUnsupported("POST /api/organizations was refused", error);
+    }
+    throw error;
+  }
+  const id = (answer as { id?: unknown } | undefined)?.id;
+  if (typeof id !== "string") throw new Error("Organization answer has no id");
+  return id.toLowerCase();
+}
+
+interface MemberRow {
+  readonly id?: string;
+  readonly email?: string;
+  readonly status?: number;
+}
+
+/**
+ * Adds a registered user to an organization as a confirmed member: invite, then accept when the
+ * target needs it (the token is only e-mailed, so that is UNSUPPORTED), then confirm. The
+ * reference server and Vaultwarden (mail off) accept invited existing users at once.
+ *
+ * @param owner The owner's session.
+ * @param organizationId The organization.
+ * @param member The member's account.
+ * @throws {CaseUnsupported} When the target needs the e-mailed invite token.
+ */
+export async function addConfirmedMember(
+  owner: ApiSession,
+  organizationId: string,
+  member: Account,
+): Promise<void> {
+  const email = member.email.toLowerCase();
+  try {
+    await owner.api("POST", `/organizations/${organizationId}/users/invite`, {
+      emails: [email],
+      type: 2,
+      collections: [],
+      groups: [],
+      permissions: null,
+      accessSecretsManager: false,
+    });
+  } catch (error) {
+    if (error instanceof ApiError && error.status >= 400 && error.status < 500) {
+      throw organizationUnsupported("inviting a member was refused", error);
+    }
+    throw error;
+  }
+  const list = await owner.api("GET", `/organizations/${organizationId}/users`) as {
+    data?: MemberRow[];
+  };
+  const row = list?.data?.find((m) => m.email?.toLowerCase() === email);
+  if (!row?.id) throw new Error(`The member list of ${organizationId} does not show ${email}`);
+  if (row.status === 0) {
+    throw new CaseUnsupported(
+      "Needs organization members, but the target keeps invited users Invited until they accept with the e-mailed token (capture mail or run with --act-as-authority)",
+    );
+  }
+  if (row.status === 1) {
+    await owner.api("POST", `/organizations/${organizationId}/users/${row.id}/confirm`, {
+      key: rsaWrappedKey(),
+      defaultUserCollectionName: null,
+    });
+  }
+}
+
+/**
+ * Sets up organizations among accounts: each organization is created by its first member and
+ * the others are invited and confirmed. Logs in a throw-away web device per owner to do it.
+ *
+ * @param ctx The case context.
+ * @param accounts The accounts.
+ * @param organizations Member indices per organization (first = owner); empty ones are skipped.
+ * @returns The organization ids (a fresh unused GUID for an empty organization).
+ * @throws {CaseUnsupported} When the target cannot create organizations or confirm members.
+ */
+export async function setUpOrganizations(
+  ctx: CaseContext,
+  accounts: readonly PooledAccount[],
+  organizations: readonly (readonly number[])[],
+): Promise<string[]> {
+  const owners = new Map<number, ApiSession>();
+  const ids: string[] = [];
+  for (const members of organizations) {
+    const [ownerIndex, ...others] = members;
+    if (ownerIndex === undefined) {
+      ids.push(crypto.randomUUID());
+      continue;
+    }
+    let owner = owners.get(ownerIndex);
+    if (!owner) {
+      const account = accounts[ownerIndex]!;
+      owner = await ApiSession.login(ctx, account.account, {
+        deviceType: DeviceType.ChromeBrowser,
+        name: `${account.label}-admin`,
+      });
+      owners.set(ownerIndex, owner);
+    }
+    const id = await createOrganization(owner);
+    for (const other of others) await addConfirmedMember(owner, id, accounts[other]!.account);
+    ids.push(id);
+  }
+  return ids;
+}
+
+/**
+ * Checks that a device's token carries the organization claims its user's confirmed memberships
+ * call for (Vaultwarden issues none), so organization routes can be checked with it.
+ *
+ * @param device The device.
+ * @param organizationIds The organizations the user is a confirmed member of.
+ * @returns A problem description, or undefined when every organization is claimed.
+ */
+export function missingOrganizationClaims(
+  device: IdentityDevice,
+  organizationIds: readonly string[],
+): string | undefined {
+  const claimed = new Set(organizationClaims(device.claims));
+  const missing = organizationIds.filter((id) => !claimed.has(id.toLowerCase()));
+  if (missing.length === 0) return undefined;
+  return `Needs organization claims in the target's access tokens, but a confirmed member's fresh token has no org* claim for ${
+    missing.join(", ")
+  } (Vaultwarden issues none; run with --act-as-authority to cover organization routes)`;
+}
