@@ -19,7 +19,7 @@
 import * as signalR from "@microsoft/signalr";
 import { MessagePackHubProtocol } from "@microsoft/signalr-protocol-msgpack";
 import { readFixtures } from "./api/fixtures.ts";
-import { clientMasterPasswordHash } from "./identity/secrets.ts";
+import { masterPasswordHash } from "../protocol/bitwarden/mod.ts";
 
 /** Parsed flags of the watch command. */
 export interface WatchOptions {
@@ -112,7 +112,7 @@ async function login(options: WatchOptions): Promise<{ token: string; deviceId: 
   });
   const kdf = await prelogin.json() as { kdf: number; kdfIterations: number };
   if (kdf.kdf !== 0) throw new Error("Only PBKDF2 accounts are supported by this watcher");
-  const hash = await clientMasterPasswordHash(password, email, kdf.kdfIterations);
+  const hash = await masterPasswordHash(password, email, kdf.kdfIterations);
   const deviceId = options.deviceId ??
     fixture?.devices?.find((d) => d.type === options.deviceType)?.identifier ?? crypto.randomUUID();
   const response = await fetch(`${options.url}/identity/connect/token`, {

@@ -8,6 +8,7 @@
 
 import { Buffer } from "node:buffer";
 import { DeviceType } from "../../protocol/bitwarden/client_type.ts";
+import { masterPasswordHash } from "../../protocol/bitwarden/master_password.ts";
 import type { CaseContext, Trace } from "../types.ts";
 import { newGuid } from "./identity.ts";
 
@@ -32,34 +33,6 @@ export class ApiError extends Error {
     this.name = "ApiError";
     this.status = status;
   }
-}
-
-async function masterPasswordHash(
-  password: string,
-  email: string,
-  iterations: number,
-): Promise<string> {
-  const enc = new TextEncoder();
-  const salt = enc.encode(email.trim().toLowerCase());
-  const base = await crypto.subtle.importKey("raw", enc.encode(password), "PBKDF2", false, [
-    "deriveBits",
-  ]);
-  const masterKey = new Uint8Array(
-    await crypto.subtle.deriveBits(
-      { name: "PBKDF2", hash: "SHA-256", salt, iterations },
-      base,
-      256,
-    ),
-  );
-  const keyMaterial = await crypto.subtle.importKey("raw", masterKey, "PBKDF2", false, [
-    "deriveBits",
-  ]);
-  const hash = await crypto.subtle.deriveBits(
-    { name: "PBKDF2", hash: "SHA-256", salt: enc.encode(password), iterations: 1 },
-    keyMaterial,
-    256,
-  );
-  return Buffer.from(new Uint8Array(hash)).toString("base64");
 }
 
 function decodeClaims(token: string): Record<string, unknown> {

@@ -31,3 +31,4 @@ export * from "./groups.ts";
 export * from "./routing.ts";
 export * from "./connection_groups.ts";
 export * from "./reference_literals.ts";
+export * from "./master_password.ts";

@@ -73,37 +73,3 @@ export async function verifySecret(secret: string, stored: StoredSecret): Promis
   for (let i = 0; i < actual.length; i++) diff |= actual[i]! ^ expected[i]!;
   return diff === 0;
 }
-
-/**
- * Derives the master password hash a Bitwarden client sends (research §1.3, PBKDF2 only):
- * `base64(PBKDF2(PBKDF2(password, lower(email), n), password, 1))`. Used by `server/watch.ts`
- * and tests to log in as a fixture user from a plain password.
- *
- * @example
- * ```ts
- * import { clientMasterPasswordHash } from "./secrets.ts";
- * const hash = await clientMasterPasswordHash("correct horse battery staple", "Alice@Example.com", 5000);
- * console.assert(hash === "Wp0cuFrBdgGQf1MnSMjPqXOzczCiCp5luRpAbMMDpz4=");
- * ```
- * @param password The master password.
- * @param email The account e-mail (the salt, trimmed and lowercased).
- * @param iterations The account's PBKDF2 iterations.
- * @returns The base64 hash.
- */
-export async function clientMasterPasswordHash(
-  password: string,
-  email: string,
-  iterations: number,
-): Promise<string> {
-  const encoder = new TextEncoder();
-  const masterKey = await derive(password, encoder.encode(email.trim().toLowerCase()), iterations);
-  const key = await crypto.subtle.importKey("raw", masterKey as BufferSource, "PBKDF2", false, [
-    "deriveBits",
-  ]);
-  const bits = await crypto.subtle.deriveBits(
-    { name: "PBKDF2", hash: "SHA-256", salt: encoder.encode(password), iterations: 1 },
-    key,
-    256,
-  );
-  return Buffer.from(new Uint8Array(bits)).toString("base64");
-}
