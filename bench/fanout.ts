@@ -8,7 +8,7 @@
  * - the service's resident memory per connection and its peak during the sustained broadcast.
  * Every delivery is checked (right recipient, right payload, exactly once); a lost connection or
  * a wrong count fails the run with exit code 1. Connection density at 2,000 connections is
- * measured separately by `server/notifications/bench/hold_connections.ts`.
+ * measured separately by `bench/connections.ts`.
  *
  * Usage: deno run --allow-net --allow-read --allow-env --allow-sys --allow-run bench/fanout.ts
  *          [--connections 1000] [--broadcasts 20] [--samples 200] [--json]
