@@ -6,6 +6,7 @@
 
 import { DeviceType } from "../../protocol/bitwarden/client_type.ts";
 import { type CaseContext, CaseFailure, CaseUnsupported } from "../types.ts";
+import type { InvocationMessage } from "../../protocol/signalr/mod.ts";
 import { HubClient, type HubClientOptions, type HubProtocolName } from "../driver/hub_client.ts";
 import {
   type ContextWithAuthority,
@@ -19,7 +20,7 @@ import {
   missingOrganizationClaims,
   setUpOrganizations,
 } from "../driver/identity_world.ts";
-import { type EndpointSpec, SENTINEL } from "../driver/world.ts";
+import { type EndpointSpec, isInstallationBroadcast, SENTINEL } from "../driver/world.ts";
 
 /**
  * Throws {@linkcode CaseUnsupported} when the run does not exercise a hub protocol.
@@ -51,6 +52,22 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     }
     signal?.addEventListener("abort", done, { once: true });
   });
+}
+
+/**
+ * The `ReceiveMessage` pushes a case's connection received, without installation broadcasts:
+ * those reach every connection of the installation, so concurrent `route/*` cases send them to
+ * this one too, and counting them would fail a correct target.
+ *
+ * @param ctx The case context.
+ * @param client The case's connection.
+ * @returns Its own pushes, in arrival order.
+ */
+export function ownPushes(ctx: CaseContext, client: HubClient): InvocationMessage[] {
+  const installationId = ctx.target.installationId ?? null;
+  return client.invocations("ReceiveMessage").filter((m) =>
+    !isInstallationBroadcast(m, installationId)
+  );
 }
 
 /** A device with a valid access token. */

@@ -58,6 +58,9 @@ export function createRouteWorld(): RouteWorld {
   const authRequestA = newGuid();
   const authRequestOther = newGuid();
   const actingDevice = newGuid();
+  // Each user holds its memberships in another of the four claims Bitwarden issues by role, and
+  // A is in a second organization listed first, so a hub must read every claim and every value.
+  const orgOther = newGuid();
   const main = (
     name: string,
     userId: string,
@@ -67,7 +70,17 @@ export function createRouteWorld(): RouteWorld {
   ): EndpointSpec => ({
     name,
     hub: "main",
-    identity: { userId, deviceId, deviceType, organizations },
+    identity: {
+      userId,
+      deviceId,
+      deviceType,
+      organizations: userId === userA ? [orgOther, ...organizations] : organizations,
+      organizationClaim: userId === userA
+        ? "orgowner"
+        : userId === userB
+        ? "orgadmin"
+        : "orgcustom",
+    },
   });
   return {
     userA,
@@ -314,6 +327,19 @@ export const ROUTE_SCENARIOS: readonly RouteScenario[] = [
           RevisionDate: iso(),
         }, w),
       { org: true },
+    ),
+    scenario(
+      type,
+      "user-in-organization",
+      "to the cipher's user only when UserId and OrganizationId are both set (organization fan-out)",
+      (w) =>
+        envelope(type, {
+          Id: newGuid(),
+          UserId: w.userA,
+          OrganizationId: w.orgO1,
+          CollectionIds: [newGuid()],
+          RevisionDate: iso(),
+        }, w),
     ),
     scenario(
       type,

@@ -7,15 +7,14 @@
 
 import { DeviceType } from "../../protocol/bitwarden/client_type.ts";
 import { PushType } from "../../protocol/bitwarden/push_type.ts";
-import { MessageType } from "../../protocol/signalr/mod.ts";
-import { type CaseDefinition, CaseFailure } from "../types.ts";
-import { HubClient } from "../driver/hub_client.ts";
+import { type CaseDefinition, CaseFailure, CaseUnsupported } from "../types.ts";
+import { HubClient, HubConnectError } from "../driver/hub_client.ts";
 import { newGuid } from "../driver/identity.ts";
 import { createEnvelopeInjector } from "../driver/injectors.ts";
 import { checkDelivery } from "../driver/compare.ts";
 import { assertExactDeliveries, connectWorld, injectAndObserve } from "../driver/world.ts";
 import { connectMain, leaseTokenWorld, validHubToken } from "./_common.ts";
-import { awaitHeartbeat } from "./keepalive.ts";
+import { awaitHeartbeat, HEARTBEAT_INTERVAL_MS, isHeartbeat } from "./keepalive.ts";
 
 /**
  * The anonymous hub cases.
@@ -37,6 +36,12 @@ export function anonCases(): CaseDefinition[] {
           query: { Token: newGuid() },
           trace: ctx.trace,
           signal: ctx.signal,
+        }).catch((error: Error) => {
+          if (!(error instanceof HubConnectError)) throw error;
+          throw new CaseFailure(
+            "the anonymous hub to accept ?Token=<id> without an access token",
+            `refused at the ${error.stage}: ${error.message}`,
+          );
         });
         await client.close();
       },
@@ -112,7 +117,7 @@ export function anonCases(): CaseDefinition[] {
       needs: [],
       async run(ctx) {
         const { token } = await validHubToken(ctx);
-        const [main, anon] = await Promise.all([
+        const opened = await Promise.allSettled([
           connectMain(ctx, "main", { token }),
           HubClient.connect(ctx.target.anonymousHubUrl, {
             name: "anonymous",
@@ -121,12 +126,31 @@ export function anonCases(): CaseDefinition[] {
             signal: ctx.signal,
           }),
         ]);
+        if (opened[0].status === "rejected" || opened[1].status === "rejected") {
+          await Promise.all(opened.map((o) => o.status === "fulfilled" ? o.value.close() : null));
+          const reason = opened.find((o) => o.status === "rejected")!.reason;
+          if (opened[1].status === "rejected" && reason instanceof HubConnectError) {
+            throw new CaseUnsupported(
+              `The anonymous hub refused the connection (see anon/no-auth): ${reason.message}`,
+            );
+          }
+          throw reason;
+        }
+        const [main, anon] = [opened[0].value, opened[1].value];
         try {
+          const started = performance.now();
           await awaitHeartbeat(ctx, main);
+          // A hub that beats on the anonymous hub on its own schedule may not have done so yet:
+          // watch until the main hub's next Heartbeat (one full period) when the timeout allows.
+          const left = ctx.timeoutMs - (performance.now() - started) - ctx.graceMs - 2000;
+          if (left > 0) {
+            await main.waitFor(
+              () => main.messages.filter(isHeartbeat).length >= 2 ? true : undefined,
+              Math.min(HEARTBEAT_INTERVAL_MS + 2000, left),
+            );
+          }
           await anon.quiet(ctx.graceMs);
-          const beats = anon.messages.filter((m) =>
-            m.type === MessageType.Invocation && m.target === "Heartbeat"
-          );
+          const beats = anon.messages.filter(isHeartbeat);
           if (beats.length > 0) {
             throw new CaseFailure(
               "no Heartbeat on the anonymous hub",

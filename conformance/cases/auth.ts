@@ -18,9 +18,9 @@ import {
   requireAuthority,
 } from "../driver/identity.ts";
 import { probeUpgrade } from "../driver/upgrade_probe.ts";
-import { HubClient } from "../driver/hub_client.ts";
+import { HubClient, HubConnectError } from "../driver/hub_client.ts";
 import { createEnvelopeInjector } from "../driver/injectors.ts";
-import { connectMain, expectRefused, validHubToken } from "./_common.ts";
+import { connectMain, expectRefused, ownPushes, validHubToken } from "./_common.ts";
 
 const SOURCE = "bitwarden-server.md §4.1";
 
@@ -153,11 +153,11 @@ export function authCases(): CaseDefinition[] {
             contextId: null,
           });
           await memberClient.waitFor(
-            () => memberClient.invocations("ReceiveMessage")[0],
+            () => ownPushes(ctx, memberClient)[0],
             ctx.timeoutMs / 2,
           );
           await forged.quiet(ctx.graceMs);
-          const leaked = forged.invocations("ReceiveMessage").length;
+          const leaked = ownPushes(ctx, forged).length;
           if (leaked > 0) {
             throw new CaseFailure(
               "the forged connection to be refused or to receive nothing",
@@ -182,7 +182,18 @@ export function authCases(): CaseDefinition[] {
       needs: [],
       async run(ctx) {
         const { token } = await validHubToken(ctx);
-        const client = await connectMain(ctx, "client", { token, tokenVia: via });
+        let client;
+        try {
+          client = await connectMain(ctx, "client", { token, tokenVia: via });
+        } catch (error) {
+          if (!(error instanceof HubConnectError)) throw error;
+          throw new CaseFailure(
+            `a valid token sent ${
+              via === "query" ? "as ?access_token=" : "as Authorization: Bearer"
+            } accepted (handshake answered {})`,
+            `refused at the ${error.stage}: ${error.message}`,
+          );
+        }
         await client.close();
       },
     })),

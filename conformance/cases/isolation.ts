@@ -24,7 +24,7 @@ import {
   type PooledAccount,
   setUpOrganizations,
 } from "../driver/identity_world.ts";
-import { newGuid } from "../driver/identity.ts";
+import { newGuid, ORGANIZATION_CLAIMS } from "../driver/identity.ts";
 import { createEnvelopeInjector } from "../driver/injectors.ts";
 import { connectWorld, type EndpointSpec, injectAndObserve } from "../driver/world.ts";
 
@@ -132,11 +132,12 @@ export function buildPush(
     case PushType.SyncCipherCreate:
     case PushType.SyncLoginDelete:
     case PushType.SyncCipherDelete: {
-      const kind = shape.variant % 3;
+      // 0 user, 1 organization, 2 nobody, 3 both (organization fan-out: the user wins).
+      const kind = shape.variant % 4;
       payload = {
         Id: id,
-        UserId: kind === 0 ? user : null,
-        OrganizationId: kind === 1 ? org : null,
+        UserId: kind === 0 || kind === 3 ? user : null,
+        OrganizationId: kind === 1 || kind === 3 ? org : null,
         CollectionIds: [],
         RevisionDate: now,
       };
@@ -235,7 +236,11 @@ export function buildPush(
 function describeWorld(world: WorldShape): string {
   const users = world.users.map((u, i) =>
     `u${i}[${u.devices.map((d) => (d === null ? "no-devicetype" : DeviceType[d])).join(",")}]${
-      u.orgs.length ? ` in ${u.orgs.map((o) => `o${o % world.orgCount}`).join(",")}` : ""
+      u.orgs.length
+        ? ` in ${u.orgs.map((o) => `o${o % world.orgCount}`).join(",")} (${
+          ORGANIZATION_CLAIMS[i % ORGANIZATION_CLAIMS.length]
+        } with --act-as-authority)`
+        : ""
     }`
   );
   const pushes = world.pushes.map((p) =>
@@ -332,6 +337,7 @@ function authoritySpecs(world: WorldShape): { specs: EndpointSpec[]; ids: Ids } 
           deviceId: newGuid(),
           deviceType,
           organizations: [...new Set(user.orgs.map((o) => ids.orgs[o % world.orgCount]!))],
+          organizationClaim: ORGANIZATION_CLAIMS[u % ORGANIZATION_CLAIMS.length]!,
         },
       });
     });

@@ -23,6 +23,7 @@ import { queueCases } from "./queue.ts";
 import { isolationCases } from "./isolation.ts";
 import { isolationApiCases } from "./isolation_api.ts";
 import { e2eCases } from "./e2e.ts";
+import { e2eProducerCases } from "./e2e_producers.ts";
 import { scaleoutCases } from "./scaleout.ts";
 
 export { type RouteCaseInfo, routeCaseInfo } from "./route.ts";
@@ -45,6 +46,7 @@ export function allCases(): CaseDefinition[] {
     ...isolationCases(),
     ...isolationApiCases(),
     ...e2eCases(),
+    ...e2eProducerCases(),
     ...scaleoutCases(),
   ];
 }

@@ -9,7 +9,7 @@ import { writeSendBody } from "../../protocol/bitwarden/mod.ts";
 import type { Envelope } from "../../protocol/bitwarden/types.ts";
 import { type CaseContext, type CaseDefinition, CaseFailure } from "../types.ts";
 import { internalToken, postSend } from "../driver/send_injector.ts";
-import { connectMain, validHubToken } from "./_common.ts";
+import { connectMain, ownPushes, validHubToken } from "./_common.ts";
 import type { HubClient } from "../driver/hub_client.ts";
 
 const SOURCE = "bitwarden-server.md §1.4";
@@ -25,7 +25,7 @@ function logOut(userId: string): Envelope {
 
 async function expectDelivered(ctx: CaseContext, client: HubClient, what: string): Promise<void> {
   const got = await client.waitFor(
-    () => client.invocations("ReceiveMessage")[0],
+    () => ownPushes(ctx, client)[0],
     ctx.timeoutMs / 2,
   );
   if (!got) throw new CaseFailure(`${what} to be delivered`, "nothing arrived");
@@ -52,7 +52,7 @@ export function sendCases(): CaseDefinition[] {
           });
           if (answer.status !== 401) throw new CaseFailure("HTTP 401", `HTTP ${answer.status}`);
           await client.quiet(ctx.graceMs);
-          if (client.invocations("ReceiveMessage").length > 0) {
+          if (ownPushes(ctx, client).length > 0) {
             throw new CaseFailure("nothing delivered", "the push was delivered");
           }
         } finally {
@@ -81,7 +81,7 @@ export function sendCases(): CaseDefinition[] {
           );
           if (answer.status !== 403) throw new CaseFailure("HTTP 403", `HTTP ${answer.status}`);
           await client.quiet(ctx.graceMs);
-          if (client.invocations("ReceiveMessage").length > 0) {
+          if (ownPushes(ctx, client).length > 0) {
             throw new CaseFailure("nothing delivered", "the push was delivered");
           }
         } finally {
@@ -150,6 +150,52 @@ export function sendCases(): CaseDefinition[] {
           }
           await expectDelivered(ctx, client, "the following valid push");
           return { detail: `malformed bodies answered ${statuses.join(", ")}` };
+        } finally {
+          await client.close();
+        }
+      },
+    },
+    {
+      id: "send/unknown-type-ignored",
+      level: "MUST",
+      requirement:
+        "POST /send MUST answer a push of an undefined type with 200, deliver nothing, and keep serving later pushes",
+      source: "bitwarden-server.md §2.2 (default branch), §1.4",
+      needs: ["inject:send"],
+      async run(ctx) {
+        const token = await internalToken(ctx);
+        const { client, userId } = await listener(ctx);
+        try {
+          // A type from a newer server: Bitwarden's HubHelpers logs a warning and sends nothing.
+          const unknown = JSON.stringify({
+            type: 200,
+            payload: { userId, id: crypto.randomUUID() },
+            contextId: null,
+          });
+          const answer = await postSend(ctx.target.sendUrl, unknown, { token, trace: ctx.trace });
+          if (answer.status !== 200) {
+            throw new CaseFailure(
+              "HTTP 200 for push type 200 (ignored, as the default branch of HubHelpers does)",
+              `HTTP ${answer.status} ${answer.body.slice(0, 200)}`,
+            );
+          }
+          const next = await postSend(ctx.target.sendUrl, writeSendBody(logOut(userId)), {
+            token,
+            trace: ctx.trace,
+          });
+          if (next.status !== 200) {
+            throw new CaseFailure("HTTP 200 for the following valid push", `HTTP ${next.status}`);
+          }
+          await expectDelivered(ctx, client, "the following valid push");
+          await client.quiet(ctx.graceMs);
+          const got = ownPushes(ctx, client);
+          const types = got.map((m) => (m.arguments[0] as { Type?: unknown } | undefined)?.Type);
+          if (got.length !== 1 || types[0] !== PushType.LogOut) {
+            throw new CaseFailure(
+              "exactly one delivery: the following LogOut (nothing for type 200)",
+              `${got.length} deliveries, Type ${types.join(", ")}`,
+            );
+          }
         } finally {
           await client.close();
         }

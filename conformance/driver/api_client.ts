@@ -111,6 +111,30 @@ async function call(
   }
 }
 
+/**
+ * Calls the target's API with an internal token (scope `internal`), as the real server's own
+ * services do; hubproof exposes what Billing and Admin do this way (`/api/hubproof/*`).
+ *
+ * @param ctx The case context.
+ * @param token The internal access token.
+ * @param request Method, path under the API base, and JSON body.
+ * @returns The parsed answer.
+ * @throws {ApiError} For an answer outside 2xx.
+ */
+export async function callInternalApi(
+  ctx: CaseContext,
+  token: string,
+  request: { readonly method: string; readonly path: string; readonly body?: unknown },
+): Promise<unknown> {
+  return await call(`${trimSlash(ctx.target.apiUrl)}${request.path}`, ctx.trace, "harness", {
+    lifeline: "api",
+    kind: "update",
+    method: request.method,
+    token,
+    ...(request.body !== undefined ? { body: request.body } : {}),
+  });
+}
+
 /** Options of {@linkcode ApiSession.registerAndLogin}. */
 export interface SessionOptions {
   /** Device type of the first device (default ChromeBrowser). */

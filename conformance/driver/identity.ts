@@ -42,7 +42,23 @@ export interface DeviceIdentity {
   readonly deviceType: DeviceType | null;
   /** Organizations the user is a confirmed member of. */
   readonly organizations: readonly string[];
+  /**
+   * The claim carrying the memberships (default `orguser`). Bitwarden writes one of four by
+   * role; a hub must read all of them, so worlds vary it.
+   */
+  readonly organizationClaim?: OrganizationClaim;
 }
+
+/** The access-token claims that make organization memberships (research bitwarden-server.md §4.2). */
+export type OrganizationClaim = "orgowner" | "orgadmin" | "orguser" | "orgcustom";
+
+/** Every organization claim, in the order Bitwarden's CurrentContext reads them. */
+export const ORGANIZATION_CLAIMS: readonly OrganizationClaim[] = [
+  "orgowner",
+  "orgadmin",
+  "orguser",
+  "orgcustom",
+];
 
 /**
  * Builds the claims of a Bitwarden password-grant access token for a device.
@@ -71,8 +87,9 @@ export function deviceClaims(identity: DeviceIdentity): Record<string, unknown> 
     device: identity.deviceId,
   };
   if (identity.deviceType !== null) claims.devicetype = DeviceType[identity.deviceType];
-  if (identity.organizations.length === 1) claims.orguser = identity.organizations[0];
-  else if (identity.organizations.length > 1) claims.orguser = [...identity.organizations];
+  const claim = identity.organizationClaim ?? "orguser";
+  if (identity.organizations.length === 1) claims[claim] = identity.organizations[0];
+  else if (identity.organizations.length > 1) claims[claim] = [...identity.organizations];
   return claims;
 }
 

@@ -31,6 +31,8 @@ export interface PeekedMessage {
  * ```
  */
 export class QueueInjector implements EnvelopeInjectorLike {
+  #connectionString: string;
+  #queueName: string;
   /** Transport used. */
   readonly mode = "queue" as const;
   #client: QueueClient;
@@ -45,6 +47,8 @@ export class QueueInjector implements EnvelopeInjectorLike {
    */
   constructor(connectionString: string, queueName: string, trace?: Trace) {
     this.#client = new QueueClient(connectionString, queueName);
+    this.#connectionString = connectionString;
+    this.#queueName = queueName;
     this.#trace = trace;
   }
 
@@ -95,6 +99,15 @@ export class QueueInjector implements EnvelopeInjectorLike {
     } else {
       await this.enqueue(json, `enqueue Type ${envelope.type}`);
     }
+  }
+
+  /**
+   * An injector for this queue's dead-letter queue (`<queue>-poison`), for peeking.
+   *
+   * @returns The injector (no trace: nothing is enqueued through it).
+   */
+  deadLetterQueue(): QueueInjector {
+    return new QueueInjector(this.#connectionString, `${this.#queueName}-poison`);
   }
 
   /**

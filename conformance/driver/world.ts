@@ -129,7 +129,9 @@ export async function connectWorld(
     await Promise.all([...clients.values()].map((c) => c.close()));
   };
   try {
-    await Promise.all(all.map(async (spec) => {
+    // Settle every attempt before giving up: a connection still opening when another failed
+    // would otherwise open after the clean-up and stay open.
+    const attempts = await Promise.allSettled(all.map(async (spec) => {
       let client: HubClient;
       if (spec.hub === "main") {
         let token = spec.token;
@@ -161,6 +163,8 @@ export async function connectWorld(
       }
       clients.set(spec.name, client);
     }));
+    const failed = attempts.find((a) => a.status === "rejected");
+    if (failed) throw failed.reason;
   } catch (error) {
     await close();
     if (
@@ -168,6 +172,14 @@ export async function connectWorld(
     ) {
       throw new CaseUnsupported(
         `The target does not accept the JSON hub protocol: ${error.message}`,
+      );
+    }
+    if (error instanceof HubConnectError) {
+      // Every connection of a world is valid (a trusted token, or a Token on the anonymous hub):
+      // a refusal is the target's failure, not the harness's.
+      throw new CaseFailure(
+        "every connection of the world accepted (valid tokens; anonymous sockets need none)",
+        `refused at the ${error.stage}: ${error.message}`,
       );
     }
     throw error;
@@ -382,7 +394,16 @@ export async function injectAndObserve(
   });
 }
 
-function isInstallationBroadcast(
+/**
+ * Whether an invocation is a Notification Center push to the whole installation: every
+ * connection of the installation receives those legitimately, including connections of other
+ * cases running at the same time.
+ *
+ * @param invocation A received invocation.
+ * @param installationId The target's installation id, or null when unknown.
+ * @returns True when its payload's InstallationId is the target's.
+ */
+export function isInstallationBroadcast(
   invocation: InvocationMessage,
   installationId: string | null,
 ): boolean {

@@ -15,10 +15,13 @@ import type { Envelope, HubClaims } from "../../protocol/bitwarden/types.ts";
 import { parseQueueMessage } from "../../protocol/bitwarden/mod.ts";
 import {
   AuthError,
+  type Backplane,
   type NotificationsOptions,
   type NotificationsOverrides,
+  type NotificationsTimers,
   serveNotifications,
 } from "../../server/notifications/mod.ts";
+import { type ProxyRules, type RunningProxy, startMutationProxy } from "./_mutation_proxy.ts";
 
 /** The one fault a broken target has. */
 export type Fault =
@@ -49,6 +52,31 @@ export interface TargetOptions {
   readonly queueConnectionString?: string;
   /** The fault to build in, if any. */
   readonly fault?: Fault;
+  /** A mutant's fault (see `mutant_catalogue.ts`), built from the target's authority URL. */
+  readonly mutation?: (context: MutationContext) => Mutation;
+}
+
+/** What a mutation can depend on. */
+export interface MutationContext {
+  /** URL of the authority the service trusts. */
+  readonly authorityUrl: string;
+  /** Timers the self-test targets use (short keep-alive and heartbeat). */
+  readonly timers: NotificationsTimers;
+}
+
+/**
+ * One fault expressed with the service's collaborator hooks, its timers, a backplane, or a thin
+ * proxy in front of it; never a change to `server/`.
+ */
+export interface Mutation {
+  /** Service hooks (merged over a fault's). */
+  readonly overrides?: NotificationsOverrides;
+  /** Timer settings (merged over the self-test timers). */
+  readonly timers?: NotificationsTimers;
+  /** A backplane the service publishes to and subscribes from. */
+  readonly backplane?: Backplane;
+  /** A proxy in front of the service: the target URLs then point at it. */
+  readonly proxy?: ProxyRules;
 }
 
 /** A running self-test target. */
@@ -185,12 +213,17 @@ export async function startTarget(options: TargetOptions = {}): Promise<RunningT
   const queueName = `notifications${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
   const fault = options.fault;
   const useOwnConsumer = fault === "deletes-before-dispatch";
+  const mutation = options.mutation?.({ authorityUrl, timers: TIMERS });
+  const timers = fault === "never-pings"
+    ? { ...TIMERS, keepAliveMs: 0, heartbeatMs: 120_000 }
+    : TIMERS;
   const serviceOptions: NotificationsOptions = {
     selfHosted: inject !== "queue",
     installationId,
     auth: { authority: authorityUrl },
-    timers: fault === "never-pings" ? { ...TIMERS, keepAliveMs: 0, heartbeatMs: 120_000 } : TIMERS,
-    overrides: overridesFor(fault, authorityUrl),
+    timers: { ...timers, ...mutation?.timers },
+    overrides: { ...overridesFor(fault, authorityUrl), ...mutation?.overrides },
+    ...(mutation?.backplane ? { backplane: mutation.backplane } : {}),
     log: () => {},
     ...(inject === "queue" && options.queueConnectionString && !useOwnConsumer
       ? {
@@ -223,7 +256,11 @@ export async function startTarget(options: TargetOptions = {}): Promise<RunningT
   } else if (inject === "queue" && options.queueConnectionString) {
     await new QueueClient(options.queueConnectionString, queueName).createIfNotExists();
   }
-  const url = served.url;
+  let proxy: RunningProxy | undefined;
+  if (mutation?.proxy) {
+    proxy = startMutationProxy(served.service, { upstreamUrl: served.url, rules: mutation.proxy });
+  }
+  const url = proxy?.url ?? served.url;
   const target: ResolvedTarget = {
     baseUrl: url,
     hubUrl: `${url}/hub`,
@@ -246,7 +283,10 @@ export async function startTarget(options: TargetOptions = {}): Promise<RunningT
     authority,
     async close() {
       await stopConsumer?.();
+      // The service first: it closes every socket, including those the proxy upgraded for it,
+      // which the proxy's server would otherwise wait for.
       await served.close();
+      await proxy?.close();
       await authority.close();
     },
   };

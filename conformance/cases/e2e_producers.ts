@@ -1,0 +1,567 @@
+/**
+ * `e2e/*` for the producers beyond personal items (`--inject api`): organization membership,
+ * organization ciphers, policies, collection-management settings, account settings and the
+ * notification center (research bitwarden-server.md §2.2-§2.4, bitwarden-api.md §3.5-§3.10,
+ * clients-vaultwarden.md §2.7, §2.9). Each case builds its users and organizations through the
+ * target, logs fresh devices in (two per member, one per hub protocol), makes one real change
+ * and checks that exactly the connections the producers table names receive it once, with the
+ * hub projection's argument for their protocol, and that the owner of another organization and
+ * a stranger receive nothing.
+ *
+ * A deployment without the route (404/405, "Only allowed when not self hosted", organizations
+ * refused) is UNSUPPORTED; a route that answers but pushes nothing or the wrong thing FAILs.
+ * Not covered: password change -> LogOut with the acting device as ContextId, which the
+ * reference server does not implement (no `POST /api/accounts/password`), so no case here could
+ * be shown to pass.
+ *
+ * @module
+ */
+
+import { DeviceType } from "../../protocol/bitwarden/client_type.ts";
+import { PushType } from "../../protocol/bitwarden/push_type.ts";
+import type { Envelope, JsonValue } from "../../protocol/bitwarden/types.ts";
+import { type CaseContext, type CaseDefinition, CaseUnsupported } from "../types.ts";
+import { ApiError, callInternalApi, ENC_STRING } from "../driver/api_client.ts";
+import {
+  adminSession,
+  leaseOrganizationWorld,
+  leasePersonalWorld,
+  loginDevices,
+  type OrganizationWorld,
+} from "../driver/e2e_world.ts";
+import { createOrganization } from "../driver/identity_world.ts";
+import { confirmMember, inviteMember, unsupportedRoute } from "../driver/org_client.ts";
+import { type ExpectedPush, PushWatch, type WatchedDevice } from "../driver/push_watch.ts";
+import { internalToken } from "../driver/send_injector.ts";
+
+const SOURCE = "bitwarden-server.md §2.2-§2.4; bitwarden-api.md";
+
+function now(): string {
+  return new Date().toISOString();
+}
+
+function lower(id: unknown, what: string): string {
+  if (typeof id !== "string" || id === "") throw new Error(`${what} answer has no id`);
+  return id.toLowerCase();
+}
+
+/** Calls a route a deployment may lack: 404/405 make the case UNSUPPORTED. */
+async function optionalRoute<T>(what: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw unsupportedRoute(error, what);
+  }
+}
+
+/** Every named connection with the same allowed envelopes. */
+function to(names: readonly string[], envelopes: readonly Envelope[]): Map<string, Envelope[]> {
+  return new Map(names.map((name) => [name, [...envelopes]]));
+}
+
+function names(devices: readonly WatchedDevice[], ...prefixes: string[]): string[] {
+  return devices.filter((d) => prefixes.some((p) => d.name.startsWith(p))).map((d) => d.name);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Organization cases
+
+interface OrganizationScene {
+  readonly world: OrganizationWorld;
+  readonly devices: readonly WatchedDevice[];
+  /** The owner's web vault: makes the changes. */
+  readonly acting: WatchedDevice;
+  /** Connections of members of the organization. */
+  readonly members: readonly string[];
+  readonly watch: PushWatch;
+}
+
+async function organizationDevices(ctx: CaseContext, world: OrganizationWorld) {
+  return await loginDevices(ctx, [
+    { name: "owner-web", account: world.owner, deviceType: DeviceType.ChromeBrowser },
+    { name: "owner-desktop", account: world.owner, deviceType: DeviceType.WindowsDesktop },
+    { name: "member-desktop", account: world.member, deviceType: DeviceType.LinuxDesktop },
+    { name: "member-extension", account: world.member, deviceType: DeviceType.FirefoxExtension },
+    { name: "other-org-owner", account: world.other, deviceType: DeviceType.ChromeBrowser },
+    { name: "stranger", account: world.stranger, deviceType: DeviceType.EdgeExtension },
+  ]);
+}
+
+/**
+ * Runs an organization case: lease the world, log in and connect, optional preparation, the
+ * barrier, then the change and the check.
+ */
+async function inOrganization(
+  ctx: CaseContext,
+  body: {
+    prepare?: (scene: Omit<OrganizationScene, "watch">) => Promise<void>;
+    change: (scene: OrganizationScene) => Promise<ExpectedPush>;
+  },
+): Promise<void> {
+  const lease = await leaseOrganizationWorld(ctx);
+  try {
+    const world = lease.value;
+    const devices = await organizationDevices(ctx, world);
+    const scene = {
+      world,
+      devices,
+      acting: devices[0]!,
+      members: names(devices, "owner-", "member-"),
+    };
+    const watch = await PushWatch.connect(ctx, devices);
+    try {
+      await body.prepare?.(scene);
+      await watch.barrier();
+      await watch.check(await body.change({ ...scene, watch }));
+    } finally {
+      await watch.close();
+    }
+  } finally {
+    lease.release();
+  }
+}
+
+/**
+ * The forms an organization cipher push may take on a member's connection: the organization
+ * group form (flag `OrgCipherPushFanout` off: no UserId, no CollectionIds), the per-user fan-out
+ * (flag on: UserId = that member, CollectionIds), and Vaultwarden's (UserId nil with the
+ * collections on a share into collections).
+ */
+function orgCipherForms(
+  scene: OrganizationScene,
+  type: PushType,
+  cipherId: string,
+  recipient: string,
+): Envelope[] {
+  const device = scene.devices.find((d) => d.name === recipient)!;
+  const forms: Envelope[] = [];
+  for (const userId of [null, device.session.userId]) {
+    for (const collectionIds of [null, [scene.world.collectionId]]) {
+      forms.push({
+        type,
+        payload: {
+          Id: cipherId,
+          UserId: userId,
+          OrganizationId: scene.world.organizationId,
+          CollectionIds: collectionIds,
+          RevisionDate: now(),
+        },
+        contextId: scene.acting.session.deviceId,
+      });
+    }
+  }
+  return forms;
+}
+
+function orgCipherExpectation(
+  scene: OrganizationScene,
+  type: PushType,
+  cipherId: string,
+  what: string,
+): ExpectedPush {
+  return {
+    type,
+    recipients: new Map(
+      scene.members.map((name) => [name, orgCipherForms(scene, type, cipherId, name)]),
+    ),
+    requirement: `${what} pushed once to every connection of the organization's members (${
+      scene.members.join(", ")
+    }) with Id ${cipherId}, OrganizationId ${scene.world.organizationId} and ContextId ${scene.acting.session.deviceId}; nothing to other-org-owner or stranger`,
+  };
+}
+
+async function createOrgCipher(scene: Omit<OrganizationScene, "watch">): Promise<string> {
+  const answer = await scene.acting.session.api("POST", "/ciphers/create", {
+    cipher: {
+      type: 2,
+      name: ENC_STRING,
+      secureNote: { type: 0 },
+      organizationId: scene.world.organizationId,
+    },
+    collectionIds: [scene.world.collectionId],
+  }) as { id?: unknown };
+  return lower(answer?.id, "Organization cipher");
+}
+
+function orgCipherCases(): CaseDefinition[] {
+  const common = {
+    level: "MUST" as const,
+    source: `${SOURCE} §3.2; clients-vaultwarden.md §2.7, §2.9`,
+    needs: ["inject:api" as const, "identity" as const],
+  };
+  return [
+    {
+      ...common,
+      id: "e2e/org-cipher-create",
+      requirement:
+        "POST /api/ciphers/create into an organization collection MUST push SyncCipherCreate to every connection of the organization's members, once, with the acting device as ContextId, and to nobody else",
+      run: (ctx) =>
+        inOrganization(ctx, {
+          change: async (scene) =>
+            orgCipherExpectation(
+              scene,
+              PushType.SyncCipherCreate,
+              await createOrgCipher(scene),
+              "SyncCipherCreate (1)",
+            ),
+        }),
+    },
+    {
+      ...common,
+      id: "e2e/org-cipher-update",
+      requirement:
+        "PUT /api/ciphers/{id} of an organization cipher MUST push SyncCipherUpdate to every connection of the organization's members, once, with the acting device as ContextId, and to nobody else",
+      run: (ctx) => {
+        let id = "";
+        return inOrganization(ctx, {
+          prepare: async (scene) => {
+            id = await createOrgCipher(scene);
+          },
+          change: async (scene) => {
+            await scene.acting.session.api("PUT", `/ciphers/${id}`, {
+              type: 2,
+              name: ENC_STRING,
+              secureNote: { type: 0 },
+              organizationId: scene.world.organizationId,
+            });
+            return orgCipherExpectation(
+              scene,
+              PushType.SyncCipherUpdate,
+              id,
+              "SyncCipherUpdate (0)",
+            );
+          },
+        });
+      },
+    },
+    {
+      ...common,
+      id: "e2e/org-cipher-delete",
+      requirement:
+        "DELETE /api/ciphers/{id} of an organization cipher MUST push SyncLoginDelete to every connection of the organization's members, once, with the acting device as ContextId, and to nobody else",
+      run: (ctx) => {
+        let id = "";
+        return inOrganization(ctx, {
+          prepare: async (scene) => {
+            id = await createOrgCipher(scene);
+          },
+          change: async (scene) => {
+            await scene.acting.session.api("DELETE", `/ciphers/${id}`);
+            return orgCipherExpectation(scene, PushType.SyncLoginDelete, id, "SyncLoginDelete (2)");
+          },
+        });
+      },
+    },
+  ];
+}
+
+function organizationSettingCases(): CaseDefinition[] {
+  const needs = ["inject:api" as const, "identity" as const];
+  return [
+    {
+      id: "e2e/policy-save",
+      level: "MUST",
+      requirement:
+        "PUT /api/organizations/{id}/policies/{type} MUST push PolicyChanged to every connection of the organization's members, once, as {OrganizationId, Policy{Id, OrganizationId, Type, Data, Enabled, CreationDate, RevisionDate}} with ContextId null, and to nobody else",
+      source: `${SOURCE} §3.8; clients-vaultwarden.md §2.9 (Vaultwarden does not push it)`,
+      needs,
+      run: (ctx) =>
+        inOrganization(ctx, {
+          change: async (scene) => {
+            const organizationId = scene.world.organizationId;
+            const type = 6; // DisableSend: no prerequisites and no data.
+            const answer = await optionalRoute(
+              "PUT /api/organizations/{id}/policies/{type}",
+              () =>
+                scene.acting.session.api(
+                  "PUT",
+                  `/organizations/${organizationId}/policies/${type}`,
+                  {
+                    policy: { enabled: true, data: null },
+                    metadata: null,
+                  },
+                ),
+            ) as { id?: unknown };
+            const policy: Envelope = {
+              type: PushType.PolicyChanged,
+              payload: {
+                OrganizationId: organizationId,
+                Policy: {
+                  Id: lower(answer?.id, "Policy"),
+                  OrganizationId: organizationId,
+                  Type: type,
+                  Data: null,
+                  Enabled: true,
+                  CreationDate: now(),
+                  RevisionDate: now(),
+                },
+              },
+              contextId: null,
+            };
+            return {
+              type: PushType.PolicyChanged,
+              recipients: to(scene.members, [policy]),
+              requirement: `PolicyChanged (25) for DisableSend once on every member connection (${
+                scene.members.join(", ")
+              }) with ContextId null; nothing to other-org-owner or stranger`,
+            };
+          },
+        }),
+    },
+    {
+      id: "e2e/collection-management",
+      level: "MUST",
+      requirement:
+        "PUT /api/organizations/{id}/collection-management MUST push SyncOrganizationCollectionSettingChanged to every connection of the organization's members, once, re-sent as {OrganizationId, Enabled: false} with ContextId null, and to nobody else",
+      source: `${SOURCE} §3.9`,
+      needs,
+      run: (ctx) =>
+        inOrganization(ctx, {
+          change: async (scene) => {
+            const organizationId = scene.world.organizationId;
+            const settings = {
+              limitCollectionCreation: true,
+              limitCollectionDeletion: false,
+              limitItemDeletion: false,
+              allowAdminAccessToAllCollectionItems: true,
+            };
+            await optionalRoute(
+              "PUT /api/organizations/{id}/collection-management",
+              () =>
+                scene.acting.session.api(
+                  "PUT",
+                  `/organizations/${organizationId}/collection-management`,
+                  settings,
+                ),
+            );
+            // The producer's payload; the hub projection re-sends it as the status model.
+            const envelope: Envelope = {
+              type: PushType.SyncOrganizationCollectionSettingChanged,
+              payload: {
+                OrganizationId: organizationId,
+                LimitCollectionCreation: true,
+                LimitCollectionDeletion: false,
+                LimitItemDeletion: false,
+              },
+              contextId: null,
+            };
+            return {
+              type: PushType.SyncOrganizationCollectionSettingChanged,
+              recipients: to(scene.members, [envelope]),
+              requirement:
+                `SyncOrganizationCollectionSettingChanged (19) as {OrganizationId: ${organizationId}, Enabled: false} once on every member connection (${
+                  scene.members.join(", ")
+                }) with ContextId null; nothing to other-org-owner or stranger`,
+            };
+          },
+        }),
+    },
+    {
+      id: "e2e/org-member-confirm",
+      level: "MUST",
+      requirement:
+        "Confirming an organization member (POST /api/organizations/{id}/users/{id}/confirm) MUST push SyncOrgKeys to every connection of the confirmed user, once, as {UserId, Reason: null} with ContextId null, and to nobody else",
+      source: `${SOURCE} §3.7; clients-vaultwarden.md §2.7`,
+      needs,
+      run: async (ctx) => {
+        let organizationId = "";
+        let memberId = "";
+        await inOrganization(ctx, {
+          prepare: async (scene) => {
+            // A fresh organization the member is only invited to (Accepted, not yet confirmed).
+            const admin = await adminSession(ctx, scene.world.owner);
+            organizationId = await createOrganization(admin);
+            memberId = await inviteMember(admin, organizationId, scene.world.member.account);
+          },
+          change: async (scene) => {
+            await confirmMember(scene.acting.session, organizationId, memberId);
+            const member = names(scene.devices, "member-");
+            const userId = scene.devices.find((d) => d.name === member[0])!.session.userId;
+            const envelope: Envelope = {
+              type: PushType.SyncOrgKeys,
+              payload: { UserId: userId, Date: now() },
+              contextId: null,
+            };
+            return {
+              type: PushType.SyncOrgKeys,
+              recipients: to(member, [envelope]),
+              requirement:
+                `SyncOrgKeys (6) as {UserId: ${userId}, Reason: null} once on each connection of the confirmed user (${
+                  member.join(", ")
+                }) with ContextId null; nothing to the owner, other-org-owner or stranger`,
+            };
+          },
+        });
+      },
+    },
+  ];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Account cases
+
+async function inPersonal(
+  ctx: CaseContext,
+  body: {
+    prepare?: (devices: readonly WatchedDevice[]) => Promise<void>;
+    change: (devices: readonly WatchedDevice[]) => Promise<ExpectedPush>;
+  },
+): Promise<void> {
+  const lease = await leasePersonalWorld(ctx);
+  try {
+    const [user, stranger] = lease.value;
+    const devices = await loginDevices(ctx, [
+      { name: "user-web", account: user!, deviceType: DeviceType.ChromeBrowser },
+      { name: "user-desktop", account: user!, deviceType: DeviceType.WindowsDesktop },
+      { name: "stranger", account: stranger!, deviceType: DeviceType.FirefoxExtension },
+    ]);
+    const watch = await PushWatch.connect(ctx, devices);
+    try {
+      await body.prepare?.(devices);
+      await watch.barrier();
+      await watch.check(await body.change(devices));
+    } finally {
+      await watch.close();
+    }
+  } finally {
+    lease.release();
+  }
+}
+
+/** Creates a notification for the user through hubproof's internal route (see below). */
+async function createNotification(
+  ctx: CaseContext,
+  userId: string,
+): Promise<{ id: string; title: string; body: string }> {
+  const reason =
+    "Needs a notification-center notification for a test user: real servers create them only server-side (security tasks); hubproof creates one through POST /api/hubproof/notifications with an internal token (--internal-key)";
+  let token: string;
+  try {
+    token = await internalToken(ctx);
+  } catch (error) {
+    if (error instanceof CaseUnsupported) throw new CaseUnsupported(`${reason}: ${error.message}`);
+    throw error;
+  }
+  const title = `Conformance ${crypto.randomUUID().slice(0, 8)}`;
+  const body = "A notification to mark read or deleted";
+  try {
+    const answer = await callInternalApi(ctx, token, {
+      method: "POST",
+      path: "/hubproof/notifications",
+      body: { userId, clientType: 0, priority: 0, title, body },
+    }) as { id?: unknown };
+    return { id: lower(answer?.id, "Notification"), title, body };
+  } catch (error) {
+    if (error instanceof ApiError && [401, 403, 404, 405].includes(error.status)) {
+      throw new CaseUnsupported(`${reason}: ${error.message.split("\n")[0]}`);
+    }
+    throw error;
+  }
+}
+
+function notificationCase(which: "read" | "delete"): CaseDefinition {
+  const dateField = which === "read" ? "ReadDate" : "DeletedDate";
+  return {
+    id: `e2e/notification-${which}`,
+    level: "MUST",
+    requirement:
+      `PATCH /api/notifications/{id}/${which} (the first time) MUST push NotificationStatus to every connection of the user, once, with the full notification, ${dateField} set and the acting device as ContextId, and to nobody else`,
+    source: `${SOURCE} §3.10`,
+    needs: ["inject:api", "identity"],
+    run: (ctx) => {
+      let notification = { id: "", title: "", body: "" };
+      return inPersonal(ctx, {
+        prepare: async (devices) => {
+          notification = await createNotification(ctx, devices[0]!.session.userId);
+        },
+        change: async (devices) => {
+          const [acting] = devices;
+          await optionalRoute(
+            `PATCH /api/notifications/{id}/${which}`,
+            () => acting!.session.api("PATCH", `/notifications/${notification.id}/${which}`),
+          );
+          const payload: Record<string, JsonValue> = {
+            Id: notification.id,
+            Priority: 0,
+            Global: false,
+            ClientType: 0,
+            UserId: acting!.session.userId,
+            OrganizationId: null,
+            InstallationId: null,
+            TaskId: null,
+            Title: notification.title,
+            Body: notification.body,
+            CreationDate: now(),
+            RevisionDate: now(),
+            ReadDate: null,
+            DeletedDate: null,
+          };
+          payload[dateField] = now();
+          const user = names(devices, "user-");
+          return {
+            type: PushType.NotificationStatus,
+            recipients: to(user, [{
+              type: PushType.NotificationStatus,
+              payload,
+              contextId: acting!.session.deviceId,
+            }]),
+            requirement:
+              `NotificationStatus (21) for notification ${notification.id} with ${dateField} set once on each connection of the user (${
+                user.join(", ")
+              }) with ContextId ${acting!.session.deviceId}; nothing to stranger`,
+          };
+        },
+      });
+    },
+  };
+}
+
+function accountCases(): CaseDefinition[] {
+  return [
+    {
+      id: "e2e/settings-domains",
+      level: "MUST",
+      requirement:
+        "PUT /api/settings/domains MUST push SyncSettings to every connection of the user, once, re-sent as {UserId, Reason: null} with ContextId null, and to nobody else",
+      source: `${SOURCE} §3.5; clients-vaultwarden.md §2.9 (#9)`,
+      needs: ["inject:api", "identity"],
+      run: (ctx) =>
+        inPersonal(ctx, {
+          change: async (devices) => {
+            const [acting] = devices;
+            await optionalRoute("PUT /api/settings/domains", () =>
+              acting!.session.api("PUT", "/settings/domains", {
+                equivalentDomains: [["example.com", "example.net"]],
+                excludedGlobalEquivalentDomains: [],
+              }));
+            const user = names(devices, "user-");
+            const envelope: Envelope = {
+              type: PushType.SyncSettings,
+              payload: { UserId: acting!.session.userId, Date: now() },
+              contextId: null,
+            };
+            return {
+              type: PushType.SyncSettings,
+              recipients: to(user, [envelope]),
+              requirement: `SyncSettings (10) as {UserId: ${
+                acting!.session.userId
+              }, Reason: null} once on each connection of the user (${
+                user.join(", ")
+              }) with ContextId null; nothing to stranger`,
+            };
+          },
+        }),
+    },
+    notificationCase("read"),
+    notificationCase("delete"),
+  ];
+}
+
+/**
+ * The end-to-end cases of the organization, policy, settings and notification-center producers.
+ *
+ * @returns The cases.
+ */
+export function e2eProducerCases(): CaseDefinition[] {
+  return [...orgCipherCases(), ...organizationSettingCases(), ...accountCases()];
+}

@@ -1,0 +1,154 @@
+/**
+ * The users and organizations of the end-to-end producer cases, built through the target's own
+ * identity and API and pooled per run (registration is slow on real servers): an owner whose
+ * organization has a collection and a confirmed member with access to it, the owner of another
+ * organization, and a stranger in none. Each case then logs in fresh devices, so tokens carry
+ * the memberships as they are now.
+ *
+ * @module
+ */
+
+import { DeviceType } from "../../protocol/bitwarden/client_type.ts";
+import { type CaseContext, CaseUnsupported, type ResolvedTarget } from "../types.ts";
+import { ApiSession } from "./api_client.ts";
+import {
+  createOrganization,
+  type Lease,
+  leaseAccounts,
+  leaseFromPool,
+  type PooledAccount,
+  registerAccount,
+} from "./identity_world.ts";
+import { confirmMember, inviteMember, organizationCollection } from "./org_client.ts";
+import type { HubProtocolName } from "./hub_client.ts";
+import type { WatchedDevice } from "./push_watch.ts";
+
+/** The accounts and organizations of an organization case. */
+export interface OrganizationWorld {
+  /** Owner of `organizationId`; acts in the cases. */
+  readonly owner: PooledAccount;
+  /** Confirmed User member of `organizationId` with access to `collectionId`. */
+  readonly member: PooledAccount;
+  /** Owner of `otherOrganizationId`, not a member of `organizationId`. */
+  readonly other: PooledAccount;
+  /** A user in no organization. */
+  readonly stranger: PooledAccount;
+  /** The organization. */
+  readonly organizationId: string;
+  /** Its collection. */
+  readonly collectionId: string;
+  /** The other organization. */
+  readonly otherOrganizationId: string;
+}
+
+// Found once per run: a target that cannot build organizations cannot build them for any case.
+const UNSUPPORTED = new WeakMap<ResolvedTarget, CaseUnsupported>();
+
+/**
+ * Logs a throw-away admin device of an account in (for setup calls).
+ *
+ * @param ctx The case context.
+ * @param account The account.
+ * @returns The session.
+ */
+export async function adminSession(ctx: CaseContext, account: PooledAccount): Promise<ApiSession> {
+  return await ApiSession.login(ctx, account.account, {
+    deviceType: DeviceType.ChromeBrowser,
+    name: `${account.label}-admin`,
+  });
+}
+
+async function buildOrganizationWorld(ctx: CaseContext): Promise<OrganizationWorld> {
+  const [owner, member, other, stranger] = await Promise.all(
+    ["owner", "member", "other", "stranger"].map((role) =>
+      registerAccount(ctx, `e2e-${role}-${crypto.randomUUID().slice(0, 4)}`)
+    ),
+  );
+  const [ownerAdmin, otherAdmin] = await Promise.all([
+    adminSession(ctx, owner!),
+    adminSession(ctx, other!),
+  ]);
+  const organizationId = await createOrganization(ownerAdmin);
+  const collectionId = await organizationCollection(ownerAdmin, organizationId);
+  const memberId = await inviteMember(ownerAdmin, organizationId, member!.account, {
+    collectionIds: [collectionId],
+  });
+  await confirmMember(ownerAdmin, organizationId, memberId);
+  const otherOrganizationId = await createOrganization(otherAdmin);
+  return {
+    owner: owner!,
+    member: member!,
+    other: other!,
+    stranger: stranger!,
+    organizationId,
+    collectionId,
+    otherOrganizationId,
+  };
+}
+
+/**
+ * Leases an organization world of the run (building one when none is free).
+ *
+ * @param ctx The case context.
+ * @returns The lease; release it in `finally`.
+ * @throws {CaseUnsupported} When the target cannot register users, create organizations (a
+ * self-hosted Bitwarden answers "Only allowed when not self hosted") or confirm members.
+ */
+export async function leaseOrganizationWorld(
+  ctx: CaseContext,
+): Promise<Lease<OrganizationWorld>> {
+  const known = UNSUPPORTED.get(ctx.target);
+  if (known) throw known;
+  try {
+    return await leaseFromPool(ctx, "e2e-organization-world", () => buildOrganizationWorld(ctx));
+  } catch (error) {
+    if (error instanceof CaseUnsupported) UNSUPPORTED.set(ctx.target, error);
+    throw error;
+  }
+}
+
+/**
+ * Leases a user and a stranger (no organizations needed).
+ *
+ * @param ctx The case context.
+ * @returns The lease of `[user, stranger]`.
+ */
+export async function leasePersonalWorld(ctx: CaseContext): Promise<Lease<PooledAccount[]>> {
+  return await leaseAccounts(ctx, "e2e-personal", 2);
+}
+
+/** One device to log in for a case. */
+export interface DeviceSpec {
+  /** Connection name. */
+  readonly name: string;
+  /** Its account. */
+  readonly account: PooledAccount;
+  /** Device type of the login. */
+  readonly deviceType: DeviceType;
+}
+
+/**
+ * Logs every device in (fresh device identifiers), giving the connections the run's hub
+ * protocols in turn, so a user with two devices is watched on both protocols when the run
+ * exercises both.
+ *
+ * @param ctx The case context.
+ * @param specs The devices.
+ * @returns The watched devices, in order.
+ */
+export async function loginDevices(
+  ctx: CaseContext,
+  specs: readonly DeviceSpec[],
+): Promise<WatchedDevice[]> {
+  const protocols: readonly HubProtocolName[] = ctx.target.protocols.length > 0
+    ? ctx.target.protocols
+    : ["messagepack"];
+  return await Promise.all(specs.map(async (spec, i) => ({
+    name: spec.name,
+    session: await ApiSession.login(ctx, spec.account.account, {
+      deviceType: spec.deviceType,
+      name: spec.name,
+    }),
+    protocol: protocols[i % protocols.length]!,
+  })));
+}

@@ -1,0 +1,716 @@
+/**
+ * Mutants for the suite's mutation audit: realistic faults a Notifications implementation (or a
+ * Vaultwarden-like server) could have, each built in the test tree from the reference service's
+ * collaborator hooks, its timers, a backplane, or a thin proxy in front of it. Each names the
+ * cases that must FAIL (or be NON-STRICT, for SHOULD requirements) against it, and the fast
+ * `--only` subset the CI self-test runs it with.
+ *
+ * @module
+ */
+
+import {
+  dotnetDateFromTimeSpec,
+  dotnetDateToMessagePack,
+  formatDotnetDate,
+  groupsForConnection,
+  parseDotnetDate,
+  parseSendBody,
+  pushTypeName,
+  routeEnvelope,
+  toHubJsonArgument,
+  toHubMessagePackArgument,
+} from "../../protocol/bitwarden/mod.ts";
+import type {
+  ConnectionGroups,
+  Envelope,
+  HubClaims,
+  Route,
+  RouteTarget,
+} from "../../protocol/bitwarden/types.ts";
+import { createTokenVerifier } from "../../server/auth/mod.ts";
+import type { Backplane, NotificationsOverrides } from "../../server/notifications/mod.ts";
+import { decodeTimestampToTimeSpec, ExtData } from "@msgpack/msgpack";
+import type { Mutation, MutationContext } from "./reference_target.ts";
+
+/** One mutant. */
+export interface Mutant {
+  /** Stable id. */
+  readonly id: string;
+  /** The fault, in one line. */
+  readonly fault: string;
+  /** Why it is plausible (where such a bug is seen, or which rule it breaks). */
+  readonly realism: string;
+  /** How updates reach the mutant (default `send`). */
+  readonly inject?: "send" | "queue";
+  /** Builds the fault for one target. */
+  readonly mutation: (context: MutationContext) => Mutation;
+  /** Case patterns that must FAIL (MUST) or be NON-STRICT (SHOULD) against it. */
+  readonly killers: readonly string[];
+  /** The fast subset for CI: the killers plus a few cases that must keep passing. */
+  readonly only: readonly string[];
+  /**
+   * Set when the suite legitimately lets the mutant pass: why the behaviour is not required or
+   * not observable. Such a mutant has no killers.
+   */
+  readonly survives?: string;
+  /** Per-case timeout for its run (default 10000; keep-alive waits need more than 30 s). */
+  readonly timeoutMs?: number;
+}
+
+const CIPHER_TYPES = [0, 1, 2, 9];
+const RESENT_AS_LOGOUT = [4, 5, 6, 10, 17];
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const ORGANIZATION_CLAIMS = ["orgowner", "orgadmin", "orguser", "orgcustom"];
+
+/** Applies `change` to every value of a JSON-like tree (ExtData and bytes are leaves). */
+function mapTree(value: unknown, change: (leaf: unknown) => unknown): unknown {
+  if (Array.isArray(value)) return value.map((v) => mapTree(v, change));
+  if (
+    value !== null && typeof value === "object" && !(value instanceof ExtData) &&
+    !(value instanceof Uint8Array)
+  ) {
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, mapTree(v, change)]),
+    );
+  }
+  return change(value);
+}
+
+function withoutNulls(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutNulls);
+  if (value !== null && typeof value === "object") {
+    return Object.fromEntries(
+      Object.entries(value).filter(([, v]) => v !== null).map(([k, v]) => [k, withoutNulls(v)]),
+    );
+  }
+  return value;
+}
+
+function isoOfTimestamp(leaf: unknown): unknown {
+  if (leaf instanceof ExtData && leaf.type === -1) {
+    const spec = decodeTimestampToTimeSpec(leaf.data as Uint8Array);
+    return formatDotnetDate(dotnetDateFromTimeSpec(spec));
+  }
+  return leaf;
+}
+
+function upperGuid(leaf: unknown): unknown {
+  return typeof leaf === "string" && GUID.test(leaf) ? leaf.toUpperCase() : leaf;
+}
+
+/** Both projections through the same change. */
+function bothProtocols(change: (argument: unknown, envelope: Envelope) => unknown): Mutation {
+  return {
+    overrides: {
+      hubArgument: {
+        json: (e) => change(toHubJsonArgument(e), e),
+        messagepack: (e) => change(toHubMessagePackArgument(e), e),
+      },
+    },
+  };
+}
+
+/** Replaces the payload of the types re-sent as another model with the declared model. */
+function declaredPayload(
+  types: readonly number[],
+  build: (envelope: Envelope, camel: boolean) => Record<string, unknown>,
+): Mutation {
+  return bothProtocols((argument, envelope) => {
+    if (!types.includes(envelope.type)) return argument;
+    const record = argument as Record<string, unknown>;
+    const camel = "payload" in record;
+    return camel
+      ? { ...record, payload: build(envelope, true) }
+      : { ...record, Payload: build(envelope, false) };
+  });
+}
+
+function routeWith(change: (route: Route, envelope: Envelope) => Route): NotificationsOverrides {
+  return { routeEnvelope: (e) => change(routeEnvelope(e), e) };
+}
+
+function groupsWith(
+  change: (groups: ConnectionGroups, claims: HubClaims) => ConnectionGroups,
+): NotificationsOverrides {
+  return {
+    groupsForConnection: (claims, inst) => change(groupsForConnection(claims, inst), claims),
+  };
+}
+
+function withoutGroups(prefix: string): Mutation {
+  return {
+    overrides: groupsWith((g) => ({ ...g, groups: g.groups.filter((n) => !n.startsWith(prefix)) })),
+  };
+}
+
+function mapUserTargets(route: Route, to: (userId: string) => RouteTarget[]): Route {
+  return {
+    ...route,
+    targets: route.targets.flatMap((t) => (t.kind === "user" ? to(t.userId) : [t])),
+  };
+}
+
+/** Each connection is its own SignalR user; a user push reaches only the newest one. */
+function latestConnectionWins(): Mutation {
+  const latest = new Map<string, number>();
+  let counter = 0;
+  return {
+    overrides: {
+      ...groupsWith((g) => {
+        if (g.userId === null) return g;
+        latest.set(g.userId, ++counter);
+        return { ...g, userId: `${g.userId}#${counter}` };
+      }),
+      ...routeWith((route) =>
+        mapUserTargets(route, (u) => [{ kind: "user", userId: `${u}#${latest.get(u) ?? 0}` }])
+      ),
+    },
+  };
+}
+
+/** A user push skips the connection of the device named in ContextId. */
+function excludesActingDevice(): Mutation {
+  const devices = new Map<string, Set<string>>();
+  return {
+    overrides: {
+      ...groupsWith((g) => {
+        if (g.userId === null) return g;
+        const device = g.deviceId ?? "";
+        devices.set(g.userId, (devices.get(g.userId) ?? new Set()).add(device));
+        return { ...g, userId: `${g.userId}|${device}` };
+      }),
+      ...routeWith((route, envelope) =>
+        mapUserTargets(
+          route,
+          (u) =>
+            [...(devices.get(u) ?? [])].filter((d) => d !== envelope.contextId).map((d) => ({
+              kind: "user" as const,
+              userId: `${u}|${d}`,
+            })),
+        )
+      ),
+    },
+  };
+}
+
+/** A backplane that hands every publication back to its own instance as well. */
+function echoBackplane(): Backplane {
+  let handler: ((envelope: Envelope) => void) | undefined;
+  const timers = new Set<ReturnType<typeof setTimeout>>();
+  return {
+    publish(envelope) {
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        handler?.(envelope);
+      }, 5);
+      timers.add(timer);
+      return Promise.resolve();
+    },
+    subscribe(h) {
+      handler = h;
+      return Promise.resolve();
+    },
+    close() {
+      for (const timer of timers) clearTimeout(timer);
+      handler = undefined;
+      return Promise.resolve();
+    },
+  };
+}
+
+function lazyVerifier(
+  authorityUrl: string,
+  options: { clockSkewSeconds?: number },
+): (token: string) => Promise<HubClaims> {
+  let verifier: Promise<(token: string) => Promise<HubClaims>> | undefined;
+  return async (token) => {
+    verifier ??= createTokenVerifier({ authority: authorityUrl, ...options });
+    return await (await verifier)(token);
+  };
+}
+
+function scopes(claims: HubClaims): string[] {
+  const scope = claims.scope;
+  return Array.isArray(scope) ? scope.map(String) : typeof scope === "string" ? [scope] : [];
+}
+
+/** The mutants, in audit order. */
+export const MUTANTS: readonly Mutant[] = [
+  {
+    id: "method-spelling-corrected",
+    fault:
+      "AuthRequestResponse (16) invoked as AuthRequestResponseReceived (the misspelling fixed)",
+    realism: "A re-implementation 'fixes' the typo; clients listen for the misspelled name only",
+    mutation: () => ({
+      overrides: routeWith((r) =>
+        r.method === "AuthRequestResponseRecieved"
+          ? { ...r, method: "AuthRequestResponseReceived" as Route["method"] }
+          : r
+      ),
+    }),
+    killers: ["route/AuthRequestResponse/**", "anon/only-requester"],
+    only: ["route/AuthRequestResponse", "anon/only-requester", "route/LogOut/user"],
+  },
+  {
+    id: "json-omits-nulls",
+    fault: "The JSON hub protocol omits null properties (DefaultIgnoreCondition WhenWritingNull)",
+    realism: "A common serializer default; ASP.NET's JsonHubProtocol writes nulls",
+    mutation: () => ({
+      overrides: { hubArgument: { json: (e) => withoutNulls(toHubJsonArgument(e)) } },
+    }),
+    killers: [
+      "route/LogOut/null-context/json",
+      "route/SyncCipherCreate/user/json",
+      "route/Notification/user/json",
+    ],
+    only: ["route/LogOut/null-context", "route/SyncCipherCreate/user", "route/Notification/user"],
+  },
+  {
+    id: "messagepack-iso-dates",
+    fault: "MessagePack dates sent as ISO strings instead of timestamp extension -1",
+    realism:
+      "Vaultwarden-style serializers that format dates as text (clients§1.8 revision-date rules)",
+    mutation: () => ({
+      overrides: {
+        hubArgument: { messagepack: (e) => mapTree(toHubMessagePackArgument(e), isoOfTimestamp) },
+      },
+    }),
+    killers: ["route/SyncFolderCreate/user/messagepack", "route/SyncSendCreate/user/messagepack"],
+    only: ["route/SyncFolderCreate/user", "route/SyncSendCreate/user"],
+  },
+  {
+    id: "upper-case-guids",
+    fault: "GUIDs in the hub argument written upper-case",
+    realism: '.NET Guid.ToString("D").ToUpper() or a language default; clients compare userId',
+    mutation: () => bothProtocols((a) => mapTree(a, upperGuid)),
+    killers: ["route/SyncFolderCreate/user/*", "route/LogOut/user/*"],
+    only: ["route/SyncFolderCreate/user", "route/LogOut/user"],
+  },
+  {
+    id: "no-organization-client-type-groups",
+    fault: "Connections never join OrganizationClientType_{org}_{ct}",
+    realism: "Client-type targeting added to users but forgotten for organizations",
+    mutation: () => withoutGroups("OrganizationClientType_"),
+    killers: [
+      "route/Notification/organization-client-type/*",
+      "route/NotificationStatus/organization-client-type/*",
+    ],
+    only: [
+      "route/Notification/organization-client-type",
+      "route/NotificationStatus/organization-client-type",
+      "route/Notification/organization",
+    ],
+  },
+  {
+    id: "no-installation-groups",
+    fault: "Connections never join Installation_{id} groups",
+    realism: "Installation id not configured or not read (self-hosted installs)",
+    mutation: () => withoutGroups("Installation_"),
+    killers: [
+      "route/Notification/installation/*",
+      "route/Notification/installation-client-type/*",
+      "route/Notification/precedence/*",
+      "route/NotificationStatus/installation/*",
+      "route/NotificationStatus/installation-client-type/*",
+      "route/NotificationStatus/precedence/*",
+    ],
+    only: ["route/Notification", "route/NotificationStatus/installation"],
+  },
+  {
+    id: "no-user-client-type-groups",
+    fault: "Connections never join UserClientType_{user}_{ct}",
+    realism: "Only SignalR users are indexed, client-type groups forgotten",
+    mutation: () => withoutGroups("UserClientType_"),
+    killers: [
+      "route/Notification/user-client-type/*",
+      "route/NotificationStatus/user-client-type/*",
+    ],
+    only: [
+      "route/Notification/user-client-type",
+      "route/NotificationStatus/user-client-type",
+      "route/Notification/user",
+    ],
+  },
+  {
+    id: "user-before-installation",
+    fault: "Notification (20/21) routed by UserId before InstallationId",
+    realism: "Precedence of the Notification Center targets misread",
+    mutation: () => ({
+      overrides: {
+        routeEnvelope: (e) =>
+          (e.type === 20 || e.type === 21) && e.payload.UserId
+            ? routeEnvelope({ ...e, payload: { ...e.payload, InstallationId: null } })
+            : routeEnvelope(e),
+      },
+    }),
+    killers: ["route/Notification/precedence/*", "route/NotificationStatus/precedence/*"],
+    only: [
+      "route/Notification/precedence",
+      "route/NotificationStatus/precedence",
+      "route/Notification/installation",
+    ],
+  },
+  {
+    id: "global-to-everyone",
+    fault: "A Global notification without InstallationId is broadcast to every connection",
+    realism: "'Global' read as 'everyone'; Bitwarden sends nothing (HubHelpersTest)",
+    mutation: () => ({
+      overrides: { deliverToAll: (r) => r.targets.length === 0 && /^Global/.test(r.reason ?? "") },
+    }),
+    killers: [
+      "route/Notification/global-without-installation/*",
+      "route/NotificationStatus/global-without-installation/*",
+    ],
+    only: [
+      "route/Notification/global-without-installation",
+      "route/NotificationStatus/global-without-installation",
+    ],
+  },
+  {
+    id: "user-types-keep-date",
+    fault: "Types 4/5/6/10/17 re-sent as {UserId, Date} instead of {UserId, Reason}",
+    realism: "Bitwarden before commit 6324f692b8, and servers that forward the declared model",
+    mutation: () =>
+      declaredPayload(RESENT_AS_LOGOUT, (e, camel) => {
+        const date = parseDotnetDate(String(e.payload.Date));
+        return camel
+          ? { userId: e.payload.UserId, date: e.payload.Date }
+          : { UserId: e.payload.UserId, Date: date ? dotnetDateToMessagePack(date) : null };
+      }),
+    killers: [
+      "route/SyncCiphers/user/*",
+      "route/SyncVault/user/*",
+      "route/SyncOrgKeys/user/*",
+      "route/SyncSettings/user/*",
+      "route/SyncOrganizations/user/*",
+    ],
+    only: [
+      "route/SyncCiphers/user",
+      "route/SyncVault/user",
+      "route/SyncOrgKeys/user",
+      "route/SyncSettings/user",
+      "route/SyncOrganizations/user",
+    ],
+  },
+  {
+    id: "collection-settings-keep-limits",
+    fault: "Type 19 re-sent with its Limit* fields instead of {OrganizationId, Enabled:false}",
+    realism:
+      "Forwarding the producer's model; Bitwarden re-sends OrganizationStatusPushNotification",
+    mutation: () =>
+      declaredPayload([19], (e, camel) => {
+        const p = e.payload;
+        return camel
+          ? {
+            organizationId: p.OrganizationId,
+            limitCollectionCreation: p.LimitCollectionCreation ?? false,
+            limitCollectionDeletion: p.LimitCollectionDeletion ?? false,
+            limitItemDeletion: p.LimitItemDeletion ?? false,
+          }
+          : {
+            OrganizationId: p.OrganizationId,
+            LimitCollectionCreation: p.LimitCollectionCreation ?? false,
+            LimitCollectionDeletion: p.LimitCollectionDeletion ?? false,
+            LimitItemDeletion: p.LimitItemDeletion ?? false,
+          };
+      }),
+    killers: ["route/SyncOrganizationCollectionSettingChanged/organization/*"],
+    only: ["route/SyncOrganizationCollectionSettingChanged", "route/SyncOrganizationStatusChanged"],
+  },
+  {
+    id: "backplane-echo-delivers-twice",
+    fault: "Every message delivered twice: the backplane hands an instance its own publications",
+    realism: "Scale-out backplanes that do not filter their own instance id",
+    mutation: () => ({ backplane: echoBackplane() }),
+    killers: ["route/**", "anon/only-requester", "isolation/deliveries-equal-oracle"],
+    only: ["route/LogOut", "route/SyncFolderCreate", "anon/only-requester", "isolation"],
+  },
+  {
+    id: "latest-connection-wins",
+    fault: "A user push reaches only the user's newest connection",
+    realism: "One socket per user in a map (bitwarden/clients#3096: some clients never get pushes)",
+    mutation: latestConnectionWins,
+    killers: [
+      "route/LogOut/user/*",
+      "route/SyncFolderCreate/user/*",
+      "isolation/deliveries-equal-oracle",
+    ],
+    only: ["route/LogOut/user", "route/SyncFolderCreate/user", "isolation"],
+  },
+  {
+    id: "excludes-acting-device",
+    fault: "The server drops the push for the device named in ContextId",
+    realism:
+      "ExcludeCurrentContext applied server-side; Bitwarden sends to every connection and clients filter",
+    mutation: excludesActingDevice,
+    killers: ["route/LogOut/user/*", "route/SyncFolderCreate/user/*"],
+    only: ["route/LogOut/user", "route/SyncFolderCreate/user", "route/LogOut/null-context"],
+  },
+  {
+    id: "organization-wins-over-user",
+    fault: "A cipher push with both UserId and OrganizationId goes to the whole organization",
+    realism: "OrgCipherPushFanout sends one push per member with both ids; routing must use UserId",
+    mutation: () => ({
+      overrides: {
+        routeEnvelope: (e) =>
+          CIPHER_TYPES.includes(e.type) && e.payload.OrganizationId
+            ? routeEnvelope({ ...e, payload: { ...e.payload, UserId: null } })
+            : routeEnvelope(e),
+      },
+    }),
+    killers: [
+      "route/SyncCipherUpdate/user-in-organization/*",
+      "route/SyncCipherCreate/user-in-organization/*",
+      "route/SyncLoginDelete/user-in-organization/*",
+      "route/SyncCipherDelete/user-in-organization/*",
+    ],
+    only: ["route/SyncCipherUpdate", "route/SyncCipherCreate/user-in-organization"],
+  },
+  {
+    id: "anonymous-token-case-insensitive",
+    fault: "Anonymous-hub Token matched case-insensitively",
+    realism: "Normalising GUID text; Bitwarden joins a group named exactly the Token (ordinal)",
+    mutation: () => ({
+      overrides: {
+        anonymousGroup: (t) => (t !== null && t.trim() !== "" ? t.toLowerCase() : null),
+        ...routeWith((r) =>
+          r.hub === "anonymous"
+            ? {
+              ...r,
+              targets: r.targets.map((t) =>
+                t.kind === "group" ? { ...t, group: t.group.toLowerCase() } : t
+              ),
+            }
+            : r
+        ),
+      },
+    }),
+    killers: ["anon/only-requester"],
+    only: ["anon/only-requester", "route/AuthRequestResponse"],
+  },
+  {
+    id: "user-case-insensitive",
+    fault: "User targeting compares the sub claim case-insensitively",
+    realism: "Normalising GUID text before indexing connections",
+    mutation: () => ({
+      overrides: {
+        ...groupsWith((g) => (g.userId === null ? g : { ...g, userId: g.userId.toLowerCase() })),
+        ...routeWith((r) => mapUserTargets(r, (u) => [{ kind: "user", userId: u.toLowerCase() }])),
+      },
+    }),
+    killers: [],
+    only: ["route/LogOut/user", "route/SyncFolderCreate/user"],
+    survives:
+      "Bitwarden's identity always issues sub as a lowercase GUID and pushes carry lowercase GUIDs, so the two matchings differ only for a token no identity issues; GUIDs name the same user in any case, so folding it delivers nothing to a wrong user (not a MUST/SHOULD in the research notes)",
+  },
+  {
+    id: "ping-every-60s",
+    fault: "Server Ping every 60 s (and the 120 s Heartbeat): idle clients hear nothing for 30 s",
+    realism: "KeepAliveInterval raised above the clients' 30 s server timeout (vaultwarden#3880)",
+    mutation: () => ({ timers: { keepAliveMs: 60_000, heartbeatMs: 120_000 } }),
+    killers: ["keepalive/server-ping"],
+    only: ["keepalive/server-ping", "route/LogOut/user"],
+    timeoutMs: 40_000,
+  },
+  {
+    id: "provider-push-to-provider-id",
+    fault: "ProviderBankAccountVerified (24) sent to ProviderId instead of AdminId",
+    realism: "The payload's first GUID taken as the user",
+    mutation: () => ({
+      overrides: routeWith((r, e) =>
+        e.type === 24 && typeof e.payload.ProviderId === "string"
+          ? { ...r, targets: [{ kind: "user", userId: e.payload.ProviderId }] }
+          : r
+      ),
+    }),
+    killers: ["route/ProviderBankAccountVerified/admin/*"],
+    only: ["route/ProviderBankAccountVerified", "route/AutoConfirm"],
+  },
+  {
+    id: "accepts-expired-tokens",
+    fault: "Token lifetime not validated (clock skew of days)",
+    realism: "ClockSkew set huge or ValidateLifetime off to 'fix' clock drift",
+    mutation: ({ authorityUrl }) => ({
+      overrides: {
+        verifyAccessToken: lazyVerifier(authorityUrl, { clockSkewSeconds: 10 * 86_400 }),
+      },
+    }),
+    killers: ["hub/auth/expired", "hub/auth/not-yet-valid"],
+    only: ["hub/auth"],
+  },
+  {
+    id: "send-accepts-no-token",
+    fault: "POST /send without a token is dispatched",
+    realism: "An [AllowAnonymous] or a proxy route that skips the Internal policy",
+    mutation: () => ({
+      proxy: {
+        http: async (request, service) => {
+          if (
+            request.method !== "POST" || !new URL(request.url).pathname.endsWith("/send") ||
+            request.headers.has("authorization")
+          ) return undefined;
+          const text = await request.text();
+          if (text.trim() === "") return new Response(null, { status: 200 });
+          try {
+            await service.dispatch(parseSendBody(text), "send");
+          } catch (error) {
+            return Response.json({ message: (error as Error).message }, { status: 400 });
+          }
+          return new Response(null, { status: 200 });
+        },
+      },
+    }),
+    killers: ["send/no-token"],
+    only: ["send"],
+  },
+  {
+    id: "send-accepts-user-token",
+    fault: "POST /send accepts any valid token (scope internal not required)",
+    realism: "Authorization policy checks authentication only",
+    mutation: ({ authorityUrl }) => {
+      const verify = lazyVerifier(authorityUrl, {});
+      return {
+        overrides: {
+          verifyAccessToken: async (token) => {
+            const claims = await verify(token);
+            const scope = scopes(claims);
+            return scope.includes("api") ? { ...claims, scope: [...scope, "internal"] } : claims;
+          },
+        },
+      };
+    },
+    killers: ["send/non-internal-token"],
+    only: ["send", "hub/auth/wrong-scope"],
+  },
+  {
+    id: "unknown-type-crashes-send",
+    fault: "An undefined push type makes dispatch throw: /send answers 500",
+    realism: "A switch without a default branch; new push types reach older Notifications services",
+    mutation: () => ({
+      overrides: {
+        routeEnvelope: (e) => {
+          if (pushTypeName(e.type) === undefined) {
+            throw new Error(`Unhandled push type ${e.type}`);
+          }
+          return routeEnvelope(e);
+        },
+      },
+    }),
+    killers: ["send/unknown-type-ignored"],
+    only: ["send"],
+  },
+  {
+    id: "header-token-ignored",
+    fault: "The hub reads the token only from access_token, not from Authorization: Bearer",
+    realism: "vaultwarden#3776: third-party clients send the header",
+    mutation: () => ({ proxy: { sockets: { "/hub": { forwardAuthorization: false } } } }),
+    killers: ["hub/auth/token-via-header"],
+    only: ["hub/auth/token-via-header", "hub/auth/token-via-query", "hub/auth/missing"],
+  },
+  {
+    id: "anonymous-hub-requires-token",
+    fault: "The anonymous hub refuses connections without an access token",
+    realism: "Auth middleware applied to every hub path (clients-vaultwarden §3 #3)",
+    mutation: () => ({
+      proxy: {
+        http: (request) => {
+          const url = new URL(request.url);
+          if (
+            !url.pathname.startsWith("/anonymous-hub") || url.searchParams.has("access_token") ||
+            request.headers.has("authorization")
+          ) return Promise.resolve(undefined);
+          return Promise.resolve(
+            Response.json({ message: "Missing access token" }, { status: 401 }),
+          );
+        },
+      },
+    }),
+    killers: ["anon/no-auth", "anon/only-requester"],
+    only: ["anon"],
+  },
+  {
+    id: "handshake-error-texts-differ",
+    fault: "Handshake errors answered with a server-specific text",
+    realism: "Hand-written SignalR servers (ASP.NET texts are what clients log)",
+    mutation: () => ({
+      proxy: {
+        sockets: {
+          "/hub": {
+            handshakeAnswer: (text) =>
+              text.includes('"error"') ? JSON.stringify({ error: "Handshake failed" }) : text,
+          },
+        },
+      },
+    }),
+    killers: [
+      "hub/handshake/unknown-protocol-text",
+      "hub/handshake/unsupported-version-text",
+      "hub/handshake/malformed-text",
+    ],
+    only: ["hub/handshake/*-text", "hub/handshake/unknown-protocol"],
+  },
+  {
+    id: "heartbeat-on-anonymous-hub",
+    fault: "Heartbeat is sent on the anonymous hub too",
+    realism:
+      "Clients.All on both hubs; Bitwarden's HeartbeatHostedService serves NotificationsHub only",
+    mutation: ({ timers }) => ({
+      proxy: {
+        sockets: {
+          "/anonymous-hub": {
+            extraInvocation: { target: "Heartbeat", everyMs: timers.heartbeatMs ?? 3000 },
+          },
+        },
+      },
+    }),
+    killers: ["anon/no-heartbeat"],
+    only: ["anon"],
+  },
+  {
+    id: "organization-claims-orguser-only",
+    fault:
+      "Only the orguser claim makes organization memberships (orgowner/orgadmin/orgcustom ignored)",
+    realism: "Reading one claim name of four; owners and admins then miss organization pushes",
+    mutation: () => ({
+      overrides: {
+        groupsForConnection: (claims, inst) =>
+          groupsForConnection(
+            Object.fromEntries(
+              Object.entries(claims).filter(([k]) =>
+                !ORGANIZATION_CLAIMS.includes(k) || k === "orguser"
+              ),
+            ),
+            inst,
+          ),
+      },
+    }),
+    killers: [
+      "route/SyncOrganizationStatusChanged/organization/*",
+      "route/PolicyChanged/organization/*",
+    ],
+    only: ["route/SyncOrganizationStatusChanged", "route/PolicyChanged"],
+  },
+  {
+    id: "organization-claim-first-value-only",
+    fault: "A multi-valued organization claim yields only its first organization",
+    realism: "Reading a JWT array claim as a single string (FindFirst instead of FindAll)",
+    mutation: () => ({
+      overrides: {
+        groupsForConnection: (claims, inst) =>
+          groupsForConnection(
+            Object.fromEntries(
+              Object.entries(claims).map(([k, v]) =>
+                ORGANIZATION_CLAIMS.includes(k) && Array.isArray(v) ? [k, v[0]] : [k, v]
+              ),
+            ),
+            inst,
+          ),
+      },
+    }),
+    killers: [
+      "route/SyncOrganizationStatusChanged/organization/*",
+      "route/PolicyChanged/organization/*",
+    ],
+    only: ["route/SyncOrganizationStatusChanged", "route/PolicyChanged"],
+  },
+];
