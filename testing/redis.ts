@@ -7,7 +7,7 @@
  */
 
 import { freePort } from "./free_port.ts";
-import { spawnManaged } from "../server/azurite/child_process.ts";
+import { spawnManaged } from "../server/azurite/mod.ts";
 
 const READY = /Ready to accept connections/;
 const ADDRESS_IN_USE = /Address already in use/i;
