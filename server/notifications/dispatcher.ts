@@ -10,6 +10,7 @@ import type { Envelope, HubName, Route } from "../../protocol/bitwarden/types.ts
 import { type HubMessage, MessageType } from "../../protocol/signalr/messages.ts";
 import type { ConnectionRegistry } from "./connection_registry.ts";
 import type { HubConnection } from "./hub_connection.ts";
+import { OutgoingFrame } from "./outgoing_frame.ts";
 import type { NotificationsMetrics } from "./metrics.ts";
 import type { Backplane, DispatchResult, Logger, MessageSource } from "./types.ts";
 
@@ -43,14 +44,14 @@ function writeOnce(
   build: (protocol: string) => HubMessage,
   onDelivered: (connection: HubConnection) => void,
 ): number {
-  const frames = new Map<string, string | Uint8Array>();
+  const frames = new Map<string, OutgoingFrame>();
   let delivered = 0;
   for (const connection of recipients) {
     const codec = connection.codec;
     if (!codec) continue;
     let frame = frames.get(codec.name);
     if (frame === undefined) {
-      frame = codec.encode(build(codec.name));
+      frame = new OutgoingFrame(codec.encode(build(codec.name)), codec.transferFormat);
       frames.set(codec.name, frame);
     }
     if (connection.sendEncoded(frame)) {

@@ -4,6 +4,7 @@ import { jsonCodec, messagePackCodec } from "./_hub_codec.ts";
 import { ConnectionRegistry } from "./connection_registry.ts";
 import { Dispatcher } from "./dispatcher.ts";
 import type { HubConnection } from "./hub_connection.ts";
+import type { OutgoingFrame } from "./outgoing_frame.ts";
 import { NotificationsMetrics, renderPrometheus } from "./metrics.ts";
 import type { Backplane } from "./types.ts";
 
@@ -14,7 +15,7 @@ function fakeConnection(
   groups: string[],
   protocol: "json" | "messagepack",
 ) {
-  const frames: (string | Uint8Array)[] = [];
+  const frames: OutgoingFrame[] = [];
   const codec = protocol === "json" ? jsonCodec : messagePackCodec;
   const connection = {
     id,
@@ -23,7 +24,7 @@ function fakeConnection(
     groups,
     codec,
     protocol,
-    sendEncoded: (frame: string | Uint8Array) => (frames.push(frame), true),
+    sendEncoded: (frame: OutgoingFrame) => (frames.push(frame), true),
   };
   return { connection: connection as unknown as HubConnection, frames };
 }
@@ -65,17 +66,20 @@ Deno.test("Dispatcher encodes once per protocol and writes the same frame to eve
   const result = await dispatcher.dispatch(ENVELOPE, "send");
   assert.deepEqual(result, { route: result.route, delivered: 4, published: null });
   assert.deepEqual(encoded.sort(), ["json", "messagepack"]);
-  assert.equal(conns[0]!.frames[0], conns[1]!.frames[0]);
+  assert.equal(conns[0]!.frames[0], conns[1]!.frames[0], "same frame object for JSON recipients");
   assert.equal(
     conns[2]!.frames[0],
     conns[3]!.frames[0],
-    "same bytes object for MessagePack recipients",
+    "same frame object for MessagePack recipients",
   );
   assert.equal(conns[4]!.frames.length, 0);
   assert.equal(
-    conns[0]!.frames[0],
+    conns[0]!.frames[0]!.text,
     '{"type":1,"target":"ReceiveMessage","arguments":[{"type":11}]}\x1e',
   );
+  // Transport forms are derived once per message, whoever asks first.
+  assert.equal(conns[0]!.frames[0]!.bytes, conns[1]!.frames[0]!.bytes);
+  assert.equal(conns[0]!.frames[0]!.serverSentEvent, conns[1]!.frames[0]!.serverSentEvent);
   const text = renderPrometheus(metrics.counterFamilies());
   assert.match(text, /hubproof_notifications_deliveries_total\{hub="main",protocol="json"\} 2/);
   assert.match(text, /hubproof_notifications_messages_received_total\{source="send"\} 1/);

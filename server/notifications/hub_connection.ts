@@ -19,6 +19,7 @@ import {
 } from "../../protocol/signalr/mod.ts";
 import { type HubCodec, type HubFrameParser, parseHandshake } from "./_hub_codec.ts";
 import type { RegistryEntry } from "./connection_registry.ts";
+import { OutgoingFrame } from "./outgoing_frame.ts";
 
 /** Names of the three SignalR transports, as negotiate spells them. */
 export type TransportKind = "WebSockets" | "ServerSentEvents" | "LongPolling";
@@ -32,11 +33,11 @@ export interface TransportSink {
   /** Long polling keeps itself alive: no server Pings, no client timeout. */
   readonly inherentKeepAlive: boolean;
   /**
-   * Queues data for the peer.
+   * Queues a frame for the peer, in the form the transport needs (the frame memoises it).
    *
    * @returns false when the transport's send buffer limit is exceeded (slow consumer).
    */
-  write(data: string | Uint8Array, format: TransferFormat): boolean;
+  write(frame: OutgoingFrame): boolean;
   /** Ends the transport (after pending writes where possible). */
   close(info: TransportCloseInfo): void;
 }
@@ -247,7 +248,7 @@ export class HubConnection implements RegistryEntry {
     this.#codec = codec;
     this.#parser = codec.createParser(this.#options.maxMessageSize);
     this.#state = "connected";
-    this.#write(codec.handshakeResponse(), codec.transferFormat);
+    this.#write(new OutgoingFrame(codec.handshakeResponse(), codec.transferFormat));
     if (this.#state !== "connected") return;
     this.#options.onConnected(this);
     const rest = buffer.subarray(end + 1);
@@ -257,10 +258,12 @@ export class HubConnection implements RegistryEntry {
   #failHandshake(error: string, detail: string, reason: CloseReason): void {
     // The handshake response is JSON text; the transport frames it as text.
     this.transport.write(
-      writeHandshakeResponse(error),
-      this.transport.transferFormats.includes(TransferFormat.Text)
-        ? TransferFormat.Text
-        : TransferFormat.Binary,
+      new OutgoingFrame(
+        writeHandshakeResponse(error),
+        this.transport.transferFormats.includes(TransferFormat.Text)
+          ? TransferFormat.Text
+          : TransferFormat.Binary,
+      ),
     );
     this.close({ reason, detail: `Handshake failed: ${detail}`, sendClose: false });
   }
@@ -328,13 +331,13 @@ export class HubConnection implements RegistryEntry {
   #sendMessage(message: HubMessage): void {
     const codec = this.#codec;
     if (!codec) return;
-    this.#write(codec.encode(message), codec.transferFormat);
+    this.#write(new OutgoingFrame(codec.encode(message), codec.transferFormat));
   }
 
-  #write(data: string | Uint8Array, format: TransferFormat): boolean {
+  #write(frame: OutgoingFrame): boolean {
     if (this.#state === "closed") return false;
     this.#lastSent = this.#options.now();
-    if (this.transport.write(data, format)) return true;
+    if (this.transport.write(frame)) return true;
     this.close({
       reason: "slow-consumer",
       detail: "Slow consumer: send buffer limit exceeded",
@@ -348,12 +351,16 @@ export class HubConnection implements RegistryEntry {
    * Writes a pre-encoded message (encoded once for every recipient using this protocol).
    * Ignored before the handshake completes and after close.
    *
-   * @param data The encoded frame for this connection's protocol.
+   * @param frame The frame encoded for this connection's protocol (raw data is wrapped).
    * @returns false when the connection is not open or was just dropped as a slow consumer.
    */
-  sendEncoded(data: string | Uint8Array): boolean {
+  sendEncoded(frame: OutgoingFrame | string | Uint8Array): boolean {
     if (this.#state !== "connected") return false;
-    return this.#write(data, this.#codec!.transferFormat);
+    return this.#write(
+      frame instanceof OutgoingFrame
+        ? frame
+        : new OutgoingFrame(frame, this.#codec!.transferFormat),
+    );
   }
 
   /**
@@ -390,7 +397,7 @@ export class HubConnection implements RegistryEntry {
       return;
     }
     if (keepAliveMs > 0 && now - this.#lastSent >= keepAliveMs) {
-      this.#write(this.#codec!.ping(), this.#codec!.transferFormat);
+      this.#write(new OutgoingFrame(this.#codec!.ping(), this.#codec!.transferFormat));
     }
   }
 
@@ -410,7 +417,9 @@ export class HubConnection implements RegistryEntry {
         ...(options.allowReconnect ? { allowReconnect: true } : {}),
       };
       // Best effort: a full send buffer just loses the Close, the transport close follows.
-      this.transport.write(this.#codec!.encode(close), this.#codec!.transferFormat);
+      this.transport.write(
+        new OutgoingFrame(this.#codec!.encode(close), this.#codec!.transferFormat),
+      );
     }
     this.transport.close({ code: options.code ?? 1000, reason: options.detail });
     this.#options.onClosed(this, options.reason, options.detail);

@@ -10,6 +10,7 @@ import {
   type TransportCloseInfo,
   type TransportSink,
 } from "./hub_connection.ts";
+import type { OutgoingFrame } from "./outgoing_frame.ts";
 
 class FakeSink implements TransportSink {
   readonly kind = "WebSockets" as const;
@@ -18,8 +19,11 @@ class FakeSink implements TransportSink {
   accept = true;
   readonly writes: { data: string | Uint8Array; format: TransferFormat }[] = [];
   closed: TransportCloseInfo | undefined;
-  write(data: string | Uint8Array, format: TransferFormat): boolean {
-    this.writes.push({ data, format });
+  write(frame: OutgoingFrame): boolean {
+    this.writes.push({
+      data: frame.format === TransferFormat.Text ? frame.text : frame.bytes,
+      format: frame.format,
+    });
     return this.accept;
   }
   close(info: TransportCloseInfo): void {

@@ -9,8 +9,7 @@
 
 import { TransferFormat } from "../../protocol/signalr/messages.ts";
 import type { TransportCloseInfo, TransportSink } from "./hub_connection.ts";
-
-const UTF8 = new TextEncoder();
+import type { OutgoingFrame } from "./outgoing_frame.ts";
 
 /** Cache headers ASP.NET Core adds to every poll response. */
 export const NO_CACHE_HEADERS: Readonly<Record<string, string>> = {
@@ -87,9 +86,9 @@ export class LongPollingSink implements TransportSink {
     return this.#closed;
   }
 
-  write(data: string | Uint8Array): boolean {
+  write(frame: OutgoingFrame): boolean {
     if (this.#closed) return true;
-    const bytes = typeof data === "string" ? UTF8.encode(data) : data;
+    const bytes = frame.bytes;
     this.#chunks.push(bytes);
     this.#bytes += bytes.length;
     if (this.#pending) {

@@ -6,11 +6,11 @@
  * @module
  */
 
-import { formatServerSentEvent, SSE_PREAMBLE, TransferFormat } from "../../protocol/signalr/mod.ts";
+import { SSE_PREAMBLE, TransferFormat } from "../../protocol/signalr/mod.ts";
 import type { TransportCloseInfo, TransportSink } from "./hub_connection.ts";
+import type { OutgoingFrame } from "./outgoing_frame.ts";
 
 const UTF8 = new TextEncoder();
-const UTF8_DECODER = new TextDecoder();
 
 /** An SSE response stream acting as a transport sink. */
 export class SseSink implements TransportSink {
@@ -67,11 +67,10 @@ export class SseSink implements TransportSink {
     return this.#closed;
   }
 
-  write(data: string | Uint8Array): boolean {
+  write(frame: OutgoingFrame): boolean {
     if (this.#closed) return true;
-    const text = typeof data === "string" ? data : UTF8_DECODER.decode(data);
     try {
-      this.#controller.enqueue(UTF8.encode(formatServerSentEvent(text)));
+      this.#controller.enqueue(frame.serverSentEvent);
     } catch {
       return true;
     }

@@ -9,6 +9,7 @@
 
 import { TransferFormat } from "../../protocol/signalr/messages.ts";
 import type { HubConnection, TransportCloseInfo, TransportSink } from "./hub_connection.ts";
+import type { OutgoingFrame } from "./outgoing_frame.ts";
 
 /** Options of {@linkcode acceptWebSocket}. */
 export interface WebSocketTransportOptions {
@@ -49,14 +50,11 @@ class WebSocketSink implements TransportSink {
     this.#limit = limit;
   }
 
-  write(data: string | Uint8Array, format: TransferFormat): boolean {
+  write(frame: OutgoingFrame): boolean {
     if (this.#socket.readyState !== WebSocket.OPEN) return true;
     try {
-      if (format === TransferFormat.Text) {
-        this.#socket.send(typeof data === "string" ? data : new TextDecoder().decode(data));
-      } else {
-        this.#socket.send(typeof data === "string" ? UTF8_ENCODER.encode(data) : data);
-      }
+      // JSON must travel in Text frames, MessagePack in Binary frames (official clients insist).
+      this.#socket.send(frame.format === TransferFormat.Text ? frame.text : frame.bytes);
     } catch {
       // The socket is closing underneath us; its close event ends the connection.
       return true;
