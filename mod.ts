@@ -7,6 +7,8 @@
  *   envelope codecs, `groupsForConnection`, `routeEnvelope`).
  * - The reference Notifications service ({@link ./server/notifications/mod.ts}):
  *   `createNotificationsService`, `serveNotifications`, the queue consumer and Redis backplane.
+ * - The whole reference deployment ({@link ./server/mod.ts}): `startServe(config)` with
+ *   `parseServeConfig(args)`, and the `identity`, `api` and `push` namespaces.
  * - The conformance suite ({@link ./conformance/mod.ts}): `runConformance(options)` returns the
  *   report object the CLI (`deno task conformance`) prints and exits on.
  *
@@ -29,6 +31,17 @@
 
 export * from "./protocol/mod.ts";
 export * from "./server/notifications/mod.ts";
+export {
+  api,
+  ConfigError,
+  identity,
+  parseServeConfig,
+  push,
+  type RunningServe,
+  type ServeConfig,
+  startServe,
+  type StartServeOptions,
+} from "./server/mod.ts";
 export { runConformance } from "./conformance/mod.ts";
 export type {
   CaseContext,
