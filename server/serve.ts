@@ -185,27 +185,42 @@ export async function startServe(
       ? `[${server.addr.hostname}]`
       : server.addr.hostname;
     const url = config.publicUrl ?? `${scheme}://${host}:${server.addr.port}`;
-    // Local calls (API -> /send, discovery) go to the loopback address actually bound.
-    const localUrl = `${scheme}://${host === "0.0.0.0" ? "127.0.0.1" : host}:${server.addr.port}`;
+    // Local calls (API -> /send, token discovery) go to the loopback address actually bound.
+    // With TLS they cannot: the certificate names the public host (or is self-signed), not
+    // 127.0.0.1, and this runtime does not trust it. They use a loopback-only plain listener.
+    let internalRoute: Handler = () => jsonResponse({ message: "Starting" }, 503);
+    let localUrl = `${scheme}://${host === "0.0.0.0" ? "127.0.0.1" : host}:${server.addr.port}`;
+    const internalListener = config.tls !== undefined && config.roles.size > 1;
+    if (internalListener) {
+      const internal = Deno.serve(
+        { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+        (request, info) => internalRoute(request, info),
+      );
+      cleanups.push(() => internal.shutdown());
+      localUrl = `http://127.0.0.1:${internal.addr.port}`;
+    }
 
     const identityUrl = config.roles.has("identity") ? `${url}/identity` : config.identityUrl;
     const localIdentityUrl = config.roles.has("identity")
       ? `${localUrl}/identity`
       : config.identityUrl;
-    const identity = config.roles.has("identity")
-      ? createIdentityService({
+    const makeIdentity = (baseUrl: string) =>
+      createIdentityService({
         store: store!,
         keys: keys!,
-        baseUrl: identityUrl!,
-        ...(config.issuer !== undefined ? { issuer: config.issuer } : {}),
+        baseUrl,
+        // Tokens carry the public issuer whichever listener issued them.
+        issuer: config.issuer ?? identityUrl!,
         internalKey: config.internalKey,
         maxBodyBytes: config.maxBodyBytes,
         ...(options.secretIterations !== undefined
           ? { secretIterations: options.secretIterations }
           : {}),
         log,
-      })
-      : undefined;
+      });
+    const identity = config.roles.has("identity") ? makeIdentity(identityUrl!) : undefined;
+    // Discovery on the loopback listener must point at loopback JWKS, hence its own instance.
+    const localIdentity = identity && internalListener ? makeIdentity(localIdentityUrl!) : identity;
 
     let queueConnectionString = config.queueConnectionString;
     if (
@@ -340,6 +355,16 @@ export async function startServe(
       return jsonResponse({
         message: `Not found: ${path} (roles are under /identity, /api, /notifications)`,
       }, 404);
+    };
+
+    internalRoute = (request, info) => {
+      const path = new URL(request.url).pathname;
+      const idPath = stripPrefix(path, "/identity");
+      if (idPath !== null && localIdentity) return localIdentity.fetch(request, idPath);
+      if (path.toLowerCase() === "/notifications/send" && notifications) {
+        return notifications.fetch(request, info);
+      }
+      return jsonResponse({ message: `Not found: ${path} (internal listener)` }, 404);
     };
 
     const stop = cleanup;

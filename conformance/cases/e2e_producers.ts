@@ -10,13 +10,12 @@
  *
  * A deployment without the route (404/405, "Only allowed when not self hosted", organizations
  * refused) is UNSUPPORTED; a route that answers but pushes nothing or the wrong thing FAILs.
- * Not covered: password change -> LogOut with the acting device as ContextId, which the
- * reference server does not implement (no `POST /api/accounts/password`), so no case here could
- * be shown to pass.
+ * The password change runs on a freshly registered user: it changes the password.
  *
  * @module
  */
 
+import { Buffer } from "node:buffer";
 import { DeviceType } from "../../protocol/bitwarden/client_type.ts";
 import { PushType } from "../../protocol/bitwarden/push_type.ts";
 import type { Envelope, JsonValue } from "../../protocol/bitwarden/types.ts";
@@ -29,7 +28,7 @@ import {
   loginDevices,
   type OrganizationWorld,
 } from "../driver/e2e_world.ts";
-import { createOrganization } from "../driver/identity_world.ts";
+import { createOrganization, registerAccount } from "../driver/identity_world.ts";
 import { confirmMember, inviteMember, unsupportedRoute } from "../driver/org_client.ts";
 import { type ExpectedPush, PushWatch, type WatchedDevice } from "../driver/push_watch.ts";
 import { internalToken } from "../driver/send_injector.ts";
@@ -403,13 +402,18 @@ function organizationSettingCases(): CaseDefinition[] {
 async function inPersonal(
   ctx: CaseContext,
   body: {
+    /** Register a throw-away user instead of leasing one (the change spoils the account). */
+    fresh?: boolean;
     prepare?: (devices: readonly WatchedDevice[]) => Promise<void>;
     change: (devices: readonly WatchedDevice[]) => Promise<ExpectedPush>;
   },
 ): Promise<void> {
   const lease = await leasePersonalWorld(ctx);
   try {
-    const [user, stranger] = lease.value;
+    const [pooled, stranger] = lease.value;
+    const user = body.fresh
+      ? await registerAccount(ctx, `e2e-fresh-${crypto.randomUUID().slice(0, 4)}`)
+      : pooled;
     const devices = await loginDevices(ctx, [
       { name: "user-web", account: user!, deviceType: DeviceType.ChromeBrowser },
       { name: "user-desktop", account: user!, deviceType: DeviceType.WindowsDesktop },
@@ -548,6 +552,46 @@ function accountCases(): CaseDefinition[] {
               }, Reason: null} once on each connection of the user (${
                 user.join(", ")
               }) with ContextId null; nothing to stranger`,
+            };
+          },
+        }),
+    },
+    {
+      id: "e2e/password-change",
+      level: "MUST",
+      requirement:
+        "POST /api/accounts/password MUST push LogOut to every device of the user with the acting device as ContextId, and nothing to others",
+      source: `${SOURCE} §3.5; clients-vaultwarden.md §2.7`,
+      needs: ["inject:api", "identity"],
+      run: (ctx) =>
+        inPersonal(ctx, {
+          fresh: true,
+          change: async (devices) => {
+            const [acting] = devices;
+            const newHash = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString(
+              "base64",
+            );
+            await optionalRoute("POST /api/accounts/password", () =>
+              acting!.session.api("POST", "/accounts/password", {
+                masterPasswordHash: acting!.session.account.passwordHash,
+                masterPasswordHint: null,
+                newMasterPasswordHash: newHash,
+                key: ENC_STRING,
+              }));
+            const user = names(devices, "user-");
+            const envelope: Envelope = {
+              type: PushType.LogOut,
+              payload: { UserId: acting!.session.userId, Reason: null },
+              contextId: acting!.session.deviceId,
+            };
+            return {
+              type: PushType.LogOut,
+              recipients: to(user, [envelope]),
+              requirement: `LogOut (11) as {UserId: ${
+                acting!.session.userId
+              }, Reason: null} once on each connection of the user (${
+                user.join(", ")
+              }) with ContextId ${acting!.session.deviceId}; nothing to stranger`,
             };
           },
         }),

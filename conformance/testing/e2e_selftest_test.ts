@@ -122,6 +122,7 @@ const FAULTS: Record<string, { overrides: NotificationsOverrides; fails: string[
       "e2e/org-cipher-delete",
       "e2e/notification-read",
       "e2e/notification-delete",
+      "e2e/password-change",
     ],
   },
 };

@@ -1,21 +1,29 @@
 /**
- * Account routes of the API: security stamp (11 LogOut, ContextId null), equivalent-domain
- * settings (10 SyncSettings) and `GET /sync` (research bitwarden-api.md §3.5-§3.6).
+ * Account routes of the API: security stamp (11 LogOut, ContextId null), password change
+ * (11 LogOut, ContextId = acting device), equivalent-domain settings (10 SyncSettings) and
+ * `GET /sync` (research bitwarden-api.md §3.5-§3.6).
  *
  * @module
  */
 
 import { PushType } from "../../protocol/bitwarden/push_type.ts";
-import { verifySecret } from "../identity/secrets.ts";
-import { type ApiDeps, iso } from "./_deps.ts";
+import { hashSecret, verifySecret } from "../identity/secrets.ts";
+import { type ApiDeps, iso, userPush } from "./_deps.ts";
 import { cipherResponse } from "./ciphers.ts";
 import { folderResponse } from "./folders.ts";
-import { emptyOk, field, jsonResponse, modelStateError, readJsonObject } from "./http.ts";
+import {
+  emptyOk,
+  field,
+  type JsonObject,
+  jsonResponse,
+  modelStateError,
+  readJsonObject,
+} from "./http.ts";
 import { organizationProfile, policyResponse } from "./organizations.ts";
 import type { Router } from "./router.ts";
 import { sendResponse } from "./sends.ts";
 import { MemberStatus, MemberType, newId, type User } from "./store.ts";
-import { ModelState } from "./validation.ts";
+import { isEncString, ModelState } from "./validation.ts";
 
 /**
  * The profile response model.
@@ -50,6 +58,74 @@ export function profileResponse(deps: ApiDeps, user: User): Record<string, unkno
   };
 }
 
+/** A validated password change. */
+interface PasswordChange {
+  readonly current: string;
+  readonly next: string;
+  readonly key: string;
+  /** Undefined in the newer body, which carries no hint. */
+  readonly hint?: string | null;
+}
+
+/**
+ * Reads `PasswordRequestModel`: the legacy body (`newMasterPasswordHash`, `key`, hint) or the
+ * newer one (`authenticationData`, `unlockData`); the KDF of the newer body is not changed here.
+ */
+function readPasswordChange(body: JsonObject): PasswordChange {
+  const state = new ModelState(body);
+  const current = state.string("masterPasswordHash", { required: true, max: 300 });
+  const authentication = state.object("authenticationData");
+  const unlock = state.object("unlockData");
+  let next: string | null;
+  let key: string | null;
+  let hint: string | null | undefined;
+  if (authentication !== null || unlock !== null) {
+    next = nestedString(
+      state,
+      authentication,
+      "AuthenticationData.MasterPasswordAuthenticationHash",
+    );
+    key = nestedString(state, unlock, "UnlockData.MasterKeyWrappedUserKey");
+    if (key !== null && !isEncString(key)) {
+      state.add(
+        "UnlockData.MasterKeyWrappedUserKey",
+        "MasterKeyWrappedUserKey is not a valid encrypted string.",
+      );
+      key = null;
+    }
+  } else {
+    next = state.string("newMasterPasswordHash", { required: true, max: 300 });
+    key = state.string("key", { required: true, encString: true });
+    hint = state.string("masterPasswordHint", { max: 50 }) || null;
+  }
+  state.throwIfInvalid();
+  return { current: current!, next: next!, key: key!, ...(hint !== undefined ? { hint } : {}) };
+}
+
+/** A required string inside a nested object, errors keyed `Object.Property`. */
+function nestedString(state: ModelState, object: JsonObject | null, key: string): string | null {
+  const [outer, inner] = key.split(".") as [string, string];
+  if (object === null) {
+    state.add(outer, `The ${outer} field is required.`);
+    return null;
+  }
+  const value = field(object, inner.charAt(0).toLowerCase() + inner.slice(1));
+  if (typeof value !== "string" || value === "") {
+    state.add(key, `The ${inner} field is required.`);
+    return null;
+  }
+  return value;
+}
+
+/** New security stamp: the user's refresh tokens die (access tokens live until `exp`). */
+function refreshSecurityStamp(deps: ApiDeps, user: User): void {
+  user.securityStamp = newId();
+  user.revisionDate = deps.now();
+  for (const [handle, grant] of deps.store.refreshGrants) {
+    if (grant.userId === user.id) deps.store.refreshGrants.delete(handle);
+  }
+}
+
 /**
  * Adds the account routes.
  *
@@ -72,11 +148,7 @@ export function addAccountRoutes(router: Router, deps: ApiDeps): void {
     if (hash === null || !(await verifySecret(hash, ctx.user.masterPassword))) {
       throw modelStateError({ "": ["Incorrect password."] });
     }
-    ctx.user.securityStamp = newId();
-    ctx.user.revisionDate = deps.now();
-    for (const [handle, grant] of store.refreshGrants) {
-      if (grant.userId === ctx.user.id) store.refreshGrants.delete(handle);
-    }
+    refreshSecurityStamp(deps, ctx.user);
     await deps.push({
       type: PushType.LogOut,
       target: "user",
@@ -84,6 +156,27 @@ export function addAccountRoutes(router: Router, deps: ApiDeps): void {
       payload: { UserId: ctx.user.id, Reason: null },
       excludeCurrentContext: false,
     });
+    return emptyOk();
+  });
+
+  router.on("POST", "/accounts/password", async (request) => {
+    const ctx = await deps.auth.user(request);
+    const change = readPasswordChange(await readJsonObject(request));
+    if (!(await verifySecret(change.current, ctx.user.masterPassword))) {
+      throw modelStateError({ "": ["Incorrect password."] });
+    }
+    // Same server-side hashing as registration; the user's own iteration count carries over.
+    const secret = await hashSecret(change.next, {
+      iterations: ctx.user.masterPassword.iterations,
+    });
+    ctx.user.masterPassword = secret;
+    ctx.user.key = change.key;
+    if (change.hint !== undefined) ctx.user.masterPasswordHint = change.hint;
+    refreshSecurityStamp(deps, ctx.user);
+    // Every other device logs out; the acting one recognises its own ContextId and stays.
+    await deps.push(
+      userPush(ctx, PushType.LogOut, { UserId: ctx.user.id, Reason: null }),
+    );
     return emptyOk();
   });
 
