@@ -144,7 +144,7 @@ export function queueCases(): CaseDefinition[] {
         withUser(ctx, async (client, userId, queue) => {
           const marker = newGuid();
           const poison = `{"Type":11,"Payload":{"UserId":"not-a-guid-${marker}"}}`;
-          await queue.enqueue(poison, "enqueue a message whose dispatch fails");
+          const failing = await queue.enqueue(poison, "enqueue a message whose dispatch fails");
           const envelope = folderUpdate(userId);
           await queue.inject(envelope);
           if (!(await received(ctx, client, envelope))) {
@@ -153,25 +153,36 @@ export function queueCases(): CaseDefinition[] {
               "the following message never arrived",
             );
           }
-          // The failed message is invisible for its lease (30 s on Azure), then visible again with
-          // a dequeue count: a consumer that deleted it never shows it again. A fast consumer may
-          // take it again before a peek sees it; once its retries are used up, a consumer with a
-          // dead-letter queue (`<queue>-poison`, hubproof's extension) keeps it there, which is
+          // After a failed dispatch the message must stay in the queue (invisible for its lease,
+          // 30 s on Azure) until its retries are used up. Probing with the enqueue's pop receipt
+          // tells "received and still there" from "deleted" at once, whatever the lease. A message
+          // already dead-lettered (`<queue>-poison`, hubproof's extension) after fast retries is
           // evidence of the same thing.
           const deadLetters = queue.deadLetterQueue();
-          const deadline = performance.now() + Math.min(35_000, ctx.timeoutMs - 2000);
+          const deadline = performance.now() + Math.max(1000, ctx.timeoutMs - 2000);
           try {
             while (performance.now() < deadline && !ctx.signal.aborted) {
-              const seen = (await queue.peek()).find((m) => m.text.includes(marker));
-              if (seen && seen.dequeueCount >= 1) {
-                return { detail: `visible again with dequeue count ${seen.dequeueCount}` };
+              let state = await queue.probe(failing);
+              if (state === "received") {
+                // A consumer that deletes after every attempt, failed or not, does so right away.
+                await sleep(ctx.graceMs, ctx.signal);
+                state = await queue.probe(failing);
               }
-              // Bitwarden has no dead-letter queue: a missing one (404) holds nothing.
-              const dead = await deadLetters.peek().catch((error) =>
-                (error as { statusCode?: number }).statusCode === 404 ? [] : Promise.reject(error)
-              );
-              if (dead.some((m) => m.text.includes(marker))) {
-                return { detail: "retried, then kept in the dead-letter queue" };
+              if (state === "received") {
+                return { detail: "received, dispatch failed, and still in the queue for a retry" };
+              }
+              if (state === "deleted") {
+                // Bitwarden has no dead-letter queue: a missing one (404) holds nothing.
+                const dead = await deadLetters.peek().catch((error) =>
+                  (error as { statusCode?: number }).statusCode === 404 ? [] : Promise.reject(error)
+                );
+                if (dead.some((m) => m.text.includes(marker))) {
+                  return { detail: "retried, then kept in the dead-letter queue" };
+                }
+                throw new CaseFailure(
+                  "the failed message to stay in the queue until its retries are used up",
+                  "it was deleted after its first failed dispatch",
+                );
               }
               await sleep(50, ctx.signal);
             }
@@ -179,8 +190,8 @@ export function queueCases(): CaseDefinition[] {
             await deadLetters.close();
           }
           throw new CaseFailure(
-            "the failed message to reappear in the queue after its visibility timeout",
-            "it was gone (deleted before its retries were used up)",
+            "the consumer to receive the failing message",
+            "it was never received (the following message was delivered)",
           );
         }),
     },

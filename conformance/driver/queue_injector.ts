@@ -13,6 +13,14 @@ import { writeQueueMessage } from "../../protocol/bitwarden/mod.ts";
 import { type CaseContext, CaseUnsupported, type Trace } from "../types.ts";
 import type { EnvelopeInjectorLike } from "./send_injector.ts";
 
+/** A message this harness enqueued: enough to probe for it later. */
+export interface EnqueuedMessage {
+  /** Queue message id. */
+  readonly messageId: string;
+  /** Pop receipt (renewed by {@linkcode QueueInjector.probe} while nobody received it). */
+  popReceipt: string;
+}
+
 /** A message seen with `peek`. */
 export interface PeekedMessage {
   /** The stored text. */
@@ -72,7 +80,7 @@ export class QueueInjector implements EnvelopeInjectorLike {
    * @param text Message text.
    * @param summary Trace summary.
    */
-  async enqueue(text: string, summary = "enqueue"): Promise<void> {
+  async enqueue(text: string, summary = "enqueue"): Promise<EnqueuedMessage> {
     this.#trace?.record({
       from: "harness",
       to: "queue",
@@ -80,7 +88,37 @@ export class QueueInjector implements EnvelopeInjectorLike {
       summary,
       data: text.slice(0, 2000),
     });
-    await this.#client.sendMessage(text);
+    const sent = await this.#client.sendMessage(text);
+    return { messageId: sent.messageId, popReceipt: sent.popReceipt };
+  }
+
+  /**
+   * Tells, without changing anything a consumer could see, whether a message this injector
+   * enqueued is still in the queue. The pop receipt from the enqueue is valid until a consumer
+   * receives the message: Azure then answers an update with 400 `PopReceiptMismatch` while the
+   * message exists and 404 `MessageNotFound` once it was deleted.
+   *
+   * @param message What {@linkcode QueueInjector.enqueue} returned; its receipt is renewed when
+   *   the message was never received.
+   * @returns `received` (dequeued and still there), `deleted`, or `waiting` (not received yet).
+   */
+  async probe(message: EnqueuedMessage): Promise<"received" | "deleted" | "waiting"> {
+    try {
+      // Visibility 0 keeps an unreceived message exactly as available as it was.
+      const updated = await this.#client.updateMessage(
+        message.messageId,
+        message.popReceipt,
+        undefined,
+        0,
+      );
+      if (updated.popReceipt) message.popReceipt = updated.popReceipt;
+      return "waiting";
+    } catch (error) {
+      const { statusCode, code } = error as { statusCode?: number; code?: string };
+      if (statusCode === 400 && code === "PopReceiptMismatch") return "received";
+      if (statusCode === 404) return "deleted";
+      throw error;
+    }
   }
 
   /**
