@@ -60,6 +60,31 @@ function exactText(expected: string, actual: string): void {
 }
 
 /**
+ * A MAY capability probe: connects to the hub with `variant` and grades INFORMATIONAL when the
+ * hub accepts it, UNSUPPORTED (with the reason) when it does not.
+ */
+async function probeWebSocket(
+  ctx: CaseContext,
+  variant: { readonly protocol?: "json"; readonly negotiate?: boolean },
+  accepted: string,
+): Promise<CaseResult> {
+  const { token } = await validHubToken(ctx);
+  try {
+    const client = await HubClient.connect(ctx.target.hubUrl, {
+      name: "client",
+      token,
+      ...variant,
+      trace: ctx.trace,
+      signal: ctx.signal,
+    });
+    await client.close();
+    return { verdict: "INFORMATIONAL", detail: accepted };
+  } catch (error) {
+    return { verdict: "UNSUPPORTED", detail: (error as Error).message };
+  }
+}
+
+/**
  * The handshake and transport cases.
  *
  * @returns The cases.
@@ -95,22 +120,7 @@ export function handshakeCases(): CaseDefinition[] {
         "The hub MAY accept the JSON hub protocol (Bitwarden does; official clients use MessagePack)",
       source: "bitwarden-server.md §5.2",
       needs: [],
-      async run(ctx): Promise<CaseResult> {
-        const { token } = await validHubToken(ctx);
-        try {
-          const client = await HubClient.connect(ctx.target.hubUrl, {
-            name: "client",
-            token,
-            protocol: "json",
-            trace: ctx.trace,
-            signal: ctx.signal,
-          });
-          await client.close();
-          return { verdict: "INFORMATIONAL", detail: "JSON hub protocol accepted" };
-        } catch (error) {
-          return { verdict: "UNSUPPORTED", detail: (error as Error).message };
-        }
-      },
+      run: (ctx) => probeWebSocket(ctx, { protocol: "json" }, "JSON hub protocol accepted"),
     },
     {
       id: "hub/handshake/negotiate",
@@ -119,22 +129,8 @@ export function handshakeCases(): CaseDefinition[] {
         "The hub MAY serve POST /hub/negotiate and accept the WebSocket with its connection token",
       source: "signalr-protocol.md §2.2-2.5",
       needs: [],
-      async run(ctx): Promise<CaseResult> {
-        const { token } = await validHubToken(ctx);
-        try {
-          const client = await HubClient.connect(ctx.target.hubUrl, {
-            name: "client",
-            token,
-            negotiate: true,
-            trace: ctx.trace,
-            signal: ctx.signal,
-          });
-          await client.close();
-          return { verdict: "INFORMATIONAL", detail: "negotiate + WebSocket with id accepted" };
-        } catch (error) {
-          return { verdict: "UNSUPPORTED", detail: (error as Error).message };
-        }
-      },
+      run: (ctx) =>
+        probeWebSocket(ctx, { negotiate: true }, "negotiate + WebSocket with id accepted"),
     },
     ...(["ServerSentEvents", "LongPolling"] as const).map((transport): CaseDefinition => ({
       id: `hub/handshake/${transport === "ServerSentEvents" ? "sse" : "long-polling"}`,
