@@ -10,7 +10,7 @@
  * @module
  */
 
-import { ActingAuthority } from "../conformance/authority.ts";
+import { ActingAuthority } from "../testing/mod.ts";
 import { connectHubClient, type HubClient } from "./_hub_client.ts";
 import { percentile, rssKiB, startServiceProcess, within } from "./_measure.ts";
 

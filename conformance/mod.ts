@@ -55,5 +55,5 @@ export {
   renderSequenceDiagram,
   writeReports,
 } from "./report/mod.ts";
-export { ActingAuthority } from "./authority.ts";
+export { ActingAuthority } from "../testing/mod.ts";
 export * from "./types.ts";

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { ActingAuthority } from "./authority.ts";
+import { ActingAuthority } from "../testing/mod.ts";
 import { PreflightError, UsageError } from "./errors.ts";
 import {
   type Expectation,

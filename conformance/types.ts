@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { ActingAuthority } from "./authority.ts";
+import type { ActingAuthority } from "../testing/mod.ts";
 
 /** Final grade of one case. */
 export type Verdict =

@@ -8,9 +8,9 @@
  */
 
 import { loadFixtures, readFixtures } from "./api/fixtures.ts";
-import { jsonResponse } from "./api/http.ts";
+import { jsonResponse } from "./kernel/http.ts";
 import { createApiService } from "./api/service.ts";
-import { MemoryStore } from "./api/store.ts";
+import { MemoryStore } from "./kernel/store.ts";
 import { ConfigError, type ServeConfig } from "./config.ts";
 import { createIdentityService } from "./identity/service.ts";
 import { SigningKeys } from "./identity/signing_keys.ts";

@@ -2,8 +2,10 @@
  * Test infrastructure shared by every hubproof test suite: real backing services started and
  * stopped by the test itself, on free loopback ports.
  *
- * - {@linkcode startAzurite}: an in-memory Azurite queue service (`npm:azurite`), the same
- *   launcher `serve --mode cloud` uses (`server/azurite/`).
+ * - {@linkcode ActingAuthority}: an OIDC authority the harness controls (discovery, JWKS, tokens
+ *   with chosen claims and deliberate faults), for tests and the suite's `--act-as-authority`.
+ * - {@linkcode spawnManaged}: a child process stopped by its PID, with its output kept for errors
+ *   (the Redis launcher here and the Azurite launcher of `server/azurite/` use it).
  * - {@linkcode startRedis}: a `redis-server` without persistence, or a skip result when it is not
  *   installed (unless `HUBPROOF_REQUIRE_REDIS=1`).
  * - {@linkcode freePort}: a free loopback port for servers that cannot listen on port 0.
@@ -13,14 +15,14 @@
  */
 
 export {
-  AZURITE_ACCOUNT_KEY,
-  AZURITE_ACCOUNT_NAME,
-  AZURITE_SPECIFIER,
-  azuriteConnectionString,
-  type AzuriteOptions,
-  type AzuriteQueue,
-  startAzurite,
-} from "../server/azurite/mod.ts";
+  ActingAuthority,
+  type ActingAuthorityOptions,
+  type ListenOptions,
+  type MintOptions,
+  TOKEN_FAULTS,
+  type TokenFault,
+} from "./authority.ts";
+export { type ManagedProcess, spawnManaged, type SpawnOptions } from "./child_process.ts";
 export { freePort, type FreePortOptions } from "./free_port.ts";
 export {
   type RedisOptions,

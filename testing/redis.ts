@@ -7,7 +7,7 @@
  */
 
 import { freePort } from "./free_port.ts";
-import { spawnManaged } from "../server/azurite/mod.ts";
+import { spawnManaged } from "./child_process.ts";
 
 const READY = /Ready to accept connections/;
 const ADDRESS_IN_USE = /Address already in use/i;

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { TOKEN_FAULTS, type TokenFault } from "../authority.ts";
+import { TOKEN_FAULTS, type TokenFault } from "../../testing/mod.ts";
 import { DeviceType } from "../../protocol/bitwarden/client_type.ts";
 import { PushType } from "../../protocol/bitwarden/push_type.ts";
 import { type CaseDefinition, CaseFailure } from "../types.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { ActingAuthority, TokenFault } from "../authority.ts";
+import type { ActingAuthority, TokenFault } from "../../testing/mod.ts";
 import { DeviceType } from "../../protocol/bitwarden/client_type.ts";
 import { type CaseContext, CaseUnsupported } from "../types.ts";
 

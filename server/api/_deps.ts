@@ -6,9 +6,9 @@
 
 import type { PushNotification } from "../push/types.ts";
 import type { Authenticator, UserContext } from "./context.ts";
-import { notFound } from "./http.ts";
-import type { MemoryStore } from "./store.ts";
-import { isGuid } from "./validation.ts";
+import { notFound } from "../kernel/http.ts";
+import type { MemoryStore } from "../kernel/store.ts";
+import { isGuid } from "../kernel/validation.ts";
 
 /** Dependencies of the API route modules. */
 export interface ApiDeps {

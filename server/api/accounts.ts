@@ -18,12 +18,12 @@ import {
   jsonResponse,
   modelStateError,
   readJsonObject,
-} from "./http.ts";
+} from "../kernel/http.ts";
 import { organizationProfile, policyResponse } from "./organizations.ts";
-import type { Router } from "./router.ts";
+import type { Router } from "../kernel/router.ts";
 import { sendResponse } from "./sends.ts";
-import { MemberStatus, MemberType, newId, type User } from "./store.ts";
-import { isEncString, ModelState } from "./validation.ts";
+import { MemberStatus, MemberType, newId, type User } from "../kernel/store.ts";
+import { isEncString, ModelState } from "../kernel/validation.ts";
 
 /**
  * The profile response model.

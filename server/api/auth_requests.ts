@@ -11,10 +11,10 @@ import { DeviceType, parseDeviceTypeClaim } from "../../protocol/bitwarden/clien
 import { PushType } from "../../protocol/bitwarden/push_type.ts";
 import { AUTH_REQUEST_LIFETIME_MS } from "../identity/token_endpoint.ts";
 import { type ApiDeps, guidParam, iso, userPush } from "./_deps.ts";
-import { badRequest, jsonResponse, notFound, readJsonObject } from "./http.ts";
-import type { Router } from "./router.ts";
-import { type AuthRequest, newId } from "./store.ts";
-import { ModelState } from "./validation.ts";
+import { badRequest, jsonResponse, notFound, readJsonObject } from "../kernel/http.ts";
+import type { Router } from "../kernel/router.ts";
+import { type AuthRequest, newId } from "../kernel/store.ts";
+import { ModelState } from "../kernel/validation.ts";
 
 /**
  * The auth-request response model.

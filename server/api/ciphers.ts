@@ -19,10 +19,10 @@ import {
   modelStateError,
   notFound,
   readJsonObject,
-} from "./http.ts";
-import type { Router } from "./router.ts";
-import { type Cipher, MemberType, newId } from "./store.ts";
-import { ModelState } from "./validation.ts";
+} from "../kernel/http.ts";
+import type { Router } from "../kernel/router.ts";
+import { type Cipher, MemberType, newId } from "../kernel/store.ts";
+import { ModelState } from "../kernel/validation.ts";
 
 const TYPE_OBJECTS: Readonly<Record<number, string>> = {
   1: "login",

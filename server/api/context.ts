@@ -14,8 +14,8 @@ import {
   requireInternalPolicy,
   type TokenVerifier,
 } from "../auth/mod.ts";
-import { HttpError } from "./http.ts";
-import type { MemoryStore, User } from "./store.ts";
+import { HttpError } from "../kernel/http.ts";
+import type { MemoryStore, User } from "../kernel/store.ts";
 
 /** An authenticated user request. */
 export interface UserContext {

@@ -6,8 +6,8 @@
  */
 
 import { hashSecret } from "../identity/secrets.ts";
-import { isGuid, ModelState } from "./validation.ts";
-import { MemberStatus, type MemoryStore, newId } from "./store.ts";
+import { isGuid, ModelState } from "../kernel/validation.ts";
+import { MemberStatus, type MemoryStore, newId } from "../kernel/store.ts";
 
 /** A fixture user as written in the seed file. */
 export interface FixtureUser {

@@ -7,10 +7,10 @@
 
 import { PushType } from "../../protocol/bitwarden/push_type.ts";
 import { type ApiDeps, guidParam, iso, userPush } from "./_deps.ts";
-import { emptyOk, jsonResponse, notFound, readJsonObject } from "./http.ts";
-import type { Router } from "./router.ts";
-import { type Folder, newId } from "./store.ts";
-import { ModelState } from "./validation.ts";
+import { emptyOk, jsonResponse, notFound, readJsonObject } from "../kernel/http.ts";
+import type { Router } from "../kernel/router.ts";
+import { type Folder, newId } from "../kernel/store.ts";
+import { ModelState } from "../kernel/validation.ts";
 
 /**
  * The folder response model.

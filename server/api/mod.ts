@@ -13,25 +13,5 @@
  */
 
 export { type ApiService, type ApiServiceOptions, createApiService } from "./service.ts";
-export * from "./store.ts";
 export { type Fixtures, type FixtureUser, loadFixtures, readFixtures } from "./fixtures.ts";
 export { type Authenticator, createAuthenticator, type UserContext } from "./context.ts";
-export {
-  badRequest,
-  DEFAULT_MAX_BODY_BYTES,
-  emptyOk,
-  errorModel,
-  errorResponse,
-  field,
-  HttpError,
-  type JsonObject,
-  jsonResponse,
-  limitRequestBody,
-  modelStateError,
-  notFound,
-  readBodyText,
-  readJsonObject,
-  type ValidationErrors,
-} from "./http.ts";
-export { type Params, type RouteHandler, Router } from "./router.ts";
-export { isEncString, isGuid, ModelState, type StringRule } from "./validation.ts";

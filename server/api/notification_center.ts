@@ -13,10 +13,10 @@ import { PushType } from "../../protocol/bitwarden/push_type.ts";
 import type { PushNotification } from "../push/types.ts";
 import { type ApiDeps, guidParam, iso } from "./_deps.ts";
 import type { UserContext } from "./context.ts";
-import { badRequest, emptyOk, jsonResponse, notFound, readJsonObject } from "./http.ts";
-import type { Router } from "./router.ts";
-import { type CenterNotification, newId } from "./store.ts";
-import { ModelState } from "./validation.ts";
+import { badRequest, emptyOk, jsonResponse, notFound, readJsonObject } from "../kernel/http.ts";
+import type { Router } from "../kernel/router.ts";
+import { type CenterNotification, newId } from "../kernel/store.ts";
+import { ModelState } from "../kernel/validation.ts";
 
 function notificationPayload(
   n: CenterNotification,

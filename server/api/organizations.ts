@@ -25,8 +25,8 @@ import {
   modelStateError,
   notFound,
   readJsonObject,
-} from "./http.ts";
-import type { Router } from "./router.ts";
+} from "../kernel/http.ts";
+import type { Router } from "../kernel/router.ts";
 import {
   CUSTOM_PERMISSIONS,
   type CustomPermission,
@@ -36,8 +36,8 @@ import {
   newId,
   type Organization,
   type Policy,
-} from "./store.ts";
-import { ModelState } from "./validation.ts";
+} from "../kernel/store.ts";
+import { ModelState } from "../kernel/validation.ts";
 
 /**
  * The organization response model.

@@ -17,10 +17,10 @@ import {
   jsonResponse,
   notFound,
   readJsonObject,
-} from "./http.ts";
-import type { Router } from "./router.ts";
-import { newId, type Send } from "./store.ts";
-import { ModelState } from "./validation.ts";
+} from "../kernel/http.ts";
+import type { Router } from "../kernel/router.ts";
+import { newId, type Send } from "../kernel/store.ts";
+import { ModelState } from "../kernel/validation.ts";
 
 const DAY_MS = 86400 * 1000;
 

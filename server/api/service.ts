@@ -15,9 +15,9 @@ import { createAuthenticator } from "./context.ts";
 import { addFolderRoutes } from "./folders.ts";
 import { addNotificationCenterRoutes } from "./notification_center.ts";
 import { addOrganizationRoutes } from "./organizations.ts";
-import { Router } from "./router.ts";
+import { Router } from "../kernel/router.ts";
 import { addSendRoutes } from "./sends.ts";
-import type { MemoryStore } from "./store.ts";
+import type { MemoryStore } from "../kernel/store.ts";
 
 /** Options of {@linkcode createApiService}. */
 export interface ApiServiceOptions {

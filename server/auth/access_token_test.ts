@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ActingAuthority } from "../../conformance/authority.ts";
+import { ActingAuthority } from "../../testing/mod.ts";
 import {
   AuthError,
   createTokenVerifier,

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { spawnManaged } from "./child_process.ts";
+import { spawnManaged } from "../../testing/mod.ts";
 
 /** The Azurite package and bin run by {@linkcode startAzurite}. */
 export const AZURITE_SPECIFIER = "npm:azurite@3.35.0/azurite-queue";

@@ -7,4 +7,3 @@
  */
 
 export * from "./azurite.ts";
-export { type ManagedProcess, spawnManaged, type SpawnOptions } from "./child_process.ts";

@@ -15,10 +15,10 @@ import {
   jsonResponse,
   modelStateError,
   readJsonObject,
-} from "../api/http.ts";
-import { type KdfSettings, type MemoryStore, newId, type StoredSecret } from "../api/store.ts";
-import { ModelState } from "../api/validation.ts";
-import type { Router } from "../api/router.ts";
+} from "../kernel/http.ts";
+import { type KdfSettings, type MemoryStore, newId, type StoredSecret } from "../kernel/store.ts";
+import { ModelState } from "../kernel/validation.ts";
+import type { Router } from "../kernel/router.ts";
 import { hashSecret } from "./secrets.ts";
 
 /** Options of {@linkcode addAccountRoutes}. */

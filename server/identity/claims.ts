@@ -12,7 +12,7 @@ import {
   MemberType,
   type MemoryStore,
   type User,
-} from "../api/store.ts";
+} from "../kernel/store.ts";
 
 /** Options of {@linkcode buildUserClaims}. */
 export interface UserClaimsOptions {

@@ -5,7 +5,7 @@
  * @example
  * ```ts ignore
  * import { createIdentityService, SigningKeys } from "./mod.ts";
- * import { MemoryStore } from "../api/store.ts";
+ * import { MemoryStore } from "../kernel/store.ts";
  * const identity = createIdentityService({
  *   store: new MemoryStore(),
  *   keys: await SigningKeys.generate(),

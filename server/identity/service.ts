@@ -5,9 +5,9 @@
  * @module
  */
 
-import { jsonResponse } from "../api/http.ts";
-import { Router } from "../api/router.ts";
-import type { MemoryStore } from "../api/store.ts";
+import { jsonResponse } from "../kernel/http.ts";
+import { Router } from "../kernel/router.ts";
+import type { MemoryStore } from "../kernel/store.ts";
 import { addAccountRoutes } from "./accounts.ts";
 import type { SigningKeys } from "./signing_keys.ts";
 import { createTokenEndpoint } from "./token_endpoint.ts";

@@ -8,8 +8,8 @@
 
 import { Buffer } from "node:buffer";
 import { parseDeviceTypeClaim } from "../../protocol/bitwarden/client_type.ts";
-import { jsonResponse, readBodyText } from "../api/http.ts";
-import type { MemoryStore, User } from "../api/store.ts";
+import { jsonResponse, readBodyText } from "../kernel/http.ts";
+import type { MemoryStore, User } from "../kernel/store.ts";
 import { buildUserClaims } from "./claims.ts";
 import { verifySecret } from "./secrets.ts";
 import type { SigningKeys } from "./signing_keys.ts";

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { ActingAuthority } from "../../conformance/authority.ts";
+import { ActingAuthority } from "../../testing/mod.ts";
 import type { HubMessage } from "../../protocol/signalr/messages.ts";
 import {
   BinaryMessageParser,

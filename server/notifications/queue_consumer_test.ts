@@ -2,13 +2,8 @@ import assert from "node:assert/strict";
 import { type QueueClient, QueueServiceClient } from "@azure/storage-queue";
 import type { Envelope } from "../../protocol/bitwarden/types.ts";
 import { parseQueueMessage } from "../../protocol/bitwarden/mod.ts";
-import {
-  azuriteConnectionString,
-  type AzuriteQueue,
-  freePort,
-  startAzurite,
-  until,
-} from "../../testing/mod.ts";
+import { azuriteConnectionString, type AzuriteQueue, startAzurite } from "../azurite/mod.ts";
+import { freePort, until } from "../../testing/mod.ts";
 import {
   type QueueClock,
   QueueConsumer,

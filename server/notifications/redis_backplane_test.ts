@@ -1,16 +1,16 @@
 import assert from "node:assert/strict";
 import { createClient } from "redis";
 import { QueueServiceClient } from "@azure/storage-queue";
-import { ActingAuthority } from "../../conformance/authority.ts";
 import type { Envelope } from "../../protocol/bitwarden/types.ts";
 import {
+  ActingAuthority,
   freePort,
   redisSkipReason,
   type RunningRedis,
-  startAzurite,
   startRedis,
   until,
 } from "../../testing/mod.ts";
+import { startAzurite } from "../azurite/mod.ts";
 import { type ConnectOptions, FAST_TIMERS, RawHubClient } from "./_testing.ts";
 import {
   type ServedNotifications,

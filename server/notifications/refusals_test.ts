@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import type { TokenFault } from "../../conformance/authority.ts";
+import type { TokenFault } from "../../testing/mod.ts";
 import {
   FAST_TIMERS,
   type Fixture,
