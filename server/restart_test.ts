@@ -1,6 +1,6 @@
 import { deepStrictEqual, strictEqual } from "node:assert/strict";
 import { startAzurite } from "./azurite/mod.ts";
-import { freePort } from "../testing/free_port.ts";
+import { freePort } from "../testing/mod.ts";
 import { createNotificationsService, type NotificationsOptions } from "./notifications/mod.ts";
 import {
   ALICE,

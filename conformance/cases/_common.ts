@@ -4,7 +4,7 @@
  * @module
  */
 
-import { DeviceType } from "../../protocol/bitwarden/client_type.ts";
+import { DeviceType } from "../../protocol/bitwarden/mod.ts";
 import { type CaseContext, CaseFailure, CaseUnsupported } from "../types.ts";
 import type { InvocationMessage } from "../../protocol/signalr/mod.ts";
 import { HubClient, type HubClientOptions, type HubProtocolName } from "../driver/hub_client.ts";

@@ -5,9 +5,9 @@
  * @module
  */
 
-import type { Envelope, JsonValue } from "../../protocol/bitwarden/types.ts";
-import { ClientType, DeviceType } from "../../protocol/bitwarden/client_type.ts";
-import { PushType } from "../../protocol/bitwarden/push_type.ts";
+import type { Envelope, JsonValue } from "../../protocol/bitwarden/mod.ts";
+import { ClientType, DeviceType } from "../../protocol/bitwarden/mod.ts";
+import { PushType } from "../../protocol/bitwarden/mod.ts";
 import { type Capability, type CaseContext, CaseUnsupported } from "../types.ts";
 import { newGuid } from "../driver/identity.ts";
 import type { EndpointSpec } from "../driver/world.ts";

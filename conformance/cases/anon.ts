@@ -5,8 +5,8 @@
  * @module
  */
 
-import { DeviceType } from "../../protocol/bitwarden/client_type.ts";
-import { PushType } from "../../protocol/bitwarden/push_type.ts";
+import { DeviceType } from "../../protocol/bitwarden/mod.ts";
+import { PushType } from "../../protocol/bitwarden/mod.ts";
 import { type CaseDefinition, CaseFailure, CaseUnsupported } from "../types.ts";
 import { HubClient, HubConnectError } from "../driver/hub_client.ts";
 import { newGuid } from "../driver/identity.ts";

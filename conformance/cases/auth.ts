@@ -7,8 +7,8 @@
  */
 
 import { TOKEN_FAULTS, type TokenFault } from "../../testing/mod.ts";
-import { DeviceType } from "../../protocol/bitwarden/client_type.ts";
-import { PushType } from "../../protocol/bitwarden/push_type.ts";
+import { DeviceType } from "../../protocol/bitwarden/mod.ts";
+import { PushType } from "../../protocol/bitwarden/mod.ts";
 import { type CaseDefinition, CaseFailure } from "../types.ts";
 import {
   deviceClaims,

@@ -7,8 +7,8 @@
  * @module
  */
 
-import { DeviceType } from "../../protocol/bitwarden/client_type.ts";
-import { PushType, pushTypeName } from "../../protocol/bitwarden/push_type.ts";
+import { DeviceType } from "../../protocol/bitwarden/mod.ts";
+import { PushType, pushTypeName } from "../../protocol/bitwarden/mod.ts";
 import { type InvocationMessage, MessageType } from "../../protocol/signalr/mod.ts";
 import { type CaseContext, type CaseDefinition, CaseFailure } from "../types.ts";
 import { ApiSession, ENC_STRING } from "../driver/api_client.ts";

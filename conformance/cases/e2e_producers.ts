@@ -16,9 +16,9 @@
  */
 
 import { Buffer } from "node:buffer";
-import { DeviceType } from "../../protocol/bitwarden/client_type.ts";
-import { PushType } from "../../protocol/bitwarden/push_type.ts";
-import type { Envelope, JsonValue } from "../../protocol/bitwarden/types.ts";
+import { DeviceType } from "../../protocol/bitwarden/mod.ts";
+import { PushType } from "../../protocol/bitwarden/mod.ts";
+import type { Envelope, JsonValue } from "../../protocol/bitwarden/mod.ts";
 import { type CaseContext, type CaseDefinition, CaseUnsupported } from "../types.ts";
 import { ApiError, callInternalApi, ENC_STRING } from "../driver/api_client.ts";
 import {

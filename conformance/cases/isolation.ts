@@ -8,9 +8,9 @@
  */
 
 import fc from "fast-check";
-import { ClientType, DeviceType } from "../../protocol/bitwarden/client_type.ts";
-import { PushType, pushTypeName } from "../../protocol/bitwarden/push_type.ts";
-import type { Envelope, JsonValue } from "../../protocol/bitwarden/types.ts";
+import { ClientType, DeviceType } from "../../protocol/bitwarden/mod.ts";
+import { PushType, pushTypeName } from "../../protocol/bitwarden/mod.ts";
+import type { Envelope, JsonValue } from "../../protocol/bitwarden/mod.ts";
 import {
   type CaseContext,
   type CaseDefinition,

@@ -11,9 +11,9 @@
  */
 
 import fc from "fast-check";
-import { DeviceType } from "../../protocol/bitwarden/client_type.ts";
-import { PushType } from "../../protocol/bitwarden/push_type.ts";
-import type { Envelope } from "../../protocol/bitwarden/types.ts";
+import { DeviceType } from "../../protocol/bitwarden/mod.ts";
+import { PushType } from "../../protocol/bitwarden/mod.ts";
+import type { Envelope } from "../../protocol/bitwarden/mod.ts";
 import {
   type CaseContext,
   type CaseDefinition,

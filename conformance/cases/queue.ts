@@ -4,8 +4,8 @@
  * @module
  */
 
-import { PushType } from "../../protocol/bitwarden/push_type.ts";
-import type { Envelope } from "../../protocol/bitwarden/types.ts";
+import { PushType } from "../../protocol/bitwarden/mod.ts";
+import type { Envelope } from "../../protocol/bitwarden/mod.ts";
 import { type CaseContext, type CaseDefinition, CaseFailure } from "../types.ts";
 import { QueueInjector } from "../driver/queue_injector.ts";
 import { checkDelivery, envelopeKey, invocationKey } from "../driver/compare.ts";

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { pushTypeName } from "../../protocol/bitwarden/push_type.ts";
+import { pushTypeName } from "../../protocol/bitwarden/mod.ts";
 import { type CaseContext, type CaseDefinition, CaseFailure, CaseUnsupported } from "../types.ts";
 import { createEnvelopeInjector } from "../driver/injectors.ts";
 import { checkDelivery, envelopeKey } from "../driver/compare.ts";

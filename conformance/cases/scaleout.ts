@@ -5,10 +5,10 @@
  * @module
  */
 
-import { DeviceType } from "../../protocol/bitwarden/client_type.ts";
-import { PushType } from "../../protocol/bitwarden/push_type.ts";
+import { DeviceType } from "../../protocol/bitwarden/mod.ts";
+import { PushType } from "../../protocol/bitwarden/mod.ts";
 import { type CaseContext, type CaseDefinition, CaseUnsupported } from "../types.ts";
-import type { Envelope } from "../../protocol/bitwarden/types.ts";
+import type { Envelope } from "../../protocol/bitwarden/mod.ts";
 import { newGuid } from "../driver/identity.ts";
 import { leaseTokenWorld } from "./_common.ts";
 import { createEnvelopeInjector } from "../driver/injectors.ts";

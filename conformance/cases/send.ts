@@ -4,9 +4,9 @@
  * @module
  */
 
-import { PushType } from "../../protocol/bitwarden/push_type.ts";
+import { PushType } from "../../protocol/bitwarden/mod.ts";
 import { writeSendBody } from "../../protocol/bitwarden/mod.ts";
-import type { Envelope } from "../../protocol/bitwarden/types.ts";
+import type { Envelope } from "../../protocol/bitwarden/mod.ts";
 import { type CaseContext, type CaseDefinition, CaseFailure } from "../types.ts";
 import { internalToken, postSend } from "../driver/send_injector.ts";
 import { connectMain, ownPushes, validHubToken } from "./_common.ts";

@@ -7,8 +7,8 @@
  */
 
 import { Buffer } from "node:buffer";
-import { DeviceType } from "../../protocol/bitwarden/client_type.ts";
-import { masterPasswordHash } from "../../protocol/bitwarden/master_password.ts";
+import { DeviceType } from "../../protocol/bitwarden/mod.ts";
+import { masterPasswordHash } from "../../protocol/bitwarden/mod.ts";
 import type { CaseContext, Trace } from "../types.ts";
 import { newGuid } from "./identity.ts";
 

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Envelope } from "../../protocol/bitwarden/types.ts";
+import type { Envelope } from "../../protocol/bitwarden/mod.ts";
 import { toHubJsonArgument, toHubMessagePackArgument } from "../../protocol/bitwarden/mod.ts";
 import type { InvocationMessage } from "../../protocol/signalr/mod.ts";
 import { expectedMethod } from "./oracle.ts";

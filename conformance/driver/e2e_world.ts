@@ -8,7 +8,7 @@
  * @module
  */
 
-import { DeviceType } from "../../protocol/bitwarden/client_type.ts";
+import { DeviceType } from "../../protocol/bitwarden/mod.ts";
 import { type CaseContext, CaseUnsupported, type ResolvedTarget } from "../types.ts";
 import { ApiSession } from "./api_client.ts";
 import {

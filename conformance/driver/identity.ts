@@ -6,7 +6,7 @@
  */
 
 import type { ActingAuthority, TokenFault } from "../../testing/mod.ts";
-import { DeviceType } from "../../protocol/bitwarden/client_type.ts";
+import { DeviceType } from "../../protocol/bitwarden/mod.ts";
 import { type CaseContext, CaseUnsupported } from "../types.ts";
 
 /** A case context that may carry the harness authority (`--act-as-authority`). */

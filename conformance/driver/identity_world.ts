@@ -14,8 +14,8 @@
  */
 
 import { Buffer } from "node:buffer";
-import { DeviceType } from "../../protocol/bitwarden/client_type.ts";
-import type { HubClaims } from "../../protocol/bitwarden/types.ts";
+import { DeviceType } from "../../protocol/bitwarden/mod.ts";
+import type { HubClaims } from "../../protocol/bitwarden/mod.ts";
 import { type CaseContext, CaseUnsupported, type ResolvedTarget } from "../types.ts";
 import { type Account, ApiError, ApiSession, ENC_STRING } from "./api_client.ts";
 

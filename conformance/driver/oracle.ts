@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Envelope, HubClaims } from "../../protocol/bitwarden/types.ts";
+import type { Envelope, HubClaims } from "../../protocol/bitwarden/mod.ts";
 import { groupsForConnection, routeEnvelope } from "../../protocol/bitwarden/mod.ts";
 
 /** A hub connection as the oracle sees it. */

@@ -25,7 +25,7 @@ import {
   PushType,
   pushTypeName,
 } from "../../protocol/bitwarden/mod.ts";
-import type { Envelope, JsonValue } from "../../protocol/bitwarden/types.ts";
+import type { Envelope, JsonValue } from "../../protocol/bitwarden/mod.ts";
 import type { InvocationMessage } from "../../protocol/signalr/mod.ts";
 import { type CaseContext, CaseFailure } from "../types.ts";
 import type { ApiSession } from "./api_client.ts";

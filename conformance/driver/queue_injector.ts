@@ -8,7 +8,7 @@
 
 import { Buffer } from "node:buffer";
 import { QueueClient } from "@azure/storage-queue";
-import type { Envelope } from "../../protocol/bitwarden/types.ts";
+import type { Envelope } from "../../protocol/bitwarden/mod.ts";
 import { writeQueueMessage } from "../../protocol/bitwarden/mod.ts";
 import { type CaseContext, CaseUnsupported, type Trace } from "../types.ts";
 import type { EnvelopeInjectorLike } from "./send_injector.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Envelope } from "../../protocol/bitwarden/types.ts";
+import type { Envelope } from "../../protocol/bitwarden/mod.ts";
 import { writeSendBody } from "../../protocol/bitwarden/mod.ts";
 import type { CaseContext, Trace } from "../types.ts";
 import { type ContextWithAuthority, mintInternalToken } from "./identity.ts";

@@ -5,8 +5,8 @@
  * @module
  */
 
-import type { Envelope } from "../../protocol/bitwarden/types.ts";
-import { DeviceType } from "../../protocol/bitwarden/client_type.ts";
+import type { Envelope } from "../../protocol/bitwarden/mod.ts";
+import { DeviceType } from "../../protocol/bitwarden/mod.ts";
 import type { InvocationMessage } from "../../protocol/signalr/mod.ts";
 import { type CaseContext, CaseFailure, CaseUnsupported } from "../types.ts";
 import {

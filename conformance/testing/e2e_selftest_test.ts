@@ -18,7 +18,7 @@ import {
   toHubJsonArgument,
   toHubMessagePackArgument,
 } from "../../protocol/bitwarden/mod.ts";
-import type { Envelope, Route } from "../../protocol/bitwarden/types.ts";
+import type { Envelope, Route } from "../../protocol/bitwarden/mod.ts";
 import {
   createNotificationsService,
   type NotificationsOverrides,

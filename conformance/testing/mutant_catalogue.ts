@@ -26,7 +26,7 @@ import type {
   HubClaims,
   Route,
   RouteTarget,
-} from "../../protocol/bitwarden/types.ts";
+} from "../../protocol/bitwarden/mod.ts";
 import { createTokenVerifier } from "../../server/auth/mod.ts";
 import type { Backplane, NotificationsOverrides } from "../../server/notifications/mod.ts";
 import { decodeTimestampToTimeSpec, ExtData } from "@msgpack/msgpack";

@@ -6,8 +6,7 @@
  * @module
  */
 
-import { parseServeConfig } from "../../server/config.ts";
-import { type RunningServe, startServe } from "../../server/serve.ts";
+import { parseServeConfig, type RunningServe, startServe } from "../../server/mod.ts";
 import { resolveTarget, type TargetInput } from "../target.ts";
 import type { ResolvedTarget } from "../types.ts";
 

@@ -14,7 +14,7 @@ import { type ConformanceReport, runConformance, type RunOptions } from "../runn
 import { allCases } from "../cases/mod.ts";
 import { routeCaseInfo } from "../cases/route.ts";
 import type { ResolvedTarget, Verdict } from "../types.ts";
-import { redisSkipReason, startRedis } from "../../testing/redis.ts";
+import { redisSkipReason, startRedis } from "../../testing/mod.ts";
 import { SELFTEST_INTERNAL_KEY, serveTarget, startReferenceServe } from "./reference_serve.ts";
 
 const RUN: Omit<RunOptions, "target"> = {

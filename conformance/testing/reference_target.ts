@@ -11,7 +11,7 @@ import { QueueClient } from "@azure/storage-queue";
 import { ActingAuthority } from "../../testing/mod.ts";
 import type { InjectMode, ResolvedTarget } from "../types.ts";
 import { toHubMessagePackArgument } from "../../protocol/bitwarden/mod.ts";
-import type { Envelope, HubClaims } from "../../protocol/bitwarden/types.ts";
+import type { Envelope, HubClaims } from "../../protocol/bitwarden/mod.ts";
 import { parseQueueMessage } from "../../protocol/bitwarden/mod.ts";
 import {
   AuthError,

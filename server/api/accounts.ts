@@ -6,8 +6,8 @@
  * @module
  */
 
-import { PushType } from "../../protocol/bitwarden/push_type.ts";
-import { hashSecret, verifySecret } from "../identity/secrets.ts";
+import { PushType } from "../../protocol/bitwarden/mod.ts";
+import { hashSecret, verifySecret } from "../kernel/mod.ts";
 import { type ApiDeps, iso, userPush } from "./_deps.ts";
 import { cipherResponse } from "./ciphers.ts";
 import { folderResponse } from "./folders.ts";

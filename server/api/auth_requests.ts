@@ -7,9 +7,9 @@
  * @module
  */
 
-import { DeviceType, parseDeviceTypeClaim } from "../../protocol/bitwarden/client_type.ts";
-import { PushType } from "../../protocol/bitwarden/push_type.ts";
-import { AUTH_REQUEST_LIFETIME_MS } from "../identity/token_endpoint.ts";
+import { DeviceType, parseDeviceTypeClaim } from "../../protocol/bitwarden/mod.ts";
+import { PushType } from "../../protocol/bitwarden/mod.ts";
+import { AUTH_REQUEST_LIFETIME_MS } from "../kernel/mod.ts";
 import { type ApiDeps, guidParam, iso, userPush } from "./_deps.ts";
 import { badRequest, jsonResponse, notFound, readJsonObject } from "../kernel/http.ts";
 import type { Router } from "../kernel/router.ts";

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { PushType } from "../../protocol/bitwarden/push_type.ts";
+import { PushType } from "../../protocol/bitwarden/mod.ts";
 import type { PushNotification } from "../push/types.ts";
 import { type ApiDeps, guidParam, iso, userPush } from "./_deps.ts";
 import type { UserContext } from "./context.ts";

@@ -5,8 +5,8 @@
  * @module
  */
 
-import { parseDeviceTypeClaim } from "../../protocol/bitwarden/client_type.ts";
-import type { HubClaims } from "../../protocol/bitwarden/types.ts";
+import { parseDeviceTypeClaim } from "../../protocol/bitwarden/mod.ts";
+import type { HubClaims } from "../../protocol/bitwarden/mod.ts";
 import {
   AuthError,
   extractAccessToken,

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { hashSecret } from "../identity/secrets.ts";
+import { hashSecret } from "../kernel/mod.ts";
 import { isGuid, ModelState } from "../kernel/validation.ts";
 import { MemberStatus, type MemoryStore, newId } from "../kernel/store.ts";
 

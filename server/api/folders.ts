@@ -5,7 +5,7 @@
  * @module
  */
 
-import { PushType } from "../../protocol/bitwarden/push_type.ts";
+import { PushType } from "../../protocol/bitwarden/mod.ts";
 import { type ApiDeps, guidParam, iso, userPush } from "./_deps.ts";
 import { emptyOk, jsonResponse, notFound, readJsonObject } from "../kernel/http.ts";
 import type { Router } from "../kernel/router.ts";

@@ -16,7 +16,7 @@ import {
   jwtVerify,
   type JWTVerifyGetKey,
 } from "jose";
-import type { HubClaims } from "../../protocol/bitwarden/types.ts";
+import type { HubClaims } from "../../protocol/bitwarden/mod.ts";
 
 /** Where the service gets its signing keys and which issuer it trusts. */
 export interface AuthOptions {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { QueueServiceClient } from "@azure/storage-queue";
-import { freePort } from "../../testing/free_port.ts";
+import { freePort } from "../../testing/mod.ts";
 import { startAzurite } from "./azurite.ts";
 
 Deno.test("startAzurite serves a working queue endpoint and stops by PID", async (t) => {

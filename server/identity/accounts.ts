@@ -19,7 +19,7 @@ import {
 import { type KdfSettings, type MemoryStore, newId, type StoredSecret } from "../kernel/store.ts";
 import { ModelState } from "../kernel/validation.ts";
 import type { Router } from "../kernel/router.ts";
-import { hashSecret } from "./secrets.ts";
+import { hashSecret } from "../kernel/mod.ts";
 
 /** Options of {@linkcode addAccountRoutes}. */
 export interface AccountRoutesOptions {

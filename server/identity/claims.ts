@@ -5,7 +5,7 @@
  * @module
  */
 
-import { DeviceType } from "../../protocol/bitwarden/client_type.ts";
+import { DeviceType } from "../../protocol/bitwarden/mod.ts";
 import {
   CUSTOM_PERMISSIONS,
   MemberStatus,

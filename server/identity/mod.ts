@@ -24,9 +24,7 @@ export {
 } from "./service.ts";
 export { SigningKeys } from "./signing_keys.ts";
 export { buildUserClaims, type UserClaimsOptions } from "./claims.ts";
-export { DEFAULT_SECRET_ITERATIONS, hashSecret, verifySecret } from "./secrets.ts";
 export {
-  AUTH_REQUEST_LIFETIME_MS,
   createTokenEndpoint,
   INTERNAL_TOKEN_SECONDS,
   STATIC_CLIENTS,

@@ -7,11 +7,11 @@
  */
 
 import { Buffer } from "node:buffer";
-import { parseDeviceTypeClaim } from "../../protocol/bitwarden/client_type.ts";
+import { parseDeviceTypeClaim } from "../../protocol/bitwarden/mod.ts";
 import { jsonResponse, readBodyText } from "../kernel/http.ts";
 import type { MemoryStore, User } from "../kernel/store.ts";
 import { buildUserClaims } from "./claims.ts";
-import { verifySecret } from "./secrets.ts";
+import { AUTH_REQUEST_LIFETIME_MS, verifySecret } from "../kernel/mod.ts";
 import type { SigningKeys } from "./signing_keys.ts";
 
 /** Static clients: refresh-token sliding lifetime in seconds (research §1.4). */
@@ -28,9 +28,6 @@ export const STATIC_CLIENTS: Readonly<
 
 /** Lifetime of `internal.*` client-credentials tokens. */
 export const INTERNAL_TOKEN_SECONDS = 86400;
-
-/** How long an approved login-with-device request can be used (`UserRequestExpiration`). */
-export const AUTH_REQUEST_LIFETIME_MS = 15 * 60 * 1000;
 
 /** Options of {@linkcode createTokenEndpoint}. */
 export interface TokenEndpointOptions {

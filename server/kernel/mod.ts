@@ -34,5 +34,6 @@ export {
   readJsonObject,
   type ValidationErrors,
 } from "./http.ts";
+export { DEFAULT_SECRET_ITERATIONS, hashSecret, verifySecret } from "./secrets.ts";
 export { type Params, type RouteHandler, Router } from "./router.ts";
 export { isEncString, isGuid, ModelState, type StringRule } from "./validation.ts";

@@ -353,6 +353,9 @@ export function newId(): string {
   return crypto.randomUUID();
 }
 
+/** How long an approved login-with-device request can be used (`UserRequestExpiration`). */
+export const AUTH_REQUEST_LIFETIME_MS = 15 * 60 * 1000;
+
 /** All in-memory state of the reference server. */
 export class MemoryStore {
   /** Users by id. */

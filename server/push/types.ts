@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { JsonValue } from "../../protocol/bitwarden/types.ts";
+import type { JsonValue } from "../../protocol/bitwarden/mod.ts";
 
 /** `NotificationTarget`: who a push is for. Not put on the SignalR-path wire. */
 export type NotificationTarget = "user" | "organization" | "installation";

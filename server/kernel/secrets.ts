@@ -6,7 +6,7 @@
  */
 
 import { Buffer } from "node:buffer";
-import type { StoredSecret } from "../kernel/store.ts";
+import type { StoredSecret } from "./store.ts";
 
 /** Default server-side PBKDF2 iterations: enough for a reference, cheap on shared CI cores. */
 export const DEFAULT_SECRET_ITERATIONS = 10_000;
