@@ -6,7 +6,7 @@
  * @module
  */
 
-import { HandshakeError, ProtocolError } from "../../protocol/errors.ts";
+import { HandshakeError, ProtocolError } from "../../protocol/mod.ts";
 import {
   BinaryMessageParser,
   frameBinary,

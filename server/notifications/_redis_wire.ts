@@ -10,7 +10,7 @@
  * @module
  */
 
-import type { Envelope, JsonValue } from "../../protocol/bitwarden/types.ts";
+import type { Envelope, JsonValue } from "../../protocol/bitwarden/mod.ts";
 
 /** One envelope as carried between instances. */
 export interface BackplaneMessage {

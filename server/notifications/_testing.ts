@@ -7,7 +7,7 @@
  */
 
 import { ActingAuthority } from "../../testing/mod.ts";
-import type { HubMessage } from "../../protocol/signalr/messages.ts";
+import type { HubMessage } from "../../protocol/signalr/mod.ts";
 import {
   BinaryMessageParser,
   createMessagePackHubProtocol,

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { HubName, RouteTarget } from "../../protocol/bitwarden/types.ts";
+import type { HubName, RouteTarget } from "../../protocol/bitwarden/mod.ts";
 
 /** What the registry needs to know about a connection; membership is fixed at registration. */
 export interface RegistryEntry {

@@ -6,8 +6,8 @@
  * @module
  */
 
-import type { Envelope, HubName, Route } from "../../protocol/bitwarden/types.ts";
-import { type HubMessage, MessageType } from "../../protocol/signalr/messages.ts";
+import type { Envelope, HubName, Route } from "../../protocol/bitwarden/mod.ts";
+import { type HubMessage, MessageType } from "../../protocol/signalr/mod.ts";
 import type { ConnectionRegistry } from "./connection_registry.ts";
 import type { HubConnection } from "./hub_connection.ts";
 import { OutgoingFrame } from "./outgoing_frame.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { Envelope, Route } from "../../protocol/bitwarden/types.ts";
+import type { Envelope, Route } from "../../protocol/bitwarden/mod.ts";
 import { jsonCodec, messagePackCodec } from "./_hub_codec.ts";
 import { ConnectionRegistry } from "./connection_registry.ts";
 import { Dispatcher } from "./dispatcher.ts";

@@ -8,8 +8,8 @@
  * @module
  */
 
-import type { ConnectionGroups, HubClaims, HubName } from "../../protocol/bitwarden/types.ts";
-import { ProtocolError } from "../../protocol/errors.ts";
+import type { ConnectionGroups, HubClaims, HubName } from "../../protocol/bitwarden/mod.ts";
+import { ProtocolError } from "../../protocol/mod.ts";
 import {
   buildNegotiateResponse,
   connectionIdFromBytes,

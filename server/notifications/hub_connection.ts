@@ -7,8 +7,8 @@
  * @module
  */
 
-import type { ConnectionGroups, HubName } from "../../protocol/bitwarden/types.ts";
-import { ProtocolError } from "../../protocol/errors.ts";
+import type { ConnectionGroups, HubName } from "../../protocol/bitwarden/mod.ts";
+import { ProtocolError } from "../../protocol/mod.ts";
 import {
   HANDSHAKE_CANCELED_ERROR,
   HANDSHAKE_PARSE_ERROR,

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { encode } from "@msgpack/msgpack";
-import { frameBinary } from "../../protocol/signalr/binary_framing.ts";
-import { TransferFormat } from "../../protocol/signalr/messages.ts";
+import { frameBinary } from "../../protocol/signalr/mod.ts";
+import { TransferFormat } from "../../protocol/signalr/mod.ts";
 import { DEFAULT_CODECS } from "./_hub_codec.ts";
 import {
   type CloseReason,

@@ -7,8 +7,8 @@
  * @module
  */
 
-import { formatServerSentEvent } from "../../protocol/signalr/sse.ts";
-import type { TransferFormat } from "../../protocol/signalr/messages.ts";
+import { formatServerSentEvent } from "../../protocol/signalr/mod.ts";
+import type { TransferFormat } from "../../protocol/signalr/mod.ts";
 
 const UTF8_ENCODER = new TextEncoder();
 const UTF8_DECODER = new TextDecoder();
@@ -30,7 +30,7 @@ export class OutgoingFrame {
    * @example
    * ```ts
    * import assert from "node:assert/strict";
-   * import { TransferFormat } from "../../protocol/signalr/messages.ts";
+   * import { TransferFormat } from "../../protocol/signalr/mod.ts";
    * import { OutgoingFrame } from "./outgoing_frame.ts";
    * const frame = new OutgoingFrame('{"type":6}\x1e', TransferFormat.Text);
    * assert.equal(frame.bytes, frame.bytes); // encoded once, then shared

@@ -18,7 +18,7 @@
 
 import { QueueServiceClient } from "@azure/storage-queue";
 import type { QueueClient, ReceivedMessageItem } from "@azure/storage-queue";
-import type { Envelope } from "../../protocol/bitwarden/types.ts";
+import type { Envelope } from "../../protocol/bitwarden/mod.ts";
 import {
   decodeQueueMessageText,
   isBlankMessage,

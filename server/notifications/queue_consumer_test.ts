@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { type QueueClient, QueueServiceClient } from "@azure/storage-queue";
-import type { Envelope } from "../../protocol/bitwarden/types.ts";
+import type { Envelope } from "../../protocol/bitwarden/mod.ts";
 import { parseQueueMessage } from "../../protocol/bitwarden/mod.ts";
 import { azuriteConnectionString, type AzuriteQueue, startAzurite } from "../azurite/mod.ts";
 import { freePort, until } from "../../testing/mod.ts";

@@ -23,7 +23,7 @@
  */
 
 import { createClient } from "redis";
-import type { Envelope } from "../../protocol/bitwarden/types.ts";
+import type { Envelope } from "../../protocol/bitwarden/mod.ts";
 import type { MetricFamily, MetricsProvider } from "./metrics.ts";
 import type { Backplane, Logger } from "./types.ts";
 import { decodeBackplaneMessage, encodeBackplaneMessage } from "./_redis_wire.ts";

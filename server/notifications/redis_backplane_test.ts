@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createClient } from "redis";
 import { QueueServiceClient } from "@azure/storage-queue";
-import type { Envelope } from "../../protocol/bitwarden/types.ts";
+import type { Envelope } from "../../protocol/bitwarden/mod.ts";
 import {
   ActingAuthority,
   freePort,

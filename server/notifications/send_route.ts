@@ -6,8 +6,8 @@
  * @module
  */
 
-import type { Envelope, HubClaims } from "../../protocol/bitwarden/types.ts";
-import { EnvelopeError, ProtocolError } from "../../protocol/errors.ts";
+import type { Envelope, HubClaims } from "../../protocol/bitwarden/mod.ts";
+import { EnvelopeError, ProtocolError } from "../../protocol/mod.ts";
 import type { NotificationsMetrics } from "./metrics.ts";
 import type { DispatchFunction, Logger } from "./types.ts";
 

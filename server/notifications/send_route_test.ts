@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { Envelope } from "../../protocol/bitwarden/types.ts";
+import type { Envelope } from "../../protocol/bitwarden/mod.ts";
 import type { Backplane } from "./types.ts";
 import { withService } from "./_testing.ts";
 

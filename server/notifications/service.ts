@@ -17,8 +17,8 @@ import type {
   Envelope,
   HubClaims,
   HubName,
-} from "../../protocol/bitwarden/types.ts";
-import { ClientType } from "../../protocol/bitwarden/client_type.ts";
+} from "../../protocol/bitwarden/mod.ts";
+import { ClientType } from "../../protocol/bitwarden/mod.ts";
 import {
   AuthError,
   type AuthOptions,

@@ -6,12 +6,7 @@
  * @module
  */
 
-import type {
-  ConnectionGroups,
-  Envelope,
-  HubClaims,
-  Route,
-} from "../../protocol/bitwarden/types.ts";
+import type { ConnectionGroups, Envelope, HubClaims, Route } from "../../protocol/bitwarden/mod.ts";
 
 /** Log sink; `fields` carries structured context. */
 export type Logger = (

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { TransferFormat } from "../../protocol/signalr/messages.ts";
+import { TransferFormat } from "../../protocol/signalr/mod.ts";
 import type { HubConnection, TransportCloseInfo, TransportSink } from "./hub_connection.ts";
 import type { OutgoingFrame } from "./outgoing_frame.ts";
 
