@@ -8,6 +8,7 @@
 
 import type { CaseReport, ConformanceReport, RunEvent } from "../runner.ts";
 import { VERDICTS } from "../verdict.ts";
+import { failureCauses } from "./causes.ts";
 
 /** Options of {@linkcode ConsoleReporter}. */
 export interface ConsoleOptions {
@@ -129,7 +130,7 @@ export class ConsoleReporter {
       if (failed.length > 0) {
         write("");
         write("Failed cases:");
-        for (const c of failed) this.#writeFailure(c);
+        this.#writeFailures(failed);
       }
     } else {
       write(
@@ -169,6 +170,28 @@ export class ConsoleReporter {
         total === 1 ? "" : "s"
       }: ${reasons}${tail}`,
     );
+  }
+
+  /** Failures one by one, except that a cause shared by several cases is printed once. */
+  #writeFailures(failed: readonly CaseReport[]): void {
+    const { write } = this.#options;
+    const byId = new Map(failed.map((c) => [c.id, c]));
+    for (const group of failureCauses(failed)) {
+      if (group.cases.length === 1) {
+        this.#writeFailure(byId.get(group.cases[0]!)!);
+        continue;
+      }
+      const failing = group.failingRun === group.cases.length
+        ? "all fail the run"
+        : `${group.failingRun} fail the run`;
+      write(
+        `  ${
+          this.#paint(group.verdict, group.verdict)
+        } ${group.cases.length} cases, one cause (${failing}):`,
+      );
+      write(`      cause:    ${oneLine(group.example)}`);
+      write(`      cases:    ${group.cases.join(", ")}`);
+    }
   }
 
   #writeFailure(c: CaseReport): void {

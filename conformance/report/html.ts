@@ -9,6 +9,7 @@
 import type { CaseReport, ConformanceReport } from "../runner.ts";
 import { VERDICTS } from "../verdict.ts";
 import { escapeMarkup as x } from "./_escape.ts";
+import { type FailureCause, failureCauses } from "./causes.ts";
 import { caseFileNames } from "./json.ts";
 import { renderSequenceDiagram } from "./sequence.ts";
 
@@ -102,6 +103,24 @@ function failureSection(c: CaseReport, file: string | undefined, index: number):
 </details>`;
 }
 
+/** A table of the causes that fail several cases, each with links to its cases. */
+function causesSection(causes: readonly FailureCause[]): string {
+  const shared = causes.filter((g) => g.cases.length > 1);
+  if (shared.length === 0) return "";
+  const rows = shared.map((g) =>
+    `<tr><td>${badge(g.verdict)}</td><td class="num">${g.cases.length}</td><td><code>${
+      x(g.example)
+    }</code><div class="expect">${
+      g.cases.map((id) => `<a href="#${anchor(id)}">${x(id)}</a>`).join(", ")
+    }</div></td></tr>`
+  ).join("\n");
+  return `<h2>Failures by cause (${shared.length} shared by several cases)</h2>
+<table><thead><tr><th>Verdict</th><th>Cases</th><th>Cause and its cases</th></tr></thead>
+<tbody>
+${rows}
+</tbody></table>`;
+}
+
 /**
  * Renders `report.html`.
  *
@@ -161,6 +180,7 @@ export function renderHtml(report: ConformanceReport): string {
   }</p>
 <table style="width:auto"><tr>${totals}</tr></table>
 <p class="meta">Expected failures: ${report.expectedFailures} · unexpected passes: ${report.unexpectedPasses}</p>${stale}
+${causesSection(failureCauses(failures))}
 <h2>Failures (${failures.length})</h2>
 ${
     failures.length === 0

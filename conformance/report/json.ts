@@ -6,6 +6,7 @@
  */
 
 import type { CaseReport, ConformanceReport } from "../runner.ts";
+import { failureCauses } from "./causes.ts";
 import { toJsonSafe } from "./_json_safe.ts";
 
 /**
@@ -44,11 +45,16 @@ function caseSummary(c: CaseReport, reportFile: string | undefined) {
  * Builds the `index.json` document.
  *
  * @param report The run's report.
- * @returns JSON data: run metadata, totals, and every case without trace.
+ * @returns JSON data: run metadata, totals, the failures grouped by cause (`failureCauses`), and
+ * every case without trace.
  */
 export function renderIndex(report: ConformanceReport): unknown {
   const files = caseFileNames(report.cases.map((c) => c.id));
-  return toJsonSafe({ ...report, cases: report.cases.map((c) => caseSummary(c, files.get(c.id))) });
+  return toJsonSafe({
+    ...report,
+    failureCauses: failureCauses(report.cases),
+    cases: report.cases.map((c) => caseSummary(c, files.get(c.id))),
+  });
 }
 
 /**

@@ -10,6 +10,7 @@ import { renderHtml } from "./html.ts";
 import { caseFileNames, renderCaseJson, renderIndex } from "./json.ts";
 import { renderJUnit } from "./junit.ts";
 
+export { type FailureCause, failureCauses, maskCause } from "./causes.ts";
 export { type ConsoleOptions, ConsoleReporter } from "./console.ts";
 export { renderHtml } from "./html.ts";
 export { caseFileNames, renderCaseJson, renderIndex } from "./json.ts";
