@@ -21,7 +21,7 @@ import { queryValue } from "../auth/mod.ts";
 import type { HubConnection, TransportKind, TransportSink } from "./hub_connection.ts";
 import { LongPollingSink, NO_CACHE_HEADERS } from "./long_polling_transport.ts";
 import { SseSink } from "./sse_transport.ts";
-import { acceptWebSocket } from "./websocket_transport.ts";
+import { acceptWebSocket, type ForcedCloseResult } from "./websocket_transport.ts";
 
 /** Construction options of {@linkcode HubEndpoint}. */
 export interface HubEndpointOptions {
@@ -53,6 +53,10 @@ export interface HubEndpointOptions {
   }) => HubConnection;
   /** Send buffer limit per connection in bytes. */
   readonly sendBufferLimit: number;
+  /** How long a server-initiated WebSocket close waits for the peer before it is forced (ms). */
+  readonly closeTimeoutMs: number;
+  /** Told when a WebSocket close had to be forced. */
+  readonly onForcedClose?: (result: ForcedCloseResult) => void;
   /** Long poll wait before an empty answer (ms). */
   readonly longPollTimeoutMs: number;
   /** Time a negotiated connection may stay without transport, or a long poller between polls (ms). */
@@ -247,7 +251,9 @@ export class HubEndpoint {
       const identity = this.#identity(claims, url, entry);
       const response = identity instanceof Response ? identity : acceptWebSocket(request, {
         sendBufferLimit: this.#options.sendBufferLimit,
+        closeTimeoutMs: this.#options.closeTimeoutMs,
         createConnection: (sink) => this.#start(entry, identity, sink),
+        ...(this.#options.onForcedClose ? { onForcedClose: this.#options.onForcedClose } : {}),
       });
       // Refused before a connection existed: the id stays free for a correct attempt.
       if (entry && entry.connection === undefined) delete entry.transport;

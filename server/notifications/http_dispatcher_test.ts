@@ -12,6 +12,7 @@ function endpoint(now: () => number): HubEndpoint {
       throw new Error("no connection may start in this test");
     },
     sendBufferLimit: 1024,
+    closeTimeoutMs: 1000,
     longPollTimeoutMs: 1000,
     disconnectTimeoutMs: 100,
     now,

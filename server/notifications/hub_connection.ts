@@ -429,10 +429,12 @@ export class HubConnection implements RegistryEntry {
    * Records that the transport ended underneath the connection (peer closed, network error).
    *
    * @param detail What happened.
+   * @param reason The reason label when the transport knows better than `transport-closed`
+   *   (a frame over the transport's own size limit is `message-too-large`).
    */
-  transportClosed(detail: string): void {
+  transportClosed(detail: string, reason: CloseReason = "transport-closed"): void {
     if (this.#state === "closed") return;
     this.#state = "closed";
-    this.#options.onClosed(this, "transport-closed", detail);
+    this.#options.onClosed(this, reason, detail);
   }
 }

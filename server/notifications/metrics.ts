@@ -121,6 +121,11 @@ export class NotificationsMetrics {
     "hubproof_notifications_slow_consumers_dropped_total",
     "Connections closed because their send buffer exceeded the limit, by hub",
   );
+  /** WebSocket closes the peer never answered, closed under it after the close timeout. */
+  readonly forcedCloses = new LabelledCounter(
+    "hubproof_notifications_forced_closes_total",
+    "WebSocket closes whose Close the peer did not answer within the close timeout, by hub and result (aborted: connection released; unsupported: this runtime cannot release it)",
+  );
   /** Refused requests, by endpoint and status. */
   readonly authFailures = new LabelledCounter(
     "hubproof_notifications_auth_failures_total",
@@ -150,6 +155,7 @@ export class NotificationsMetrics {
       this.messagesUnrouted,
       this.deliveries,
       this.slowConsumersDropped,
+      this.forcedCloses,
       this.authFailures,
       this.backplanePublishFailures,
       this.sendRejected,

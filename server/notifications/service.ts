@@ -61,6 +61,12 @@ export interface NotificationsTimers {
   readonly negotiateTimeoutMs?: number;
   /** Long poll wait before an empty 200 (default 90000). */
   readonly longPollTimeoutMs?: number;
+  /**
+   * A server-initiated WebSocket close waits this long for the peer's Close, then the
+   * connection is closed under it (default 5000, ASP.NET Core `WebSocketOptions.CloseTimeout`;
+   * 0 waits for ever, which lets a peer that never answers keep its socket).
+   */
+  readonly closeTimeoutMs?: number;
 }
 
 /** Configuration of the Notifications service. */
@@ -124,6 +130,7 @@ interface ResolvedTimers extends HubTimers {
   readonly heartbeatMs: number;
   readonly negotiateTimeoutMs: number;
   readonly longPollTimeoutMs: number;
+  readonly closeTimeoutMs: number;
 }
 
 function nonNegative(name: string, value: number | undefined, fallback: number): number {
@@ -142,6 +149,7 @@ function resolveTimers(t: NotificationsTimers = {}): ResolvedTimers {
     heartbeatMs: nonNegative("timers.heartbeatMs", t.heartbeatMs, 120_000),
     negotiateTimeoutMs: nonNegative("timers.negotiateTimeoutMs", t.negotiateTimeoutMs, 15_000),
     longPollTimeoutMs: nonNegative("timers.longPollTimeoutMs", t.longPollTimeoutMs, 90_000),
+    closeTimeoutMs: nonNegative("timers.closeTimeoutMs", t.closeTimeoutMs, 5_000),
   };
 }
 
@@ -242,6 +250,8 @@ class Service implements NotificationsService {
           hub === "main" ? this.#mainIdentity(claims!) : this.#anonymousIdentity(url, negotiateUrl),
         createConnection: (init) => this.#createConnection(init, maxMessageSize),
         sendBufferLimit,
+        closeTimeoutMs: this.#timers.closeTimeoutMs,
+        onForcedClose: (result) => this.metrics.forcedCloses.inc({ hub, result }),
         longPollTimeoutMs: this.#timers.longPollTimeoutMs,
         disconnectTimeoutMs: this.#timers.negotiateTimeoutMs,
         maxPendingBytes: maxMessageSize,

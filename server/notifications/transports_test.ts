@@ -9,6 +9,7 @@ import {
   FAST_TIMERS,
   rawHttp,
   RawHubClient,
+  SilentPeer,
   UPGRADE_HEADERS,
   withService,
 } from "./_testing.ts";
@@ -351,38 +352,11 @@ Deno.test("a long poller that stops polling is dropped as a slow consumer; other
   });
 });
 
-/** Opens a WebSocket over raw TCP, sends the JSON handshake, and then never reads again. */
-async function stalledWebSocket(baseUrl: string, token: string): Promise<Deno.TcpConn> {
-  const url = new URL(baseUrl);
-  const conn = await Deno.connect({ hostname: url.hostname, port: Number(url.port) });
-  const request = `GET /hub?access_token=${token} HTTP/1.1\r\nhost: ${url.host}\r\n` +
-    Object.entries(UPGRADE_HEADERS).map(([k, v]) => `${k}: ${v}\r\n`).join("") + "\r\n";
-  await conn.write(new TextEncoder().encode(request));
-  const buffer = new Uint8Array(4096);
-  let head = "";
-  while (!head.includes("\r\n\r\n")) {
-    const n = await conn.read(buffer);
-    if (n === null) throw new Error("Closed during upgrade");
-    head += new TextDecoder().decode(buffer.subarray(0, n));
-  }
-  assert.match(head, /^HTTP\/1.1 101/);
-  const payload = new TextEncoder().encode('{"protocol":"json","version":1}\x1e');
-  const mask = [1, 2, 3, 4];
-  const frame = new Uint8Array([
-    0x81,
-    0x80 | payload.length,
-    ...mask,
-    ...payload.map((b, i) => b ^ mask[i % 4]!),
-  ]);
-  await conn.write(frame);
-  return conn;
-}
-
 Deno.test("a WebSocket peer that stops reading is dropped as a slow consumer", async () => {
   await withService({ sendBufferLimit: 65_536 }, async (f) => {
     const token = await f.userToken({ sub: USER });
     const witness = await f.connect({ token });
-    const stalled = await stalledWebSocket(f.url, token);
+    const stalled = await SilentPeer.open(f.url, { token, handshake: true });
     try {
       await delay(50);
       const big = {

@@ -2,22 +2,38 @@
  * The WebSockets transport: upgrades the request, feeds every received frame (text or binary)
  * into the hub connection as one byte stream, and writes Text frames for the JSON protocol and
  * Binary frames for MessagePack. A peer that does not read is detected through the socket's
- * `bufferedAmount` and dropped instead of buffering without bound.
+ * `bufferedAmount` and dropped instead of buffering without bound. Every server-side close is
+ * bounded: a peer that does not answer the Close within `closeTimeoutMs` has its connection
+ * closed under it (see `_socket_abort.ts` for why Deno needs help there).
  *
  * @module
  */
 
 import { TransferFormat } from "../../protocol/signalr/mod.ts";
+import { abortWebSocket } from "./_socket_abort.ts";
 import type { HubConnection, TransportCloseInfo, TransportSink } from "./hub_connection.ts";
 import type { OutgoingFrame } from "./outgoing_frame.ts";
+
+/** How a close the server started ended once its timer ran out. */
+export type ForcedCloseResult = "aborted" | "unsupported";
 
 /** Options of {@linkcode acceptWebSocket}. */
 export interface WebSocketTransportOptions {
   /** Bytes queued in the socket before the peer counts as a slow consumer. */
   readonly sendBufferLimit: number;
+  /**
+   * How long a server-initiated close waits for the peer's Close before the connection is
+   * closed under it (ASP.NET Core `WebSocketOptions.CloseTimeout`; 0 waits for ever).
+   */
+  readonly closeTimeoutMs: number;
   /** Builds the hub connection on top of the transport sink. */
   readonly createConnection: (sink: TransportSink) => HubConnection;
+  /** Told when a close had to be forced because the peer never answered it. */
+  readonly onForcedClose?: (result: ForcedCloseResult) => void;
 }
+
+/** Deno's error text for a frame over its own (64 MiB) limit, before any hub code sees it. */
+const FRAME_TOO_LARGE = /frame too large|message too (large|big)/i;
 
 const UTF8_ENCODER = new TextEncoder();
 
@@ -44,10 +60,36 @@ class WebSocketSink implements TransportSink {
   readonly inherentKeepAlive = false;
   #socket: WebSocket;
   #limit: number;
+  #closeTimeoutMs: number;
+  #onForcedClose: (result: ForcedCloseResult) => void;
+  #closeTimer: ReturnType<typeof setTimeout> | undefined;
+  #pendingClose: TransportCloseInfo | undefined;
 
-  constructor(socket: WebSocket, limit: number) {
+  constructor(
+    socket: WebSocket,
+    options: Pick<
+      WebSocketTransportOptions,
+      "sendBufferLimit" | "closeTimeoutMs" | "onForcedClose"
+    >,
+  ) {
     this.#socket = socket;
-    this.#limit = limit;
+    this.#limit = options.sendBufferLimit;
+    this.#closeTimeoutMs = options.closeTimeoutMs;
+    this.#onForcedClose = options.onForcedClose ?? (() => {});
+  }
+
+  /** The socket opened: a close asked for while Deno was still upgrading goes out now. */
+  opened(): void {
+    const pending = this.#pendingClose;
+    this.#pendingClose = undefined;
+    if (pending) this.close(pending);
+  }
+
+  /** The socket is closed: the connection is released, no forced close needed. */
+  released(): void {
+    clearTimeout(this.#closeTimer);
+    this.#closeTimer = undefined;
+    this.#pendingClose = undefined;
   }
 
   write(frame: OutgoingFrame): boolean {
@@ -64,12 +106,28 @@ class WebSocketSink implements TransportSink {
 
   close(info: TransportCloseInfo): void {
     const state = this.#socket.readyState;
+    if (state === WebSocket.CONNECTING) {
+      // Deno marks a server socket OPEN once the upgrade completes whatever close() said
+      // before, so a close now would be lost: it waits for the open event.
+      this.#pendingClose ??= info;
+      return;
+    }
     if (state === WebSocket.CLOSING || state === WebSocket.CLOSED) return;
     try {
       this.#socket.close(info.code, truncateCloseReason(info.reason));
     } catch {
       // Already closing.
     }
+    this.#armCloseTimer();
+  }
+
+  #armCloseTimer(): void {
+    if (this.#closeTimeoutMs <= 0 || this.#closeTimer !== undefined) return;
+    this.#closeTimer = setTimeout(() => {
+      this.#closeTimer = undefined;
+      if (this.#socket.readyState === WebSocket.CLOSED) return;
+      this.#onForcedClose(abortWebSocket(this.#socket) ? "aborted" : "unsupported");
+    }, this.#closeTimeoutMs);
   }
 }
 
@@ -108,7 +166,9 @@ export function acceptWebSocket(request: Request, options: WebSocketTransportOpt
   }
   const { socket, response } = upgraded;
   socket.binaryType = "arraybuffer";
-  const connection = options.createConnection(new WebSocketSink(socket, options.sendBufferLimit));
+  const sink = new WebSocketSink(socket, options);
+  const connection = options.createConnection(sink);
+  let transportError: string | undefined;
   // An exception escaping a socket event handler would terminate the whole process: it ends
   // this connection only (1011, as ASP.NET Core closes after a server-side failure).
   socket.onmessage = (event: MessageEvent<string | ArrayBuffer>) => {
@@ -119,17 +179,27 @@ export function acceptWebSocket(request: Request, options: WebSocketTransportOpt
       failConnection(connection, error);
     }
   };
+  socket.onopen = () => sink.opened();
   socket.onclose = (event: CloseEvent) => {
+    sink.released();
+    const detail = `WebSocket closed: code ${event.code}${
+      event.reason ? ` (${event.reason})` : ""
+    }${transportError ? `: ${transportError}` : ""}`;
     try {
       connection.transportClosed(
-        `WebSocket closed: code ${event.code}${event.reason ? ` (${event.reason})` : ""}`,
+        detail,
+        transportError && FRAME_TOO_LARGE.test(transportError)
+          ? "message-too-large"
+          : "transport-closed",
       );
     } catch {
       // The connection is gone either way; there is nobody left to tell.
     }
   };
-  socket.onerror = () => {
-    // A close event always follows; nothing to do here.
+  socket.onerror = (event: Event) => {
+    // A close event always follows; the error says why (e.g. Deno's own frame size limit).
+    const message = (event as ErrorEvent).message;
+    if (typeof message === "string" && message !== "") transportError ??= message;
   };
   return response;
 }

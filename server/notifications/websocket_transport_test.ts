@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { DEFAULT_CODECS } from "./_hub_codec.ts";
-import { RawHubClient } from "./_testing.ts";
+import { RawHubClient, SilentPeer, withService } from "./_testing.ts";
 import { HubConnection } from "./hub_connection.ts";
 import { acceptWebSocket, truncateCloseReason } from "./websocket_transport.ts";
 
@@ -11,6 +11,7 @@ Deno.test("an exception inside a socket handler closes that connection with 1011
     (request) =>
       acceptWebSocket(request, {
         sendBufferLimit: 65_536,
+        closeTimeoutMs: 5_000,
         createConnection: (sink) =>
           new HubConnection({
             id: "c1",
@@ -52,4 +53,71 @@ Deno.test("truncateCloseReason keeps close reasons within 123 UTF-8 bytes", () =
   const long = truncateCloseReason("é".repeat(100));
   assert.ok(new TextEncoder().encode(long).length <= 123);
   assert.ok(long.endsWith("..."));
+});
+
+const BIG_USER = "b0000000-0000-4000-8000-00000000000b";
+const TEN_MB = 10 * 1024 * 1024;
+
+Deno.test("a 10 MB frame closes with message-too-large: reason in the Close and in metrics", async (t) => {
+  await withService({}, async (f) => {
+    const token = await f.userToken({ sub: BIG_USER });
+    const metrics = f.served.service.metrics;
+    const cases: [string, "json" | "messagepack", string | Uint8Array][] = [
+      ["JSON text frame", "json", `${"x".repeat(TEN_MB)}\x1e`],
+      ["JSON without a record separator", "json", "x".repeat(TEN_MB)],
+      // A MessagePack length prefix of 10 MiB (varint 0x80 0x80 0x80 0x05), then the body.
+      [
+        "MessagePack binary frame",
+        "messagepack",
+        (() => {
+          const frame = new Uint8Array(4 + TEN_MB);
+          frame.set([0x80, 0x80, 0x80, 0x05]);
+          return frame;
+        })(),
+      ],
+    ];
+    let expected = 0;
+    for (const [name, protocol, frame] of cases) {
+      await t.step(name, async () => {
+        const client = await f.connect({ token, protocol });
+        if (typeof frame === "string") client.sendText(frame);
+        else client.sendBinary(frame);
+        const closed = await client.closed(10_000);
+        assert.match(closed.reason, /^The maximum message size of 32768B was exceeded/);
+        assert.deepEqual(client.messages.filter((m) => m.type === 7), [{
+          type: 7,
+          error: "Connection closed with an error.",
+          allowReconnect: true,
+        }]);
+        expected++;
+        assert.equal(
+          metrics.connectionsClosed.get({ hub: "main", reason: "message-too-large" }),
+          expected,
+        );
+        assert.equal(metrics.connectionsClosed.get({ hub: "main", reason: "transport-closed" }), 0);
+      });
+    }
+    await t.step("a frame over Deno's own 64 MiB limit, refused before any hub code", async () => {
+      const peer = await SilentPeer.open(f.url, { token, handshake: true });
+      try {
+        // Deno refuses on the announced length and drops the connection: no Close can be sent,
+        // but the reason is still counted as what it is.
+        await peer.sendFrameHeader(65 * 1024 * 1024);
+        const deadline = Date.now() + 5_000;
+        while (
+          metrics.connectionsClosed.get({ hub: "main", reason: "message-too-large" }) === expected
+        ) {
+          assert.ok(Date.now() < deadline, "the oversized frame never closed the connection");
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        assert.equal(
+          metrics.connectionsClosed.get({ hub: "main", reason: "message-too-large" }),
+          expected + 1,
+        );
+        assert.equal(metrics.connectionsClosed.get({ hub: "main", reason: "transport-closed" }), 0);
+      } finally {
+        peer.close();
+      }
+    });
+  });
 });
