@@ -50,7 +50,13 @@ export interface HubEndpointOptions {
     readonly hub: HubName;
     readonly identity: ConnectionGroups;
     readonly sink: TransportSink;
+    readonly remoteIp: string | null;
   }) => HubConnection;
+  /**
+   * Decides, before a transport starts (before the WebSocket upgrade), whether a connection
+   * may start; returns the refusal response, or null to admit (default: always admit).
+   */
+  readonly admit?: (identity: ConnectionGroups, remoteIp: string | null) => Response | null;
   /** Send buffer limit per connection in bytes. */
   readonly sendBufferLimit: number;
   /** How long a server-initiated WebSocket close waits for the peer before it is forced (ms). */
@@ -123,9 +129,14 @@ export class HubEndpoint {
    *
    * @param request The request.
    * @param negotiate True for `{path}/negotiate`.
+   * @param options The client's remote IP, when the HTTP server told it.
    * @returns The response.
    */
-  async handle(request: Request, negotiate: boolean): Promise<Response> {
+  async handle(
+    request: Request,
+    negotiate: boolean,
+    options: { readonly remoteIp?: string | null } = {},
+  ): Promise<Response> {
     if (negotiate && request.method !== "POST") {
       return text(405, "Method Not Allowed", { allow: "POST" });
     }
@@ -141,7 +152,7 @@ export class HubEndpoint {
       case "DELETE":
         return this.#delete(url);
       default:
-        return this.#get(url, request, claims);
+        return this.#get(url, request, claims, options.remoteIp ?? null);
     }
   }
 
@@ -195,12 +206,18 @@ export class HubEndpoint {
     return undefined;
   }
 
-  #start(entry: Entry | null, identity: ConnectionGroups, sink: TransportSink): HubConnection {
+  #start(
+    entry: Entry | null,
+    identity: ConnectionGroups,
+    sink: TransportSink,
+    remoteIp: string | null,
+  ): HubConnection {
     const connection = this.#options.createConnection({
       id: entry?.id ?? newId(),
       hub: this.#options.hub,
       identity,
       sink,
+      remoteIp,
     });
     if (entry) {
       entry.connection = connection;
@@ -237,7 +254,24 @@ export class HubEndpoint {
     }
   }
 
-  #get(url: URL, request: Request, claims: HubClaims | null): Response | Promise<Response> {
+  /** The identity, or the response refusing it (bad claims, or over a connection bound). */
+  #admitted(
+    claims: HubClaims | null,
+    url: URL,
+    entry: Entry | null,
+    remoteIp: string | null,
+  ): ConnectionGroups | Response {
+    const identity = this.#identity(claims, url, entry);
+    if (identity instanceof Response) return identity;
+    return this.#options.admit?.(identity, remoteIp) ?? identity;
+  }
+
+  #get(
+    url: URL,
+    request: Request,
+    claims: HubClaims | null,
+    remoteIp: string | null,
+  ): Response | Promise<Response> {
     const upgrade = request.headers.get("upgrade")?.toLowerCase() === "websocket";
     if (upgrade) {
       let entry: Entry | null = null;
@@ -248,11 +282,11 @@ export class HubEndpoint {
         const refusal = this.#claimTransport(entry, "WebSockets");
         if (refusal) return refusal;
       }
-      const identity = this.#identity(claims, url, entry);
+      const identity = this.#admitted(claims, url, entry, remoteIp);
       const response = identity instanceof Response ? identity : acceptWebSocket(request, {
         sendBufferLimit: this.#options.sendBufferLimit,
         closeTimeoutMs: this.#options.closeTimeoutMs,
-        createConnection: (sink) => this.#start(entry, identity, sink),
+        createConnection: (sink) => this.#start(entry, identity, sink, remoteIp),
         ...(this.#options.onForcedClose ? { onForcedClose: this.#options.onForcedClose } : {}),
       });
       // Refused before a connection existed: the id stays free for a correct attempt.
@@ -264,12 +298,15 @@ export class HubEndpoint {
     const entry = found;
     const accept = request.headers.get("accept") ?? "";
     if (accept.toLowerCase().includes("text/event-stream")) {
-      const identity = this.#identity(claims, url, entry);
-      if (identity instanceof Response) return identity;
       const refusal = this.#claimTransport(entry, "ServerSentEvents");
       if (refusal) return refusal;
+      const identity = this.#admitted(claims, url, entry, remoteIp);
+      if (identity instanceof Response) {
+        delete entry.transport;
+        return identity;
+      }
       const sink = new SseSink(this.#options.sendBufferLimit);
-      const connection = this.#start(entry, identity, sink);
+      const connection = this.#start(entry, identity, sink, remoteIp);
       sink.onCancel(() =>
         connection.transportClosed("Server-Sent Events stream closed by the client")
       );
@@ -278,7 +315,7 @@ export class HubEndpoint {
     const refusal = this.#claimTransport(entry, "LongPolling");
     if (refusal) return refusal;
     if (!entry.lp) {
-      const identity = this.#identity(claims, url, entry);
+      const identity = this.#admitted(claims, url, entry, remoteIp);
       if (identity instanceof Response) {
         delete entry.transport;
         return identity;
@@ -288,7 +325,7 @@ export class HubEndpoint {
         pollTimeoutMs: this.#options.longPollTimeoutMs,
       }, this.#options.now());
       entry.lp = sink;
-      this.#start(entry, identity, sink);
+      this.#start(entry, identity, sink, remoteIp);
     }
     const lp = entry.lp;
     return lp.poll().then((response) => {

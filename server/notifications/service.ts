@@ -31,6 +31,7 @@ import {
 } from "../auth/mod.ts";
 import { authErrorResponse, type CorsOrigins, decorate, preflightResponse } from "./_http.ts";
 import { DEFAULT_CODECS } from "./_hub_codec.ts";
+import { ConnectionLimits, type ConnectionLimitSettings } from "./connection_limits.ts";
 import { ConnectionRegistry } from "./connection_registry.ts";
 import { Dispatcher } from "./dispatcher.ts";
 import { type CloseReason, HubConnection, type HubTimers } from "./hub_connection.ts";
@@ -83,6 +84,8 @@ export interface NotificationsOptions {
   readonly maxMessageSize?: number;
   /** Bytes queued per connection before it is dropped as a slow consumer (default 1 MiB). */
   readonly sendBufferLimit?: number;
+  /** Connection bounds checked before a transport starts (defaults in `connection_limits.ts`). */
+  readonly limits?: ConnectionLimitSettings;
   /** Azure queue consumer settings (cloud flow); the service supplies `dispatch`. */
   readonly queue?: Omit<QueueConsumerOptions, "dispatch">;
   /** Scale-out backplane. */
@@ -200,6 +203,7 @@ class Service implements NotificationsService {
   #log: Logger;
   #timers: ResolvedTimers;
   #registry = new ConnectionRegistry<HubConnection>();
+  #limits: ConnectionLimits<HubConnection>;
   #live = new Set<HubConnection>();
   #dispatcher: Dispatcher;
   #endpoints: Record<HubName, HubEndpoint>;
@@ -224,6 +228,8 @@ class Service implements NotificationsService {
     // Bitwarden's IsCorsOriginAllowed adds https://bitwarden.com in the cloud only.
     this.#cors = options.corsOrigins ??
       (options.selfHosted ? DEFAULT_CORS : [...DEFAULT_CORS, "https://bitwarden.com"]);
+    this.#limits = new ConnectionLimits(options.limits);
+    this.#providers.push(this.#limits);
     const maxMessageSize = nonNegative("maxMessageSize", options.maxMessageSize, 32_768);
     const sendBufferLimit = nonNegative("sendBufferLimit", options.sendBufferLimit, 1_048_576);
     const overrides = options.overrides ?? {};
@@ -249,6 +255,14 @@ class Service implements NotificationsService {
         identityFor: (claims, url, negotiateUrl) =>
           hub === "main" ? this.#mainIdentity(claims!) : this.#anonymousIdentity(url, negotiateUrl),
         createConnection: (init) => this.#createConnection(init, maxMessageSize),
+        admit: (identity, remoteIp) => {
+          const refusal = this.#limits.admit(remoteIp, identity.userId);
+          return refusal
+            ? Response.json({ message: refusal.message, reason: refusal.reason }, {
+              status: refusal.status,
+            })
+            : null;
+        },
         sendBufferLimit,
         closeTimeoutMs: this.#timers.closeTimeoutMs,
         onForcedClose: (result) => this.metrics.forcedCloses.inc({ hub, result }),
@@ -340,6 +354,7 @@ class Service implements NotificationsService {
       hub: HubName;
       identity: ConnectionGroups;
       sink: HubConnection["transport"];
+      remoteIp: string | null;
     },
     maxMessageSize: number,
   ): HubConnection {
@@ -354,6 +369,7 @@ class Service implements NotificationsService {
       detailedErrors: this.#options.detailedErrors ?? false,
       now: this.#now,
       onConnected: (c) => {
+        this.#limits.connected(c);
         this.#registry.add(c);
         this.metrics.connectionsOpened.inc({
           hub: c.hub,
@@ -364,6 +380,7 @@ class Service implements NotificationsService {
       onClosed: (c, reason, detail) => this.#closed(c, reason, detail),
     });
     this.#live.add(connection);
+    this.#limits.opened(connection, init.remoteIp, init.identity.userId);
     if (this.#state === "stopping" || this.#state === "stopped") {
       connection.close({
         reason: "shutdown",
@@ -376,6 +393,7 @@ class Service implements NotificationsService {
 
   #closed(connection: HubConnection, reason: CloseReason, detail: string): void {
     this.#live.delete(connection);
+    this.#limits.closed(connection);
     this.#registry.remove(connection);
     this.#endpoints[connection.hub].connectionClosed(connection);
     this.metrics.connectionsClosed.inc({ hub: connection.hub, reason });
@@ -422,10 +440,14 @@ class Service implements NotificationsService {
     ];
   }
 
-  async fetch(request: Request, _info?: Deno.ServeHandlerInfo): Promise<Response> {
+  async fetch(request: Request, info?: Deno.ServeHandlerInfo): Promise<Response> {
     let response: Response;
     try {
-      response = await this.#route(request);
+      const addr = info?.remoteAddr as Partial<Deno.NetAddr> | undefined;
+      response = await this.#route(
+        request,
+        typeof addr?.hostname === "string" ? addr.hostname : null,
+      );
     } catch (error) {
       await request.body?.cancel().catch(() => {});
       if (error instanceof AuthError) {
@@ -439,7 +461,7 @@ class Service implements NotificationsService {
     return decorate(request, response, this.#cors);
   }
 
-  async #route(request: Request): Promise<Response> {
+  async #route(request: Request, remoteIp: string | null): Promise<Response> {
     const url = new URL(request.url);
     const path = normalizePath(url.pathname, this.#basePath);
     if (path === null) {
@@ -458,7 +480,7 @@ class Service implements NotificationsService {
         await request.body?.cancel();
         return Response.json({ message: "Service is shutting down" }, { status: 503 });
       }
-      return await this.#endpoints[hub[0]].handle(request, hub[1]);
+      return await this.#endpoints[hub[0]].handle(request, hub[1], { remoteIp });
     }
     switch (path) {
       case "/send":
