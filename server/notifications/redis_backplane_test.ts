@@ -289,6 +289,7 @@ async function withCluster(
   redisUrl: string,
   extra: (index: number) => Partial<ServeNotificationsOptions>,
   body: (cluster: Cluster) => Promise<void>,
+  backplaneOptions: Partial<RedisBackplaneOptions> = {},
 ): Promise<void> {
   const authority = await ActingAuthority.create();
   const authorityUrl = await authority.listen({ port: 0 });
@@ -301,6 +302,7 @@ async function withCluster(
         url: redisUrl,
         instanceName: `instance-${index}`,
         log: quiet,
+        ...backplaneOptions,
       });
       backplanes.push(backplane);
       instances.push(
@@ -362,6 +364,175 @@ const authRequestResponse = (id: string) => ({
 function count(client: RawHubClient, method: string): number {
   return client.invocations(method).length;
 }
+
+/** The payload ids of every `ReceiveMessage` a client got, in order (repeats kept). */
+function receivedIds(client: RawHubClient): unknown[] {
+  return client.invocations("ReceiveMessage").map((m) => {
+    const arg = (m as { arguments: Record<string, Record<string, unknown>>[] }).arguments[0]!;
+    return (arg.payload ?? arg.Payload)?.id ?? (arg.payload ?? arg.Payload)?.Id;
+  });
+}
+
+/** SyncCipherUpdate for `userId` with a distinct cipher id per `n`. */
+function numberedPush(userId: string, n: number) {
+  return {
+    type: 0,
+    payload: {
+      id: `00000000-0000-4000-8000-${String(n).padStart(12, "0")}`,
+      userId,
+      revisionDate: "2026-11-27T10:00:00Z",
+    },
+    contextId: null,
+  };
+}
+
+/** Sent, delivered, missing and duplicate counts of numbered pushes at one client. */
+function tally(client: RawHubClient, sent: number) {
+  const ids = receivedIds(client);
+  const distinct = new Set(ids).size;
+  return { sent, delivered: distinct, missing: sent - distinct, duplicate: ids.length - distinct };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Chaos: Redis killed with SIGKILL while pushes flow through two instances. Every push enters
+// on A; the count that matters is what reached B, the instance that did not take the /send.
+
+Deno.test({
+  name: "chaos: Redis kill -9 and restart on the same port while pushes flow loses nothing",
+  ignore,
+}, async (t) => {
+  const first = await startRedis();
+  if (first.status === "skipped") {
+    console.warn(`${t.name}: ${first.reason}`);
+    return;
+  }
+  let second: RunningRedis | undefined;
+  const started = performance.now();
+  try {
+    await withCluster(first.url, () => ({}), async (cluster) => {
+      const token = await cluster.userToken(U1);
+      const onA = await cluster.connect(0, { token });
+      const onB = await cluster.connect(1, { token, protocol: "messagepack" });
+      const [a] = cluster.backplanes as [RedisBackplane, RedisBackplane];
+      const pushes = 300;
+      const killAt = 100;
+      let restart: Promise<void> | undefined;
+      for (let n = 0; n < pushes; n++) {
+        if (n === killAt) {
+          Deno.kill(first.pid, "SIGKILL");
+          await first.stop();
+          // Back on the same port after 1 s, while the pushes keep coming.
+          restart = (async () => {
+            await new Promise((resolve) => setTimeout(resolve, 1_000));
+            second = await startRedis({ port: first.port }) as RunningRedis;
+          })();
+        }
+        assert.equal((await cluster.send(0, numberedPush(U1, n))).status, 200);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      await restart;
+      await until(() => new Set(receivedIds(onB)).size === pushes, "every push on B", {
+        timeoutMs: 15_000,
+      });
+      // A marker after the flush: once B has it, anything A held or retried is in.
+      assert.equal((await cluster.send(0, numberedPush(U1, pushes))).status, 200);
+      await until(() => receivedIds(onB).includes(numberedPush(U1, pushes).payload.id), "marker");
+      const atA = tally(onA, pushes + 1);
+      const atB = tally(onB, pushes + 1);
+      console.log(
+        `[chaos] Redis kill -9 at push ${killAt}, back after 1 s: on A ${JSON.stringify(atA)}, ` +
+          `on B ${JSON.stringify(atB)}; A deferred ${a.metrics.deferred}, dropped ` +
+          `${a.metrics.dropped}, B dropped duplicates ${
+            cluster.backplanes[1]!.metrics.duplicates
+          }; ` +
+          `${Math.round(performance.now() - started)} ms`,
+      );
+      assert.deepEqual(atA, { sent: pushes + 1, delivered: pushes + 1, missing: 0, duplicate: 0 });
+      assert.deepEqual(atB, { sent: pushes + 1, delivered: pushes + 1, missing: 0, duplicate: 0 });
+      assert.ok(a.metrics.deferred > 0, "the outage was seen by the publisher");
+      assert.equal(a.metrics.dropped, 0);
+    }, { reconnect: { minMs: 20, maxMs: 100 } });
+  } finally {
+    await first.stop();
+    await second?.stop();
+  }
+});
+
+Deno.test({
+  name: "chaos: an outage longer than the backplane holds loses exactly what was refused, counted",
+  ignore,
+}, async (t) => {
+  const first = await startRedis();
+  if (first.status === "skipped") {
+    console.warn(`${t.name}: ${first.reason}`);
+    return;
+  }
+  let second: RunningRedis | undefined;
+  try {
+    const maxPending = 20;
+    await withCluster(first.url, () => ({}), async (cluster) => {
+      const token = await cluster.userToken(U1);
+      const onA = await cluster.connect(0, { token });
+      const onB = await cluster.connect(1, { token });
+      const [a] = cluster.backplanes as [RedisBackplane, RedisBackplane];
+      const before = 10, during = 50, after = 10;
+      let n = 0;
+      for (; n < before; n++) {
+        assert.equal((await cluster.send(0, numberedPush(U1, n))).status, 200);
+      }
+      await until(() => receivedIds(onB).length === before, "steady state");
+      Deno.kill(first.pid, "SIGKILL");
+      await first.stop();
+      await until(() => !a.metrics.connected, "A to notice the outage");
+      // A has a local recipient, so /send answers 200 even when the outbox refuses: a retry
+      // would deliver on A twice. What B misses is exactly what the outbox refused.
+      for (; n < before + during; n++) {
+        assert.equal((await cluster.send(0, numberedPush(U1, n))).status, 200);
+      }
+      assert.equal(a.metrics.pending, maxPending);
+      assert.equal(a.metrics.dropped, during - maxPending);
+      second = await startRedis({ port: first.port }) as RunningRedis;
+      await until(() => a.metrics.pending === 0, "the held publications to go out", {
+        timeoutMs: 10_000,
+      });
+      for (; n < before + during + after; n++) {
+        assert.equal((await cluster.send(0, numberedPush(U1, n))).status, 200);
+      }
+      const last = numberedPush(U1, n - 1).payload.id;
+      await until(() => receivedIds(onB).includes(last), "the pushes after the outage");
+      const atA = tally(onA, n);
+      const atB = tally(onB, n);
+      console.log(
+        `[chaos] Redis down for ${during} pushes with maxPending ${maxPending}: on A ` +
+          `${JSON.stringify(atA)}, on B ${JSON.stringify(atB)}; A dropped ${a.metrics.dropped}`,
+      );
+      assert.deepEqual(atA, { sent: n, delivered: n, missing: 0, duplicate: 0 });
+      assert.deepEqual(atB, {
+        sent: n,
+        delivered: n - (during - maxPending),
+        missing: during - maxPending,
+        duplicate: 0,
+      });
+      // The first maxPending publications of the outage were held and delivered, in order; the
+      // rest were refused.
+      const missing = new Set(
+        Array.from(
+          { length: during - maxPending },
+          (_, i) => numberedPush(U1, before + maxPending + i).payload.id,
+        ),
+      );
+      assert.ok(receivedIds(onB).every((id) => !missing.has(id as string)));
+      const metrics = await (await fetch(`${cluster.instances[0]!.url}/metrics`)).text();
+      assert.match(
+        metrics,
+        new RegExp(`^hubproof_backplane_publish_dropped_total ${during - maxPending}$`, "m"),
+      );
+    }, { reconnect: { minMs: 20, maxMs: 100 }, maxPending });
+  } finally {
+    await first.stop();
+    await second?.stop();
+  }
+});
 
 Deno.test({
   name: "two instances sharing Redis deliver a push exactly once per connection",
@@ -485,14 +656,7 @@ Deno.test(
             "the backplane counters",
           );
           for (const c of clients) assert.equal(count(c, "ReceiveMessage"), pushes);
-          const ids = (c: RawHubClient) =>
-            new Set(
-              c.invocations("ReceiveMessage").map((m) => {
-                const arg = (m as { arguments: Record<string, Record<string, unknown>>[] })
-                  .arguments[0]!;
-                return (arg.payload ?? arg.Payload)?.id ?? (arg.payload ?? arg.Payload)?.Id;
-              }),
-            );
+          const ids = (c: RawHubClient) => new Set(receivedIds(c));
           assert.equal(ids(clients[0]!).size, pushes);
           assert.deepEqual(ids(clients[1]!), ids(clients[0]!));
           // Which instance took which message is up to the queue; together, each exactly once.
