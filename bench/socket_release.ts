@@ -13,8 +13,7 @@
  * @module
  */
 
-import { ActingAuthority } from "../testing/mod.ts";
-import { serverSocketStates, SilentPeer } from "../server/notifications/_testing.ts";
+import { ActingAuthority, serverSocketStates, SilentPeer } from "../testing/mod.ts";
 import { rssKiB, startServiceProcess } from "./_measure.ts";
 
 const count = Number(Deno.args[0] ?? 2000);

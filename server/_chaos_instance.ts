@@ -1,13 +1,12 @@
 /**
  * Private: one Notifications instance in its own process, for chaos tests that `kill -9` it.
- * Run as `deno run -A server/notifications/_chaos_instance.ts '<json>'` with a
+ * Run as `deno run -A server/_chaos_instance.ts '<json>'` with a
  * {@linkcode ChaosInstanceConfig}; prints `chaos instance listening <url>` once it serves.
  *
  * @module
  */
 
-import { RedisBackplane } from "./redis_backplane.ts";
-import { serveNotifications } from "./service.ts";
+import { RedisBackplane, serveNotifications } from "./notifications/mod.ts";
 
 /** What the instance serves with. */
 export interface ChaosInstanceConfig {

@@ -22,7 +22,7 @@ import {
 import type { ManagedProcess } from "../testing/mod.ts";
 import { startAzurite } from "./azurite/mod.ts";
 import { RedisBackplane, serveNotifications } from "./notifications/mod.ts";
-import { CHAOS_READY, type ChaosInstanceConfig } from "./notifications/_chaos_instance.ts";
+import { CHAOS_READY, type ChaosInstanceConfig } from "./_chaos_instance.ts";
 import {
   ALICE,
   api,
@@ -53,7 +53,7 @@ async function startInstance(config: ChaosInstanceConfig): Promise<ManagedProces
       "--allow-read",
       "--allow-env",
       "--allow-sys",
-      new URL("./notifications/_chaos_instance.ts", import.meta.url).pathname,
+      new URL("./_chaos_instance.ts", import.meta.url).pathname,
       JSON.stringify(config),
     ],
   });

@@ -9,6 +9,8 @@
  * - {@linkcode startRedis}: a `redis-server` without persistence, or a skip result when it is not
  *   installed (unless `HUBPROOF_REQUIRE_REDIS=1`).
  * - {@linkcode freePort}: a free loopback port for servers that cannot listen on port 0.
+ * - {@linkcode serverSocketStates} and {@linkcode SilentPeer}: a server's sockets counted by TCP
+ *   state, and a WebSocket peer that never reads or answers.
  * - {@linkcode until}: polling for a condition with a timeout that names what was awaited.
  *
  * @module
@@ -33,4 +35,11 @@ export {
   type SkippedRedis,
   startRedis,
 } from "./redis.ts";
+export {
+  type ServerSocketStates,
+  serverSocketStates,
+  SilentPeer,
+  type SilentPeerOptions,
+  UPGRADE_HEADERS,
+} from "./tcp_peers.ts";
 export { until, type UntilOptions } from "./until.ts";
