@@ -6,7 +6,7 @@
  * @module
  */
 
-import { RedisBackplane, serveNotifications } from "./notifications/mod.ts";
+import { type Backplane, RedisBackplane, serveNotifications } from "./notifications/mod.ts";
 
 /** What the instance serves with. */
 export interface ChaosInstanceConfig {
@@ -20,6 +20,11 @@ export interface ChaosInstanceConfig {
   readonly selfHosted: boolean;
   /** Installation id. */
   readonly installationId: string;
+  /**
+   * Each publication waits this long first (ms, default 0): a slow instance, so that a kill
+   * lands inside a queue batch (received, partly dispatched, not deleted).
+   */
+  readonly publishDelayMs?: number;
   /** Azure queue (cloud). */
   readonly queue?: {
     readonly connectionString: string;
@@ -32,19 +37,28 @@ export const CHAOS_READY = /chaos instance listening (http:\/\/\S+)/;
 
 if (import.meta.main) {
   const config = JSON.parse(Deno.args[0] ?? "{}") as ChaosInstanceConfig;
-  const backplane = await RedisBackplane.connect({
+  const redis = await RedisBackplane.connect({
     url: config.redisUrl,
     instanceName: "chaos",
     reconnect: { minMs: 20, maxMs: 200 },
     log: () => {},
   });
+  const delayMs = config.publishDelayMs ?? 0;
+  const slowed: Backplane = delayMs === 0 ? redis : {
+    publish: async (envelope) => {
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      await redis.publish(envelope);
+    },
+    subscribe: (handler) => redis.subscribe(handler),
+    close: () => redis.close(),
+  };
   const served = await serveNotifications({
     port: config.port,
     selfHosted: config.selfHosted,
     installationId: config.installationId,
     auth: { authority: config.authority },
     basePath: "/notifications",
-    backplane,
+    backplane: slowed,
     log: () => {},
     ...(config.queue
       ? {
