@@ -189,6 +189,24 @@ export class CaseUnsupported extends Error {
   }
 }
 
+/**
+ * A run-wide limit of the target (a login or registration rate limit) stopped the case before it
+ * could check anything: graded UNSUPPORTED like {@linkcode CaseUnsupported}, but deliberately not
+ * one, so code that records a missing feature as a property of a pooled world (no organizations,
+ * no registration) lets it through instead of remembering it.
+ */
+export class TargetLimitReached extends Error {
+  /**
+   * Creates the signal.
+   *
+   * @param reason Which limit, and the target settings that raise it.
+   */
+  constructor(reason: string) {
+    super(reason);
+    this.name = "TargetLimitReached";
+  }
+}
+
 /** One conformance case. Any other exception thrown by `run` is graded ERROR. */
 export interface CaseDefinition {
   /** Stable hierarchical id, e.g. `route/LogOut/all-user-connections`. */

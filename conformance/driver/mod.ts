@@ -14,6 +14,8 @@ export * from "./send_injector.ts";
 export * from "./queue_injector.ts";
 export * from "./injectors.ts";
 export * from "./api_client.ts";
+export * from "./session_cache.ts";
+export * from "./rate_limit.ts";
 export * from "./oracle.ts";
 export * from "./compare.ts";
 export * from "./world.ts";
