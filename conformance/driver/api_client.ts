@@ -13,6 +13,12 @@ import { type CaseContext, CaseUnsupported, type Trace } from "../types.ts";
 import { newGuid } from "./identity.ts";
 import { limitDecision, type LimitedCall, parseRetryAfter, waitRetryAfter } from "./rate_limit.ts";
 import { type Credential, sessionCache } from "./session_cache.ts";
+import {
+  isMissingRoute,
+  knownMissingRoute,
+  recordMissingRoute,
+  routeTemplate,
+} from "./missing_route.ts";
 
 /** A syntactically valid EncString (research §4). */
 export const ENC_STRING = "2.AA==|AA==|AA==";
@@ -25,6 +31,8 @@ export class ApiError extends Error {
   readonly status: number;
   /** The wait a 429 or 503 named in `Retry-After`, in milliseconds. */
   readonly retryAfterMs?: number;
+  /** The answer's body (first 2000 characters). */
+  readonly body: string;
 
   /**
    * Creates the error.
@@ -32,11 +40,13 @@ export class ApiError extends Error {
    * @param status HTTP status.
    * @param message What failed.
    * @param retryAfterMs The parsed `Retry-After`, if the answer had one.
+   * @param body The answer's body.
    */
-  constructor(status: number, message: string, retryAfterMs?: number) {
+  constructor(status: number, message: string, retryAfterMs?: number, body = "") {
     super(message);
     this.name = "ApiError";
     this.status = status;
+    this.body = body.slice(0, 2000);
     if (retryAfterMs !== undefined) this.retryAfterMs = retryAfterMs;
   }
 }
@@ -108,6 +118,7 @@ async function call(
       response.status,
       `${options.method} ${path} answered HTTP ${response.status}: ${text.slice(0, 300)}`,
       parseRetryAfter(response.headers.get("retry-after"), Date.now()),
+      text,
     );
   }
   if (!text) return undefined;
@@ -479,6 +490,9 @@ export class ApiSession {
    * @returns The parsed answer.
    */
   async api(method: string, path: string, body?: unknown): Promise<unknown> {
+    const route = routeTemplate(method, `${new URL(this.#ctx.target.apiUrl).pathname}${path}`);
+    const missing = knownMissingRoute(this.#ctx.target, route);
+    if (missing) throw missing;
     try {
       return await call(
         `${trimSlash(this.#ctx.target.apiUrl)}${path}`,
@@ -497,6 +511,9 @@ export class ApiSession {
       // A refused token (security stamp rotated, device removed) must not be handed to later cases.
       if (error instanceof ApiError && error.status === 401 && this.#key !== undefined) {
         sessionCache(this.#ctx.target).forget(this.#key);
+      }
+      if (error instanceof ApiError && isMissingRoute(error.status, error.body)) {
+        throw recordMissingRoute(this.#ctx.target, route, error.status);
       }
       throw error;
     }

@@ -20,7 +20,7 @@ interface FakeOptions {
 
 /** A small identity + API that counts what the suite does to it. */
 function fakeIdentity(options: FakeOptions = {}) {
-  const counts = { password: 0, refresh: 0, limited: 0, register: 0 };
+  const counts = { password: 0, refresh: 0, limited: 0, register: 0, missing: 0 };
   let burst = options.loginBurst ?? Infinity;
   const tokens = new Set<string>();
   const token = (sub: string, device: string) => {
@@ -89,6 +89,11 @@ function fakeIdentity(options: FakeOptions = {}) {
       return tokens.has(auth) ? json({ id: crypto.randomUUID() }) : json({ message: "no" }, 401);
     }
     await req.body?.cancel();
+    if (path.startsWith("/api/policies/")) {
+      counts.missing++;
+      return json({ error: { code: 404, reason: "Not Found" } }, 404);
+    }
+    if (path.startsWith("/api/ciphers/")) return json({ message: "Cipher doesn't exist" }, 404);
     return json({ message: "Not found" }, 404);
   });
   const target = resolveTarget({ target: `http://127.0.0.1:${server.addr.port}` });
@@ -285,6 +290,25 @@ Deno.test("a spent registration limit stops the case without closing registratio
     });
     await assert.rejects(leaseAccounts(ctx, "p", 2), TargetLimitReached);
     assert.equal(fake.counts.register, 4);
+  } finally {
+    await fake.close();
+  }
+});
+
+Deno.test("a route the target lacks is UNSUPPORTED, found once per run; a missing resource is not", async () => {
+  const fake = fakeIdentity();
+  try {
+    const id = crypto.randomUUID();
+    for (const name of ["one", "two"]) {
+      const session = await ApiSession.login(context(fake.target), ACCOUNT, { name });
+      await assert.rejects(session.api("PUT", `/policies/${crypto.randomUUID()}`, {}), {
+        name: "CaseUnsupported",
+        message:
+          "The target does not serve PUT /api/policies/{id}: it answered HTTP 404 without an API error body (a route this deployment lacks)",
+      });
+      await assert.rejects(session.api("GET", `/ciphers/${id}`), { name: "ApiError", status: 404 });
+    }
+    assert.equal(fake.counts.missing, 1);
   } finally {
     await fake.close();
   }
