@@ -13,6 +13,7 @@ import { type CaseContext, CaseUnsupported, type Trace } from "../types.ts";
 import { newGuid } from "./identity.ts";
 import { limitDecision, type LimitedCall, parseRetryAfter, waitRetryAfter } from "./rate_limit.ts";
 import { type Credential, sessionCache } from "./session_cache.ts";
+import { reachFetch } from "./reach.ts";
 import {
   isMissingRoute,
   knownMissingRoute,
@@ -99,7 +100,7 @@ async function call(
     summary: `${options.method} ${path}`,
     ...(options.body !== undefined ? { data: options.body } : {}),
   });
-  const response = await fetch(url, {
+  const response = await reachFetch(url, {
     method: options.method,
     headers,
     ...(body !== undefined ? { body } : {}),
@@ -330,17 +331,24 @@ export class ApiSession {
 
   /**
    * Registers a fresh account: `register/send-verification-email` + `register/finish`, falling
-   * back to the legacy `accounts/register` when the current flow is absent.
+   * back to the legacy `accounts/register` when the current flow is absent. The e-mail is at
+   * `--email-domain` (default example.com) and the KDF has `--kdf-iterations` (default 600000).
    *
    * @param ctx The case context.
    * @param name Trace lifeline name.
    * @returns The account.
+   * @throws {CaseUnsupported} When the run was given `--accounts` (it registers none then).
    */
   static async register(ctx: CaseContext, name: string): Promise<Account> {
+    if (ctx.target.accounts !== undefined) {
+      throw new CaseUnsupported(
+        `Needs an account of its own to register, but the run was given accounts made beforehand (--accounts), so it registers none`,
+      );
+    }
     const identity = trimSlash(ctx.target.identityUrl);
-    const email = `conformance-${newGuid()}@example.com`;
+    const email = `conformance-${newGuid()}@${ctx.target.emailDomain ?? "example.com"}`;
     const password = `Conformance-${newGuid()}`;
-    const iterations = 600_000;
+    const iterations = ctx.target.kdfIterations ?? 600_000;
     const passwordHash = await masterPasswordHash(password, email, iterations);
     const keys = {
       publicKey: Buffer.from(newGuid()).toString("base64"),
@@ -418,6 +426,40 @@ export class ApiSession {
       );
     }
     return { email, passwordHash };
+  }
+
+  /**
+   * Makes the account of an e-mail and master password made beforehand (`--accounts`): its KDF
+   * settings come from prelogin, as clients do before they log in.
+   *
+   * @param ctx The case context.
+   * @param given E-mail and master password.
+   * @returns The account.
+   * @throws {CaseUnsupported} When the account's KDF is not PBKDF2.
+   */
+  static async prelogin(
+    ctx: CaseContext,
+    given: { readonly email: string; readonly password: string },
+  ): Promise<Account> {
+    const answer = await call(
+      `${trimSlash(ctx.target.identityUrl)}/accounts/prelogin`,
+      ctx.trace,
+      given.email,
+      { lifeline: "identity", kind: "login", method: "POST", body: { email: given.email } },
+    ) as { kdf?: number; kdfIterations?: number } | undefined;
+    const kdf = answer?.kdf ?? 0;
+    const iterations = answer?.kdfIterations;
+    if (kdf !== 0 || typeof iterations !== "number") {
+      throw new CaseUnsupported(
+        `Needs PBKDF2 accounts, but prelogin of ${given.email} answered ${
+          JSON.stringify(answer)
+        } (the suite hashes master passwords with PBKDF2-SHA256 only; change the account's KDF)`,
+      );
+    }
+    return {
+      email: given.email,
+      passwordHash: await masterPasswordHash(given.password, given.email, iterations),
+    };
   }
 
   /**

@@ -3,9 +3,19 @@ import { Buffer } from "node:buffer";
 import { DeviceType } from "../../protocol/bitwarden/mod.ts";
 import { resolveTarget } from "../target.ts";
 import { RecordingTrace } from "../trace.ts";
-import { type CaseContext, CaseUnsupported, TargetLimitReached } from "../types.ts";
+import {
+  type CaseContext,
+  CaseUnsupported,
+  type GivenAccount,
+  TargetLimitReached,
+} from "../types.ts";
 import { ApiSession } from "./api_client.ts";
-import { leaseAccounts, registerAccount } from "./identity_world.ts";
+import {
+  leaseAccounts,
+  registerAccount,
+  registerAccounts,
+  registerThrowawayAccount,
+} from "./identity_world.ts";
 import { LIMIT_REASONS } from "./rate_limit.ts";
 import { sessionCache } from "./session_cache.ts";
 
@@ -19,8 +29,8 @@ interface FakeOptions {
 }
 
 /** A small identity + API that counts what the suite does to it. */
-function fakeIdentity(options: FakeOptions = {}) {
-  const counts = { password: 0, refresh: 0, limited: 0, register: 0, missing: 0 };
+function fakeIdentity(options: FakeOptions = {}, accounts?: GivenAccount[]) {
+  const counts = { password: 0, refresh: 0, limited: 0, register: 0, missing: 0, prelogin: 0 };
   let burst = options.loginBurst ?? Infinity;
   const tokens = new Set<string>();
   const token = (sub: string, device: string) => {
@@ -56,7 +66,8 @@ function fakeIdentity(options: FakeOptions = {}) {
     }
     if (path === "/identity/accounts/prelogin") {
       await req.body?.cancel();
-      return json({ kdf: 0, kdfIterations: 600000 });
+      counts.prelogin++;
+      return json({ kdf: 0, kdfIterations: 5000 });
     }
     if (path === "/identity/connect/token") {
       const form = new URLSearchParams(await req.text());
@@ -96,7 +107,11 @@ function fakeIdentity(options: FakeOptions = {}) {
     if (path.startsWith("/api/ciphers/")) return json({ message: "Cipher doesn't exist" }, 404);
     return json({ message: "Not found" }, 404);
   });
-  const target = resolveTarget({ target: `http://127.0.0.1:${server.addr.port}` });
+  const target = resolveTarget(
+    { target: `http://127.0.0.1:${server.addr.port}` },
+    {},
+    accounts ? { accounts } : {},
+  );
   return {
     counts,
     target,
@@ -309,6 +324,50 @@ Deno.test("a route the target lacks is UNSUPPORTED, found once per run; a missin
       await assert.rejects(session.api("GET", `/ciphers/${id}`), { name: "ApiError", status: 404 });
     }
     assert.equal(fake.counts.missing, 1);
+  } finally {
+    await fake.close();
+  }
+});
+
+Deno.test("with --accounts the suite registers none and hands out the given accounts", async () => {
+  const given = [1, 2, 3].map((i) => ({ email: `u${i}@corp.example`, password: `p${i}` }));
+  const fake = fakeIdentity({}, given);
+  try {
+    const ctx = context(fake.target);
+    await assert.rejects(registerAccounts(ctx, ["a", "b", "c", "d"]), {
+      name: "CaseUnsupported",
+      message: "Needs 4 accounts at once, but --accounts gives 3 (add 1 more to the file)",
+    });
+    // Worlds of one pool hold their accounts; an idle world of another pool gives them back.
+    const pair = await leaseAccounts(ctx, "pair", 2);
+    assert.deepEqual(pair.value.map((a) => a.account.email), [
+      "u1@corp.example",
+      "u2@corp.example",
+    ]);
+    pair.release();
+    const three = await leaseAccounts(ctx, "three", 3);
+    assert.equal(new Set(three.value.map((a) => a.account.email)).size, 3);
+    await assert.rejects(ApiSession.register(ctx, "x"), CaseUnsupported);
+    await assert.rejects(registerThrowawayAccount(ctx, "x"), /throw-away account/);
+    assert.equal(fake.counts.register, 0);
+    assert.equal(fake.counts.prelogin, 3);
+    // Logging in uses the hash prelogin's KDF gives, like a client.
+    const session = await ApiSession.login(ctx, three.value[0]!.account, { name: "web" });
+    assert.match(session.userId, /^user-u\d@corp.example$/);
+  } finally {
+    await fake.close();
+  }
+});
+
+Deno.test("with --accounts all held by running cases, a case waits half its budget then is UNSUPPORTED", async () => {
+  const fake = fakeIdentity({}, [{ email: "solo@corp.example", password: "p" }]);
+  try {
+    const held = await registerAccount(context(fake.target), "held");
+    assert.equal(held.account.email, "solo@corp.example");
+    await assert.rejects(registerAccount(context(fake.target, 600), "other"), {
+      name: "CaseUnsupported",
+      message: /held by cases running at the same time/,
+    });
   } finally {
     await fake.close();
   }

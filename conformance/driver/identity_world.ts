@@ -16,7 +16,12 @@
 import { Buffer } from "node:buffer";
 import { DeviceType } from "../../protocol/bitwarden/mod.ts";
 import type { HubClaims } from "../../protocol/bitwarden/mod.ts";
-import { type CaseContext, CaseUnsupported, type ResolvedTarget } from "../types.ts";
+import {
+  type CaseContext,
+  CaseUnsupported,
+  type GivenAccount,
+  type ResolvedTarget,
+} from "../types.ts";
 import { type Account, ApiError, ApiSession, ENC_STRING } from "./api_client.ts";
 import { sessionCache } from "./session_cache.ts";
 
@@ -48,6 +53,8 @@ interface RunState {
   readonly pools: Map<string, unknown[]>;
   /** Registered accounts no world holds (left over from a world that could not be built). */
   readonly spare: PooledAccount[];
+  /** Accounts of `--accounts` not yet used (made into pooled accounts through prelogin on use). */
+  readonly unmade: GivenAccount[];
   unavailable?: CaseUnsupported;
 }
 
@@ -57,7 +64,7 @@ const RUNS = new WeakMap<ResolvedTarget, RunState>();
 function runState(target: ResolvedTarget): RunState {
   let state = RUNS.get(target);
   if (!state) {
-    state = { pools: new Map(), spare: [] };
+    state = { pools: new Map(), spare: [], unmade: [...(target.accounts ?? [])] };
     RUNS.set(target, state);
   }
   return state;
@@ -132,6 +139,7 @@ function registrationClosed(ctx: CaseContext, error: unknown): CaseUnsupported |
  * @throws {TargetLimitReached} When the registration rate limit is spent.
  */
 export async function registerAccount(ctx: CaseContext, label: string): Promise<PooledAccount> {
+  if (ctx.target.accounts !== undefined) return (await takeGivenAccounts(ctx, [label]))[0]!;
   const state = runState(ctx.target);
   const spare = state.spare.pop();
   if (spare) return spare;
@@ -186,6 +194,7 @@ export async function registerAccounts(
   ctx: CaseContext,
   labels: readonly string[],
 ): Promise<PooledAccount[]> {
+  if (ctx.target.accounts !== undefined) return await takeGivenAccounts(ctx, labels);
   const settled = await Promise.allSettled(labels.map((label) => registerAccount(ctx, label)));
   const failed = settled.find((r): r is PromiseRejectedResult => r.status === "rejected");
   const accounts = settled.flatMap((r) => r.status === "fulfilled" ? [r.value] : []);
@@ -205,6 +214,109 @@ export async function registerAccounts(
  */
 export function giveBackAccounts(ctx: CaseContext, accounts: readonly PooledAccount[]): void {
   runState(ctx.target).spare.push(...accounts);
+}
+
+/**
+ * Registers an account a case spoils (changes its password or keys), never one of `--accounts`.
+ *
+ * @param ctx The case context.
+ * @param label Trace name.
+ * @returns The account.
+ * @throws {CaseUnsupported} When the run was given `--accounts` (it registers none then).
+ */
+export async function registerThrowawayAccount(
+  ctx: CaseContext,
+  label: string,
+): Promise<PooledAccount> {
+  if (ctx.target.accounts !== undefined) {
+    throw new CaseUnsupported(
+      "Needs a throw-away account (the case changes its password or keys), but the run was given accounts made beforehand (--accounts) and registers none",
+    );
+  }
+  return await registerAccount(ctx, label);
+}
+
+/** Every pooled account inside a pooled value (pool values are plain data holding them). */
+function accountsIn(value: unknown, found: Set<PooledAccount> = new Set()): Set<PooledAccount> {
+  if (value === null || typeof value !== "object") return found;
+  const record = value as Record<string, unknown>;
+  if (typeof record.label === "string" && typeof (record.account as Account)?.email === "string") {
+    found.add(value as PooledAccount);
+    return found;
+  }
+  for (const item of Array.isArray(value) ? value : Object.values(record)) accountsIn(item, found);
+  return found;
+}
+
+/** Dissolves the idle values of every pool, so their given accounts serve other worlds. */
+function reclaimIdle(state: RunState): void {
+  for (const free of state.pools.values()) {
+    for (const value of free.splice(0)) state.spare.push(...accountsIn(value));
+  }
+}
+
+const GIVEN_POLL_MS = 200;
+
+/**
+ * Takes `labels.length` accounts of `--accounts` at once for one world: free ones first, then
+ * the accounts idle worlds of other pools hold (those worlds are dissolved; the organizations
+ * they made stay, and nobody changes them any more), waiting for running cases to give some
+ * back for up to half the case's budget.
+ */
+async function takeGivenAccounts(
+  ctx: CaseContext,
+  labels: readonly string[],
+): Promise<PooledAccount[]> {
+  const state = runState(ctx.target);
+  const total = ctx.target.accounts?.length ?? 0;
+  if (labels.length > total) {
+    throw new CaseUnsupported(
+      `Needs ${labels.length} accounts at once, but --accounts gives ${total} (add ${
+        labels.length - total
+      } more to the file)`,
+    );
+  }
+  const started = performance.now();
+  while (state.spare.length + state.unmade.length < labels.length) {
+    reclaimIdle(state);
+    if (state.spare.length + state.unmade.length >= labels.length) break;
+    if (performance.now() - started > ctx.timeoutMs / 2) {
+      throw new CaseUnsupported(
+        `Needs ${labels.length} accounts at once, but the ${total} accounts of --accounts are held by cases running at the same time (add accounts to the file, or lower --concurrency)`,
+      );
+    }
+    await sleep(GIVEN_POLL_MS, ctx.signal);
+  }
+  const spares = state.spare.splice(0, labels.length);
+  const unmade = state.unmade.splice(0, labels.length - spares.length);
+  const made = await Promise.allSettled(
+    unmade.map(async (given, i) => ({
+      account: await ApiSession.prelogin(ctx, given),
+      label: labels[spares.length + i]!,
+    })),
+  );
+  const failed = made.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failed) {
+    state.spare.push(...spares);
+    state.unmade.push(...unmade);
+    throw failed.reason;
+  }
+  return [...spares, ...made.map((r) => (r as PromiseFulfilledResult<PooledAccount>).value)];
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", abort);
+      resolve();
+    }, ms);
+    function abort() {
+      clearTimeout(timer);
+      reject(signal.reason);
+    }
+    signal.addEventListener("abort", abort, { once: true });
+  });
 }
 
 /**
