@@ -17,6 +17,7 @@ export * from "./api_client.ts";
 export * from "./session_cache.ts";
 export * from "./rate_limit.ts";
 export * from "./missing_route.ts";
+export * from "./reach.ts";
 export * from "./oracle.ts";
 export * from "./compare.ts";
 export * from "./world.ts";
