@@ -7,6 +7,8 @@
 
 import { UsageError } from "./errors.ts";
 import { type Expectations, parseExpectations } from "./expectations.ts";
+import { parseAccounts } from "./accounts.ts";
+import type { GivenAccount } from "./types.ts";
 import type { RunOptions } from "./runner.ts";
 import {
   parsePort,
@@ -68,6 +70,18 @@ Target:
   --authority-issuer URL       Issuer the authority writes into tokens (default its own URL)
   --installation-id ID         The target's installation id
   --protocol messagepack|json  Hub protocol to exercise (repeatable; default both)
+  --header NAME:VALUE          Send this header on every HTTP request and WebSocket upgrade to the
+                               target (repeatable; e.g. an access proxy's CF-Access-Client-Id)
+  --ca-cert FILE               Also trust the PEM certificate(s) in FILE (a private CA)
+  --insecure                   Not available in Deno (explains --unsafely-ignore-certificate-errors)
+  --create-queue               Create the --queue-name queue when it does not exist (inject queue)
+
+Accounts (identity-backed cases, without --act-as-authority):
+  --accounts FILE              Log in with accounts made beforehand and register none: one
+                               "email password" per line, or JSON [{"email","password"}]
+  --kdf-iterations N           PBKDF2 iterations of accounts the suite registers (default 600000)
+  --email-domain DOMAIN        E-mail domain of accounts the suite registers (default example.com;
+                               for a sign-up domain allow-list)
 
 Selection and timing:
   --list                       List the selected cases (id, level, requirement) and exit; no network
@@ -111,9 +125,14 @@ const RUN_FLAGS: Readonly<Record<string, Kind>> = {
 };
 
 const TARGET_FLAGS = new Map(
-  Object.entries(TARGET_KEYS).map((
-    [key, spec],
-  ) => [spec.flag, { key, kind: spec.kind === "strings" ? "list" as const : "string" as const }]),
+  Object.entries(TARGET_KEYS).map(([key, spec]) => [spec.flag, {
+    key,
+    kind: spec.kind === "strings"
+      ? "list" as const
+      : spec.kind === "bool"
+      ? "bool" as const
+      : "string" as const,
+  }]),
 );
 
 function kindOf(flag: string): Kind | undefined {
@@ -257,6 +276,8 @@ export async function parseCli(
     if (given === undefined) continue;
     flags[spec.key] = spec.key === "actAsAuthority"
       ? parsePort(flag, given[0])
+      : spec.kind === "bool"
+      ? true
       : spec.kind === "list"
       ? given
       : given[0];
@@ -276,7 +297,25 @@ export async function parseCli(
     }
     file = parseTargetFile(data, targetFile);
   }
-  const target = resolveTarget(flags as TargetInput, file);
+  const named = { ...file, ...flags } as TargetInput;
+  const loaded: { accounts?: GivenAccount[]; caCertificates?: string[] } = {};
+  if (named.accounts !== undefined) {
+    loaded.accounts = parseAccounts(
+      await readFile("--accounts", named.accounts, read),
+      named.accounts,
+    );
+  }
+  if (named.caCert !== undefined) {
+    const pem = await readFile("--ca-cert", named.caCert, read);
+    if (!pem.includes("-----BEGIN CERTIFICATE-----")) {
+      throw new UsageError(
+        "--ca-cert",
+        `Invalid --ca-cert ${named.caCert}: no PEM certificate (-----BEGIN CERTIFICATE-----) in it`,
+      );
+    }
+    loaded.caCertificates = [pem];
+  }
+  const target = resolveTarget(flags as TargetInput, file, loaded);
 
   const expectationsPath = one("--expectations");
   let expectations: Expectations | undefined;

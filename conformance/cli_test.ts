@@ -11,6 +11,27 @@ const files: Record<string, string> = {
   "bad.json": "{",
   "exp.txt": "hub/a: FAIL # why\n",
   "bad-exp.txt": "hub/a: MAYBE\n",
+  "accounts.txt": "# made in the admin page\nAlice@Example.com  s3cret pass\nbob@example.com b\n",
+  "accounts.json": JSON.stringify([{ email: "carol@example.com", password: "c" }]),
+  "bad-accounts.txt": "alice@example.com\n",
+  "twice.txt": "a@x.org p\nA@x.org q\n",
+  "ca.pem": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+  "not-pem.txt": "hello",
+  "reach.json": JSON.stringify({
+    target: "https://vw.example.org",
+    header: ["CF-Access-Client-Id: id"],
+    caCert: "ca.pem",
+    accounts: "accounts.json",
+    kdfIterations: 100000,
+    emailDomain: "corp.example",
+  }),
+  "queue.json": JSON.stringify({
+    target: "http://127.0.0.1:1",
+    inject: "queue",
+    queueConnectionString: "UseDevelopmentStorage=true",
+    createQueue: true,
+  }),
+  "bad-bool.json": JSON.stringify({ target: "http://127.0.0.1:1", createQueue: "yes" }),
 };
 const readTextFile = (path: string) =>
   path in files
@@ -176,4 +197,72 @@ Deno.test("splitFlags collects repeatable flags", () => {
   ]);
   assert.deepEqual(values.get("--scaleout-hub-url"), ["http://a", "http://b"]);
   assert.deepEqual(values.get("--strict"), ["true"]);
+});
+
+Deno.test("parseCli: --accounts, --kdf-iterations, --email-domain, --header, --ca-cert", async () => {
+  const command = await parse([
+    "--target",
+    "https://vw.example.org",
+    "--accounts",
+    "accounts.txt",
+    "--kdf-iterations",
+    "100000",
+    "--email-domain",
+    "@Corp.Example",
+    "--header",
+    "CF-Access-Client-Id: id",
+    "--header=CF-Access-Client-Secret:se:cret",
+    "--ca-cert",
+    "ca.pem",
+  ]);
+  assert.equal(command.kind, "run");
+  if (command.kind !== "run") return;
+  const target = command.options.target;
+  assert.deepEqual(target.accounts, [
+    { email: "alice@example.com", password: "s3cret pass" },
+    { email: "bob@example.com", password: "b" },
+  ]);
+  assert.equal(target.kdfIterations, 100000);
+  assert.equal(target.emailDomain, "corp.example");
+  assert.deepEqual(target.headers, {
+    "cf-access-client-id": "id",
+    "cf-access-client-secret": "se:cret",
+  });
+  assert.deepEqual(target.caCertificates, [files["ca.pem"]]);
+});
+
+Deno.test("parseCli: the reach and account flags as --target-file keys", async () => {
+  const command = await parse(["--target-file", "reach.json"]);
+  if (command.kind !== "run") throw new Error("expected a run");
+  const target = command.options.target;
+  assert.deepEqual(target.accounts, [{ email: "carol@example.com", password: "c" }]);
+  assert.deepEqual(target.headers, { "cf-access-client-id": "id" });
+  assert.equal(target.caCertificates?.length, 1);
+  assert.deepEqual([target.kdfIterations, target.emailDomain], [100000, "corp.example"]);
+  const queue = await parse(["--target-file", "queue.json"]);
+  if (queue.kind !== "run") throw new Error("expected a run");
+  assert.equal(queue.options.target.createQueue, true);
+});
+
+Deno.test("parseCli: bad reach and account flags name the flag", async () => {
+  const base = ["--target", "http://127.0.0.1:1"];
+  await rejectsFlag([...base, "--accounts", "missing.txt"], "--accounts", /cannot read missing/);
+  await rejectsFlag([...base, "--accounts", "bad-accounts.txt"], "--accounts", /line 1: no master/);
+  await rejectsFlag([...base, "--accounts", "twice.txt"], "--accounts", /a@x.org is listed twice/);
+  await rejectsFlag([...base, "--kdf-iterations", "many"], "--kdf-iterations", /an integer/);
+  await rejectsFlag([...base, "--kdf-iterations", "0"], "--kdf-iterations", /an integer 1\.\./);
+  await rejectsFlag([...base, "--email-domain", "not a domain"], "--email-domain", /a domain/);
+  await rejectsFlag([...base, "--header", "no-colon"], "--header", /NAME:VALUE/);
+  await rejectsFlag([...base, "--header", "Authorization: x"], "--header", /set by the suite/);
+  await rejectsFlag([...base, "--ca-cert", "not-pem.txt"], "--ca-cert", /no PEM certificate/);
+  await rejectsFlag([...base, "--create-queue"], "--create-queue", /needs --inject queue/);
+  await rejectsFlag([...base, "--create-queue=yes"], "--create-queue", /takes no value/);
+  await rejectsFlag([...base, "--insecure"], "--insecure", /--unsafely-ignore-certificate-errors/);
+  await rejectsFlag(["--target-file", "bad-bool.json"], "--target-file", /expected true or false/);
+});
+
+Deno.test("HELP lists every target flag", async () => {
+  const { HELP } = await import("./cli.ts");
+  const { TARGET_KEYS } = await import("./target.ts");
+  for (const { flag } of Object.values(TARGET_KEYS)) assert.match(HELP, new RegExp(`${flag} `));
 });

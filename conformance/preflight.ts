@@ -5,8 +5,10 @@
  * @module
  */
 
+import { QueueClient } from "@azure/storage-queue";
 import { PreflightError } from "./errors.ts";
 import type { ResolvedTarget } from "./types.ts";
+import { reachFetch } from "./driver/reach.ts";
 
 /** Options of {@linkcode preflight}. */
 export interface PreflightOptions {
@@ -114,7 +116,7 @@ async function runProbe(probe: Probe, options: PreflightOptions): Promise<string
   const timeoutMs = options.timeoutMs ?? 5000;
   const signals = [AbortSignal.timeout(timeoutMs), ...(options.signal ? [options.signal] : [])];
   try {
-    const response = await fetch(probe.url, {
+    const response = await reachFetch(probe.url, {
       method: probe.method,
       redirect: "manual",
       signal: AbortSignal.any(signals),
@@ -138,8 +140,47 @@ async function runProbe(probe: Probe, options: PreflightOptions): Promise<string
 }
 
 /**
- * Probes the hub(s) and, by inject mode, `/send`, the API and identity, or the queue endpoint.
- * Any HTTP answer counts as reachable, except a 404 from a hub or `/send` (a wrong URL).
+ * Checks that the queue of `--inject queue` exists, creating it with `--create-queue`. The suite
+ * never creates it silently: a real Bitwarden never does either (its API only sends to the
+ * queue and its Notifications service only reads it), so a missing one is a deployment fault.
+ *
+ * @param target The resolved target (inject queue).
+ * @param options Probe timeout and cancel signal.
+ * @throws {PreflightError} Naming the queue and how to create it, or why it cannot be read.
+ */
+export async function checkQueue(
+  target: ResolvedTarget,
+  options: PreflightOptions = {},
+): Promise<void> {
+  const name = target.queueName;
+  const endpoint = queueEndpoint(target.queueConnectionString ?? "");
+  const signals = [
+    AbortSignal.timeout(options.timeoutMs ?? 5000),
+    ...(options.signal ? [options.signal] : []),
+  ];
+  const client = new QueueClient(target.queueConnectionString ?? "", name);
+  try {
+    if (await client.exists({ abortSignal: AbortSignal.any(signals) })) return;
+    if (target.createQueue) {
+      await client.create({ abortSignal: AbortSignal.any(signals) });
+      return;
+    }
+  } catch (error) {
+    throw new PreflightError(
+      `Target queue ${name} on ${endpoint} cannot be checked: ${
+        (error as Error).message.split("\n")[0]
+      } (check --queue-connection-string and --queue-name)`,
+    );
+  }
+  throw new PreflightError(
+    `Target queue ${name} does not exist on ${endpoint} (--queue-name): create it as the deployment's setup does (e.g. az storage queue create --name ${name} --connection-string …), or run with --create-queue`,
+  );
+}
+
+/**
+ * Probes the hub(s) and, by inject mode, `/send`, the API and identity, or the queue (which must
+ * exist, see {@linkcode checkQueue}). Any HTTP answer counts as reachable, except a 404 from a
+ * hub or `/send` (a wrong URL).
  *
  * @param target The resolved target.
  * @param options Probe timeout and cancel signal.
@@ -152,4 +193,5 @@ export async function preflight(
   const problems = (await Promise.all(probesFor(target).map((p) => runProbe(p, options))))
     .filter((p): p is string => p !== undefined);
   if (problems.length > 0) throw new PreflightError(problems.join("; "));
+  if (target.inject === "queue") await checkQueue(target, options);
 }

@@ -15,6 +15,7 @@ import {
   expectationStatus,
 } from "./expectations.ts";
 import { preflight } from "./preflight.ts";
+import { registerReach } from "./driver/reach.ts";
 import { selectCases } from "./select.ts";
 import { redactTarget, targetCapabilities, unmetNeeds } from "./target.ts";
 import { RecordingTrace } from "./trace.ts";
@@ -415,6 +416,16 @@ async function startAuthority(target: ResolvedTarget): Promise<ActingAuthority> 
  * ```
  */
 export async function runConformance(options: RunOptions): Promise<ConformanceReport> {
+  // Every request and WebSocket of the run to the target's origins carries --header and --ca-cert.
+  const releaseReach = registerReach(options.target);
+  try {
+    return await runRegistered(options);
+  } finally {
+    releaseReach();
+  }
+}
+
+async function runRegistered(options: RunOptions): Promise<ConformanceReport> {
   const timeoutMs = positiveInt("timeoutMs", options.timeoutMs, 30_000);
   const graceMs = positiveInt("graceMs", options.graceMs, 1_000, 0);
   const settleMs = positiveInt("settleMs", options.settleMs, 1_000, 0);

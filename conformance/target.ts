@@ -6,7 +6,7 @@
  */
 
 import { UsageError } from "./errors.ts";
-import type { Capability, InjectMode, ResolvedTarget } from "./types.ts";
+import type { Capability, GivenAccount, InjectMode, ResolvedTarget } from "./types.ts";
 
 /** Target settings as given by flags or a `--target-file` (camelCase of the flag names). */
 export interface TargetInput {
@@ -46,11 +46,36 @@ export interface TargetInput {
   readonly installationId?: string;
   /** `--protocol` (repeatable). */
   readonly protocol?: readonly string[];
+  /** `--accounts FILE` (its accounts are passed to {@linkcode resolveTarget} as `loaded.accounts`). */
+  readonly accounts?: string;
+  /** `--kdf-iterations`. */
+  readonly kdfIterations?: number | string;
+  /** `--email-domain`. */
+  readonly emailDomain?: string;
+  /** `--header NAME:VALUE` (repeatable). */
+  readonly header?: readonly string[];
+  /** `--ca-cert FILE` (its PEM is passed to {@linkcode resolveTarget} as `loaded.caCertificates`). */
+  readonly caCert?: string;
+  /** `--create-queue`. */
+  readonly createQueue?: boolean;
+  /** `--insecure` (refused with how to get the same in Deno). */
+  readonly insecure?: boolean;
+}
+
+/** Contents of the files target flags name, read by the caller (the CLI). */
+export interface LoadedTargetFiles {
+  /** The accounts of `--accounts FILE`. */
+  readonly accounts?: readonly GivenAccount[];
+  /** The PEM text of `--ca-cert FILE`. */
+  readonly caCertificates?: readonly string[];
 }
 
 /** Keys a target file may hold, with their flag names and value kinds. */
 export const TARGET_KEYS: Readonly<
-  Record<keyof TargetInput, { flag: string; kind: "string" | "strings" | "port" }>
+  Record<
+    keyof TargetInput,
+    { flag: string; kind: "string" | "strings" | "port" | "integer" | "bool" }
+  >
 > = {
   target: { flag: "--target", kind: "string" },
   hubUrl: { flag: "--hub-url", kind: "string" },
@@ -70,6 +95,13 @@ export const TARGET_KEYS: Readonly<
   authorityIssuer: { flag: "--authority-issuer", kind: "string" },
   installationId: { flag: "--installation-id", kind: "string" },
   protocol: { flag: "--protocol", kind: "strings" },
+  accounts: { flag: "--accounts", kind: "string" },
+  kdfIterations: { flag: "--kdf-iterations", kind: "integer" },
+  emailDomain: { flag: "--email-domain", kind: "string" },
+  header: { flag: "--header", kind: "strings" },
+  caCert: { flag: "--ca-cert", kind: "string" },
+  createQueue: { flag: "--create-queue", kind: "bool" },
+  insecure: { flag: "--insecure", kind: "bool" },
 };
 
 /** Default `client_credentials` id for the internal token (`internal.<name>` is what identity accepts). */
@@ -129,6 +161,16 @@ export function parseTargetFile(data: unknown, source: string): TargetInput {
     if (value === null || value === undefined) continue;
     if (spec.kind === "port") {
       out[key] = parsePort(`${where} (${spec.flag})`, value);
+    } else if (spec.kind === "bool") {
+      if (typeof value !== "boolean") {
+        throw new UsageError("--target-file", `Invalid ${where}: expected true or false`);
+      }
+      out[key] = value;
+    } else if (spec.kind === "integer") {
+      if (typeof value !== "number" && typeof value !== "string") {
+        throw new UsageError("--target-file", `Invalid ${where}: expected an integer`);
+      }
+      out[key] = value;
     } else if (spec.kind === "strings") {
       const list = typeof value === "string" ? [value] : value;
       if (!Array.isArray(list) || !list.every((v) => typeof v === "string")) {
@@ -204,7 +246,11 @@ function siblingOfHub(hubUrl: string, name: string): string {
  * t.sendUrl; // "http://127.0.0.1:8080/notifications/send"
  * ```
  */
-export function resolveTarget(flags: TargetInput, file: TargetInput = {}): ResolvedTarget {
+export function resolveTarget(
+  flags: TargetInput,
+  file: TargetInput = {},
+  loaded: LoadedTargetFiles = {},
+): ResolvedTarget {
   const input: TargetInput = { ...file, ...definedOnly(flags) };
   const base = input.target === undefined ? undefined : checkUrl("--target", input.target, HTTP);
   if (base === undefined && input.hubUrl === undefined) {
@@ -270,6 +316,23 @@ export function resolveTarget(flags: TargetInput, file: TargetInput = {}): Resol
       `Invalid --queue-name: not an Azure queue name: ${JSON.stringify(input.queueName)}`,
     );
   }
+  if (input.accounts !== undefined && loaded.accounts === undefined) {
+    throw new UsageError("--accounts", `Invalid --accounts: ${input.accounts} was not read`);
+  }
+  if (input.caCert !== undefined && loaded.caCertificates === undefined) {
+    throw new UsageError("--ca-cert", `Invalid --ca-cert: ${input.caCert} was not read`);
+  }
+  if (input.insecure) {
+    // Deno verifies certificates in-process: Deno.createHttpClient and WebSocket have no switch
+    // to skip it per connection, only the runtime flag below.
+    throw new UsageError(
+      "--insecure",
+      "Invalid --insecure: Deno cannot skip certificate checks per connection; give the target's CA with --ca-cert FILE, or start the suite with deno run --unsafely-ignore-certificate-errors=HOST --allow-net --allow-read --allow-write --allow-env --allow-sys conformance/main.ts",
+    );
+  }
+  if (input.createQueue && inject !== "queue") {
+    throw new UsageError("--create-queue", "Invalid --create-queue: it needs --inject queue");
+  }
   return withoutUndefined({
     baseUrl: base,
     hubUrl,
@@ -304,7 +367,81 @@ export function resolveTarget(flags: TargetInput, file: TargetInput = {}): Resol
       : checkUrl("--authority-issuer", input.authorityIssuer, HTTP),
     installationId: input.installationId,
     protocols: protocols as ("messagepack" | "json")[],
+    accounts: loaded.accounts,
+    kdfIterations: input.kdfIterations === undefined
+      ? undefined
+      : parseInteger("--kdf-iterations", input.kdfIterations, 1, 100_000_000),
+    emailDomain: input.emailDomain === undefined ? undefined : checkDomain(input.emailDomain),
+    headers: input.header === undefined ? undefined : parseHeaders(input.header),
+    caCertificates: loaded.caCertificates,
+    createQueue: input.createQueue ? true : undefined,
   });
+}
+
+function parseInteger(flag: string, raw: number | string, min: number, max: number): number {
+  const n = typeof raw === "number" ? raw : /^\d+$/.test(raw.trim()) ? Number(raw) : NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    throw new UsageError(
+      flag,
+      `Invalid ${flag}: expected an integer ${min}..${max}, got ${JSON.stringify(raw)}`,
+    );
+  }
+  return n;
+}
+
+function checkDomain(raw: string): string {
+  const domain = raw.trim().replace(/^@/, "").toLowerCase();
+  if (
+    !/^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+$/.test(
+      domain,
+    )
+  ) {
+    throw new UsageError(
+      "--email-domain",
+      `Invalid --email-domain: expected a domain such as example.org, got ${JSON.stringify(raw)}`,
+    );
+  }
+  return domain;
+}
+
+// Headers the suite itself sets per request (or the transport owns): a proxy header cannot be one.
+const RESERVED_HEADERS =
+  /^(?:host|content-length|content-type|authorization|connection|upgrade|transfer-encoding|sec-websocket-.*)$/i;
+
+/**
+ * Parses `--header NAME:VALUE` values (a later one replaces an earlier one of the same name).
+ *
+ * @param values The flag values.
+ * @returns Header values by lowercase name.
+ * @throws {UsageError} Naming `--header` on a value without a colon, a bad name, or a header the
+ * suite sets itself.
+ *
+ * @example
+ * ```ts
+ * import { parseHeaders } from "./target.ts";
+ * parseHeaders(["CF-Access-Client-Id: abc"]); // { "cf-access-client-id": "abc" }
+ * ```
+ */
+export function parseHeaders(values: readonly string[]): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const raw of values) {
+    const colon = raw.indexOf(":");
+    const name = colon < 0 ? "" : raw.slice(0, colon).trim();
+    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) {
+      throw new UsageError(
+        "--header",
+        `Invalid --header: expected NAME:VALUE with a header name, got ${JSON.stringify(raw)}`,
+      );
+    }
+    if (RESERVED_HEADERS.test(name)) {
+      throw new UsageError(
+        "--header",
+        `Invalid --header: ${name} is set by the suite itself on each request`,
+      );
+    }
+    headers[name.toLowerCase()] = raw.slice(colon + 1).trim();
+  }
+  return headers;
 }
 
 function definedOnly<T extends object>(value: T): Partial<T> {
@@ -369,12 +506,24 @@ export function unmetNeeds(
  * Copies a target for reports with its secrets replaced by `"<redacted>"`.
  *
  * @param target The resolved target.
- * @returns The same target without internal key, internal token or queue account key.
+ * @returns The same target without internal key, internal token, queue account key, account
+ * passwords or header values (proxy credentials), and with CA certificates summarised.
  */
 export function redactTarget(target: ResolvedTarget): ResolvedTarget {
   const redacted: Record<string, unknown> = { ...target };
   for (const key of ["internalKey", "internalToken"] as const) {
     if (redacted[key] !== undefined) redacted[key] = "<redacted>";
+  }
+  if (target.accounts !== undefined) {
+    redacted.accounts = target.accounts.map((a) => ({ email: a.email, password: "<redacted>" }));
+  }
+  if (target.headers !== undefined) {
+    redacted.headers = Object.fromEntries(
+      Object.keys(target.headers).map((k) => [k, "<redacted>"]),
+    );
+  }
+  if (target.caCertificates !== undefined) {
+    redacted.caCertificates = target.caCertificates.map((pem) => `<PEM, ${pem.length} characters>`);
   }
   if (target.queueConnectionString !== undefined) {
     redacted.queueConnectionString = target.queueConnectionString

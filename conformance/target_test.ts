@@ -166,3 +166,18 @@ Deno.test("unmetNeeds, redactTarget, queueEndpoint", () => {
     /no QueueEndpoint, AccountName or UseDevelopmentStorage/,
   );
 });
+
+Deno.test("redactTarget hides account passwords and header values, summarises CA certificates", () => {
+  const t = resolveTarget(
+    { target: "https://vw.example.org", header: ["CF-Access-Client-Secret: s3cret"] },
+    {},
+    {
+      accounts: [{ email: "a@x.org", password: "hunter2" }],
+      caCertificates: ["-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"],
+    },
+  );
+  const text = JSON.stringify(redactTarget(t));
+  assert.ok(!text.includes("hunter2") && !text.includes("s3cret") && !text.includes("MIIB"), text);
+  assert.match(text, /"a@x.org"/);
+  assert.match(text, /cf-access-client-secret/);
+});

@@ -84,6 +84,26 @@ export interface ResolvedTarget {
   readonly installationId?: string;
   /** Hub protocols to exercise. */
   readonly protocols: readonly ("messagepack" | "json")[];
+  /** Accounts made beforehand (`--accounts`): the suite logs in with them and registers none. */
+  readonly accounts?: readonly GivenAccount[];
+  /** PBKDF2 iterations of the accounts the suite registers (`--kdf-iterations`, default 600000). */
+  readonly kdfIterations?: number;
+  /** E-mail domain of the accounts the suite registers (`--email-domain`, default example.com). */
+  readonly emailDomain?: string;
+  /** Headers sent on every HTTP request and WebSocket upgrade to the target (`--header`). */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** PEM certificates trusted besides the system's, for a private CA (`--ca-cert`). */
+  readonly caCertificates?: readonly string[];
+  /** Create the queue when it does not exist (`--create-queue`). */
+  readonly createQueue?: boolean;
+}
+
+/** An account of `--accounts`: e-mail and master password. */
+export interface GivenAccount {
+  /** E-mail (lowercase). */
+  readonly email: string;
+  /** Master password. */
+  readonly password: string;
 }
 
 /** One event of a case's exchange, for the JSON report and the sequence diagram. */
@@ -186,6 +206,24 @@ export class CaseUnsupported extends Error {
   constructor(reason: string) {
     super(reason);
     this.name = "CaseUnsupported";
+  }
+}
+
+/**
+ * A run-wide limit of the target (a login or registration rate limit) stopped the case before it
+ * could check anything: graded UNSUPPORTED like {@linkcode CaseUnsupported}, but deliberately not
+ * one, so code that records a missing feature as a property of a pooled world (no organizations,
+ * no registration) lets it through instead of remembering it.
+ */
+export class TargetLimitReached extends Error {
+  /**
+   * Creates the signal.
+   *
+   * @param reason Which limit, and the target settings that raise it.
+   */
+  constructor(reason: string) {
+    super(reason);
+    this.name = "TargetLimitReached";
   }
 }
 

@@ -6,7 +6,7 @@
  * | returned (no verdict) | PASS | PASS | PASS |
  * | returned `INFORMATIONAL` / `UNSUPPORTED` | as returned | as returned | as returned |
  * | threw `CaseFailure` (also during the settle window after a timeout) | FAIL | NON-STRICT | INFORMATIONAL |
- * | threw `CaseUnsupported`, or needs not met | UNSUPPORTED | UNSUPPORTED | UNSUPPORTED |
+ * | threw `CaseUnsupported` or `TargetLimitReached`, or needs not met | UNSUPPORTED | UNSUPPORTED | UNSUPPORTED |
  * | threw anything else, or did not finish in time | ERROR | ERROR | ERROR |
  *
  * FAIL and ERROR fail the run; NON-STRICT and an unexpected pass fail it only with `--strict`;
@@ -21,6 +21,7 @@ import {
   type CaseResult,
   CaseUnsupported,
   type Level,
+  TargetLimitReached,
   type Verdict,
 } from "./types.ts";
 
@@ -99,7 +100,7 @@ export function gradeOutcome(level: Level, outcome: CaseOutcome): Grade {
           actual: error.actual,
         }, error.message);
       }
-      if (error instanceof CaseUnsupported) {
+      if (error instanceof CaseUnsupported || error instanceof TargetLimitReached) {
         return { verdict: "UNSUPPORTED", detail: error.message };
       }
       const after = outcome.afterTimeoutMs === undefined

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { CaseFailure, CaseUnsupported, type Level } from "./types.ts";
+import { CaseFailure, CaseUnsupported, type Level, TargetLimitReached } from "./types.ts";
 import { failsRun, gradeOutcome } from "./verdict.ts";
 
 Deno.test("gradeOutcome grades failures by level", () => {
@@ -74,5 +74,15 @@ Deno.test("failsRun", () => {
   assert.equal(failsRun("PASS", "unexpected-pass", { strict: true }), true);
   for (const v of ["PASS", "INFORMATIONAL", "UNSUPPORTED"] as const) {
     assert.equal(failsRun(v, "unlisted", { strict: true }), false);
+  }
+});
+
+Deno.test("gradeOutcome: a spent target limit is UNSUPPORTED at every level, never ERROR", () => {
+  const error = new TargetLimitReached("The target's login rate limit is spent");
+  for (const level of ["MUST", "SHOULD", "MAY"] as const) {
+    assert.deepEqual(gradeOutcome(level, { kind: "threw", error }), {
+      verdict: "UNSUPPORTED",
+      detail: "The target's login rate limit is spent",
+    });
   }
 });

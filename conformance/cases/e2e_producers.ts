@@ -28,7 +28,7 @@ import {
   loginDevices,
   type OrganizationWorld,
 } from "../driver/e2e_world.ts";
-import { createOrganization, registerAccount } from "../driver/identity_world.ts";
+import { createOrganization, registerThrowawayAccount } from "../driver/identity_world.ts";
 import { confirmMember, inviteMember, unsupportedRoute } from "../driver/org_client.ts";
 import { type ExpectedPush, PushWatch, type WatchedDevice } from "../driver/push_watch.ts";
 import { internalToken } from "../driver/send_injector.ts";
@@ -412,7 +412,7 @@ async function inPersonal(
   try {
     const [pooled, stranger] = lease.value;
     const user = body.fresh
-      ? await registerAccount(ctx, `e2e-fresh-${crypto.randomUUID().slice(0, 4)}`)
+      ? await registerThrowawayAccount(ctx, `e2e-fresh-${crypto.randomUUID().slice(0, 4)}`)
       : pooled;
     const devices = await loginDevices(ctx, [
       { name: "user-web", account: user!, deviceType: DeviceType.ChromeBrowser },

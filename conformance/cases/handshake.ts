@@ -7,6 +7,7 @@
 
 import { type CaseContext, type CaseDefinition, CaseFailure, type CaseResult } from "../types.ts";
 import { HubClient } from "../driver/hub_client.ts";
+import { reachFetch } from "../driver/reach.ts";
 import { validHubToken } from "./_common.ts";
 
 const SOURCE = "signalr-protocol.md §3.1";
@@ -143,7 +144,7 @@ export function handshakeCases(): CaseDefinition[] {
         const url = new URL(ctx.target.hubUrl.replace(/^ws/, "http"));
         url.pathname = url.pathname.replace(/\/?$/, "/negotiate");
         url.searchParams.set("negotiateVersion", "1");
-        const response = await fetch(url, {
+        const response = await reachFetch(url, {
           method: "POST",
           headers: { authorization: `Bearer ${token}` },
           signal: AbortSignal.timeout(10_000),
@@ -169,7 +170,7 @@ export function handshakeCases(): CaseDefinition[] {
         const controller = new AbortController();
         const timer = setTimeout(() => controller.abort(), 5000);
         try {
-          const answer = await fetch(poll, {
+          const answer = await reachFetch(poll, {
             headers: transport === "ServerSentEvents" ? { accept: "text/event-stream" } : {},
             signal: controller.signal,
           });

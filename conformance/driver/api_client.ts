@@ -9,8 +9,17 @@
 import { Buffer } from "node:buffer";
 import { DeviceType } from "../../protocol/bitwarden/mod.ts";
 import { masterPasswordHash } from "../../protocol/bitwarden/mod.ts";
-import type { CaseContext, Trace } from "../types.ts";
+import { type CaseContext, CaseUnsupported, type Trace } from "../types.ts";
 import { newGuid } from "./identity.ts";
+import { limitDecision, type LimitedCall, parseRetryAfter, waitRetryAfter } from "./rate_limit.ts";
+import { type Credential, sessionCache } from "./session_cache.ts";
+import { reachFetch } from "./reach.ts";
+import {
+  isMissingRoute,
+  knownMissingRoute,
+  recordMissingRoute,
+  routeTemplate,
+} from "./missing_route.ts";
 
 /** A syntactically valid EncString (research §4). */
 export const ENC_STRING = "2.AA==|AA==|AA==";
@@ -21,17 +30,25 @@ const CLIENT_VERSION = "2026.8.0";
 export class ApiError extends Error {
   /** HTTP status. */
   readonly status: number;
+  /** The wait a 429 or 503 named in `Retry-After`, in milliseconds. */
+  readonly retryAfterMs?: number;
+  /** The answer's body (first 2000 characters). */
+  readonly body: string;
 
   /**
    * Creates the error.
    *
    * @param status HTTP status.
    * @param message What failed.
+   * @param retryAfterMs The parsed `Retry-After`, if the answer had one.
+   * @param body The answer's body.
    */
-  constructor(status: number, message: string) {
+  constructor(status: number, message: string, retryAfterMs?: number, body = "") {
     super(message);
     this.name = "ApiError";
     this.status = status;
+    this.body = body.slice(0, 2000);
+    if (retryAfterMs !== undefined) this.retryAfterMs = retryAfterMs;
   }
 }
 
@@ -83,7 +100,7 @@ async function call(
     summary: `${options.method} ${path}`,
     ...(options.body !== undefined ? { data: options.body } : {}),
   });
-  const response = await fetch(url, {
+  const response = await reachFetch(url, {
     method: options.method,
     headers,
     ...(body !== undefined ? { body } : {}),
@@ -101,6 +118,8 @@ async function call(
     throw new ApiError(
       response.status,
       `${options.method} ${path} answered HTTP ${response.status}: ${text.slice(0, 300)}`,
+      parseRetryAfter(response.headers.get("retry-after"), Date.now()),
+      text,
     );
   }
   if (!text) return undefined;
@@ -133,6 +152,119 @@ export async function callInternalApi(
     token,
     ...(request.body !== undefined ? { body: request.body } : {}),
   });
+}
+
+/**
+ * Runs an identity call, honouring a 429: one wait for `Retry-After` when it fits the case's
+ * budget, else the run-wide limit reason.
+ */
+async function limited<T>(ctx: CaseContext, kind: LimitedCall, run: () => Promise<T>): Promise<T> {
+  for (let attempt = 0;; attempt++) {
+    try {
+      return await run();
+    } catch (error) {
+      if (!(error instanceof ApiError) || error.status !== 429) throw error;
+      const decision = attempt === 0 ? limitDecision(ctx, kind, error.retryAfterMs) : undefined;
+      if (typeof decision !== "number") throw decision ?? limitDecision(ctx, kind, undefined);
+      ctx.log(`${kind} rate-limited: waiting ${decision} ms (Retry-After)`);
+      await waitRetryAfter(decision, ctx.signal);
+    }
+  }
+}
+
+interface TokenAnswer {
+  readonly access_token?: unknown;
+  readonly refresh_token?: unknown;
+  readonly expires_in?: unknown;
+}
+
+function credentialOf(
+  answer: TokenAnswer | undefined,
+  device: { email: string; deviceId: string; deviceType: DeviceType; epoch: number },
+): Credential {
+  if (typeof answer?.access_token !== "string") {
+    throw new Error("Token answer has no access_token");
+  }
+  const claims = decodeClaims(answer.access_token);
+  if (typeof claims.sub !== "string") throw new Error("Access token has no sub claim");
+  const expiresAtMs = typeof answer.expires_in === "number"
+    ? Date.now() + answer.expires_in * 1000
+    : typeof claims.exp === "number"
+    ? claims.exp * 1000
+    : Date.now() + 3_600_000;
+  return {
+    ...device,
+    userId: claims.sub,
+    accessToken: answer.access_token,
+    ...(typeof answer.refresh_token === "string" ? { refreshToken: answer.refresh_token } : {}),
+    expiresAtMs,
+  };
+}
+
+async function passwordGrant(
+  ctx: CaseContext,
+  account: Account,
+  deviceType: DeviceType,
+  name: string,
+  epoch: number,
+): Promise<Credential> {
+  const deviceId = newGuid();
+  const answer = await limited(
+    ctx,
+    "login",
+    () =>
+      call(`${trimSlash(ctx.target.identityUrl)}/connect/token`, ctx.trace, name, {
+        lifeline: "identity",
+        kind: "login",
+        method: "POST",
+        headers: { "device-type": String(deviceType) },
+        form: new URLSearchParams({
+          grant_type: "password",
+          username: account.email,
+          password: account.passwordHash,
+          scope: "api offline_access",
+          client_id: "web",
+          deviceType: String(deviceType),
+          deviceIdentifier: deviceId,
+          deviceName: "conformance",
+        }),
+      }),
+  ) as TokenAnswer | undefined;
+  return credentialOf(answer, { email: account.email, deviceId, deviceType, epoch });
+}
+
+/** The refresh-token grant for a known device; undefined when the target refuses it (4xx). */
+async function refreshGrant(
+  ctx: CaseContext,
+  old: Credential,
+  name: string,
+  epoch: number,
+): Promise<Credential | undefined> {
+  if (old.refreshToken === undefined) return undefined;
+  try {
+    const answer = await call(
+      `${trimSlash(ctx.target.identityUrl)}/connect/token`,
+      ctx.trace,
+      name,
+      {
+        lifeline: "identity",
+        kind: "login",
+        method: "POST",
+        headers: { "device-type": String(old.deviceType) },
+        form: new URLSearchParams({
+          grant_type: "refresh_token",
+          refresh_token: old.refreshToken,
+          client_id: "web",
+        }),
+      },
+    ) as TokenAnswer | undefined;
+    const fresh = credentialOf(answer, { ...old, epoch });
+    // A target may rotate the refresh token or keep the old one.
+    return fresh.refreshToken === undefined ? { ...fresh, refreshToken: old.refreshToken } : fresh;
+  } catch (error) {
+    if (error instanceof ApiError && error.status >= 400 && error.status < 500) return undefined;
+    throw error;
+  }
 }
 
 /** Options of {@linkcode ApiSession.registerAndLogin}. */
@@ -174,37 +306,49 @@ export class ApiSession {
   /** Trace lifeline name. */
   readonly name: string;
   #ctx: CaseContext;
+  #key: string | undefined;
 
-  private constructor(ctx: CaseContext, fields: {
-    account: Account;
-    userId: string;
-    deviceId: string;
-    deviceType: DeviceType;
-    accessToken: string;
-    name: string;
-  }) {
+  /** The target this session belongs to (keys the run's shared state). */
+  get target(): CaseContext["target"] {
+    return this.#ctx.target;
+  }
+
+  private constructor(
+    ctx: CaseContext,
+    account: Account,
+    credential: Credential,
+    fields: { name: string; key?: string },
+  ) {
     this.#ctx = ctx;
-    this.account = fields.account;
-    this.userId = fields.userId;
-    this.deviceId = fields.deviceId;
-    this.deviceType = fields.deviceType;
-    this.accessToken = fields.accessToken;
+    this.#key = fields.key;
+    this.account = account;
+    this.userId = credential.userId;
+    this.deviceId = credential.deviceId;
+    this.deviceType = credential.deviceType;
+    this.accessToken = credential.accessToken;
     this.name = fields.name;
   }
 
   /**
    * Registers a fresh account: `register/send-verification-email` + `register/finish`, falling
-   * back to the legacy `accounts/register` when the current flow is absent.
+   * back to the legacy `accounts/register` when the current flow is absent. The e-mail is at
+   * `--email-domain` (default example.com) and the KDF has `--kdf-iterations` (default 600000).
    *
    * @param ctx The case context.
    * @param name Trace lifeline name.
    * @returns The account.
+   * @throws {CaseUnsupported} When the run was given `--accounts` (it registers none then).
    */
   static async register(ctx: CaseContext, name: string): Promise<Account> {
+    if (ctx.target.accounts !== undefined) {
+      throw new CaseUnsupported(
+        `Needs an account of its own to register, but the run was given accounts made beforehand (--accounts), so it registers none`,
+      );
+    }
     const identity = trimSlash(ctx.target.identityUrl);
-    const email = `conformance-${newGuid()}@example.com`;
+    const email = `conformance-${newGuid()}@${ctx.target.emailDomain ?? "example.com"}`;
     const password = `Conformance-${newGuid()}`;
-    const iterations = 600_000;
+    const iterations = ctx.target.kdfIterations ?? 600_000;
     const passwordHash = await masterPasswordHash(password, email, iterations);
     const keys = {
       publicKey: Buffer.from(newGuid()).toString("base64"),
@@ -212,16 +356,30 @@ export class ApiSession {
     };
     const common = { lifeline: "identity" as const, kind: "register" as const };
     let token: unknown;
+    let currentFlow = true;
     try {
-      token = await call(`${identity}/accounts/register/send-verification-email`, ctx.trace, name, {
-        ...common,
-        method: "POST",
-        body: { email, name: "Conformance", receiveMarketingEmails: false },
-      });
+      token = await limited(
+        ctx,
+        "register",
+        () =>
+          call(`${identity}/accounts/register/send-verification-email`, ctx.trace, name, {
+            ...common,
+            method: "POST",
+            body: { email, name: "Conformance", receiveMarketingEmails: false },
+          }),
+      );
     } catch (error) {
       if (!(error instanceof ApiError) || (error.status !== 404 && error.status !== 405)) {
         throw error;
       }
+      currentFlow = false;
+    }
+    if (currentFlow && (typeof token !== "string" || token.length === 0)) {
+      // 204 without a token: the target e-mails it (Vaultwarden with SIGNUPS_VERIFY and mail on,
+      // Bitwarden with e-mail verification), and the suite cannot read that mail.
+      throw new CaseUnsupported(
+        `Needs users registered through the target, but ${identity}/accounts/register/send-verification-email answered without a token: the target e-mails it for verification (turn e-mail verification off, e.g. Vaultwarden SIGNUPS_VERIFY=false, or give accounts made beforehand with --accounts FILE)`,
+      );
     }
     if (typeof token === "string" && token.length > 0) {
       await call(`${identity}/accounts/register/finish`, ctx.trace, name, {
@@ -271,55 +429,82 @@ export class ApiSession {
   }
 
   /**
-   * Logs a new device of an account in with the password grant.
+   * Makes the account of an e-mail and master password made beforehand (`--accounts`): its KDF
+   * settings come from prelogin, as clients do before they log in.
+   *
+   * @param ctx The case context.
+   * @param given E-mail and master password.
+   * @returns The account.
+   * @throws {CaseUnsupported} When the account's KDF is not PBKDF2.
+   */
+  static async prelogin(
+    ctx: CaseContext,
+    given: { readonly email: string; readonly password: string },
+  ): Promise<Account> {
+    const answer = await call(
+      `${trimSlash(ctx.target.identityUrl)}/accounts/prelogin`,
+      ctx.trace,
+      given.email,
+      { lifeline: "identity", kind: "login", method: "POST", body: { email: given.email } },
+    ) as { kdf?: number; kdfIterations?: number } | undefined;
+    const kdf = answer?.kdf ?? 0;
+    const iterations = answer?.kdfIterations;
+    if (kdf !== 0 || typeof iterations !== "number") {
+      throw new CaseUnsupported(
+        `Needs PBKDF2 accounts, but prelogin of ${given.email} answered ${
+          JSON.stringify(answer)
+        } (the suite hashes master passwords with PBKDF2-SHA256 only; change the account's KDF)`,
+      );
+    }
+    return {
+      email: given.email,
+      passwordHash: await masterPasswordHash(given.password, given.email, iterations),
+    };
+  }
+
+  /**
+   * Logs a device of an account in with the password grant, once per run: a later case asking
+   * for the same account and device type gets the same device and token back (refreshed when
+   * close to expiry or when the account's memberships changed). Two connection names of one
+   * case get two devices. A 429 waits for `Retry-After` when that fits the case's budget;
+   * otherwise the case stops with {@linkcode TargetLimitReached} (graded UNSUPPORTED).
    *
    * @param ctx The case context.
    * @param account The account.
-   * @param options Device type and trace name.
+   * @param options Device type, trace name, and `shared` for setup calls that may use any
+   * device of the type.
    * @returns The session.
    */
   static async login(
     ctx: CaseContext,
     account: Account,
-    options: SessionOptions = {},
+    options: SessionOptions & { readonly shared?: boolean } = {},
   ): Promise<ApiSession> {
     const deviceType = options.deviceType ?? DeviceType.ChromeBrowser;
-    const deviceId = newGuid();
-    const name = options.name ?? `user-${deviceId.slice(0, 6)}`;
-    const answer = await call(
-      `${trimSlash(ctx.target.identityUrl)}/connect/token`,
-      ctx.trace,
-      name,
-      {
-        lifeline: "identity",
-        kind: "login",
-        method: "POST",
-        headers: { "device-type": String(deviceType) },
-        form: new URLSearchParams({
-          grant_type: "password",
-          username: account.email,
-          password: account.passwordHash,
-          scope: "api offline_access",
-          client_id: "web",
-          deviceType: String(deviceType),
-          deviceIdentifier: deviceId,
-          deviceName: "conformance",
-        }),
-      },
-    ) as { access_token?: unknown };
-    if (typeof answer?.access_token !== "string") {
-      throw new Error("Token answer has no access_token");
-    }
-    const claims = decodeClaims(answer.access_token);
-    if (typeof claims.sub !== "string") throw new Error("Access token has no sub claim");
-    return new ApiSession(ctx, {
-      account,
-      userId: claims.sub,
-      deviceId,
+    const name = options.name ?? `user-${newGuid().slice(0, 6)}`;
+    const cache = sessionCache(ctx.target);
+    const key = cache.slotFor({
+      email: account.email,
       deviceType,
-      accessToken: answer.access_token,
       name,
+      trace: ctx.trace,
+      ...(options.shared ? { shared: true } : {}),
     });
+    const { credential, reused } = await cache.device(key, {
+      login: () => passwordGrant(ctx, account, deviceType, name, cache.epoch),
+      refresh: (old) => refreshGrant(ctx, old, name, cache.epoch),
+    });
+    if (reused) {
+      ctx.trace.record({
+        from: `client:${name}`,
+        to: "identity",
+        kind: "note",
+        summary: `reuses device ${credential.deviceId.slice(0, 8)} (${
+          DeviceType[deviceType]
+        }) logged in earlier in the run`,
+      });
+    }
+    return new ApiSession(ctx, account, credential, { name, key });
   }
 
   /**
@@ -347,14 +532,33 @@ export class ApiSession {
    * @returns The parsed answer.
    */
   async api(method: string, path: string, body?: unknown): Promise<unknown> {
-    return await call(`${trimSlash(this.#ctx.target.apiUrl)}${path}`, this.#ctx.trace, this.name, {
-      lifeline: "api",
-      kind: "update",
-      method,
-      token: this.accessToken,
-      headers: { "device-type": String(this.deviceType) },
-      ...(body !== undefined ? { body } : {}),
-    });
+    const route = routeTemplate(method, `${new URL(this.#ctx.target.apiUrl).pathname}${path}`);
+    const missing = knownMissingRoute(this.#ctx.target, route);
+    if (missing) throw missing;
+    try {
+      return await call(
+        `${trimSlash(this.#ctx.target.apiUrl)}${path}`,
+        this.#ctx.trace,
+        this.name,
+        {
+          lifeline: "api",
+          kind: "update",
+          method,
+          token: this.accessToken,
+          headers: { "device-type": String(this.deviceType) },
+          ...(body !== undefined ? { body } : {}),
+        },
+      );
+    } catch (error) {
+      // A refused token (security stamp rotated, device removed) must not be handed to later cases.
+      if (error instanceof ApiError && error.status === 401 && this.#key !== undefined) {
+        sessionCache(this.#ctx.target).forget(this.#key);
+      }
+      if (error instanceof ApiError && isMissingRoute(error.status, error.body)) {
+        throw recordMissingRoute(this.#ctx.target, route, error.status);
+      }
+      throw error;
+    }
   }
 
   /**

@@ -13,11 +13,12 @@ import { type CaseContext, CaseUnsupported, type ResolvedTarget } from "../types
 import { ApiSession } from "./api_client.ts";
 import {
   createOrganization,
+  giveBackAccounts,
   type Lease,
   leaseAccounts,
   leaseFromPool,
   type PooledAccount,
-  registerAccount,
+  registerAccounts,
 } from "./identity_world.ts";
 import { confirmMember, inviteMember, organizationCollection } from "./org_client.ts";
 import type { HubProtocolName } from "./hub_client.ts";
@@ -45,7 +46,8 @@ export interface OrganizationWorld {
 const UNSUPPORTED = new WeakMap<ResolvedTarget, CaseUnsupported>();
 
 /**
- * Logs a throw-away admin device of an account in (for setup calls).
+ * A web device of an account for setup calls: any one the run already logged in for it (setup
+ * happens before the case's connections watch anything), else a new login.
  *
  * @param ctx The case context.
  * @param account The account.
@@ -55,31 +57,44 @@ export async function adminSession(ctx: CaseContext, account: PooledAccount): Pr
   return await ApiSession.login(ctx, account.account, {
     deviceType: DeviceType.ChromeBrowser,
     name: `${account.label}-admin`,
+    shared: true,
   });
 }
 
 async function buildOrganizationWorld(ctx: CaseContext): Promise<OrganizationWorld> {
-  const [owner, member, other, stranger] = await Promise.all(
+  const accounts = await registerAccounts(
+    ctx,
     ["owner", "member", "other", "stranger"].map((role) =>
-      registerAccount(ctx, `e2e-${role}-${crypto.randomUUID().slice(0, 4)}`)
+      `e2e-${role}-${crypto.randomUUID().slice(0, 4)}`
     ),
   );
-  const [ownerAdmin, otherAdmin] = await Promise.all([
-    adminSession(ctx, owner!),
-    adminSession(ctx, other!),
-  ]);
+  const [owner, member, other, stranger] = accounts as [
+    PooledAccount,
+    PooledAccount,
+    PooledAccount,
+    PooledAccount,
+  ];
+  let admins: ApiSession[];
+  try {
+    admins = await Promise.all([adminSession(ctx, owner), adminSession(ctx, other)]);
+  } catch (error) {
+    // No organization exists yet: the accounts are as good as new for the next world.
+    giveBackAccounts(ctx, accounts);
+    throw error;
+  }
+  const [ownerAdmin, otherAdmin] = admins as [ApiSession, ApiSession];
   const organizationId = await createOrganization(ownerAdmin);
   const collectionId = await organizationCollection(ownerAdmin, organizationId);
-  const memberId = await inviteMember(ownerAdmin, organizationId, member!.account, {
+  const memberId = await inviteMember(ownerAdmin, organizationId, member.account, {
     collectionIds: [collectionId],
   });
   await confirmMember(ownerAdmin, organizationId, memberId);
   const otherOrganizationId = await createOrganization(otherAdmin);
   return {
-    owner: owner!,
-    member: member!,
-    other: other!,
-    stranger: stranger!,
+    owner,
+    member,
+    other,
+    stranger,
     organizationId,
     collectionId,
     otherOrganizationId,

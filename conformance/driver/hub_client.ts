@@ -17,6 +17,7 @@ import {
 } from "../../protocol/signalr/mod.ts";
 import type { Trace } from "../types.ts";
 import { describeMessage, jsonSafe } from "./_format.ts";
+import { reachFetch, reachWebSocket } from "./reach.ts";
 
 /** Hub protocol names the client speaks. */
 export type HubProtocolName = "messagepack" | "json";
@@ -221,7 +222,7 @@ export class HubClient {
         via === "header" && options.token ? " (Authorization header)" : ""
       }`,
     });
-    const socket = new WebSocket(url, { headers } as unknown as string[]);
+    const socket = reachWebSocket(url, headers);
     const client = new HubClient(socket, options);
     const timeoutMs = options.timeoutMs ?? 15_000;
     const opened = await new Promise<boolean>((resolve) => {
@@ -551,7 +552,7 @@ export async function negotiate(
   });
   let response: Response;
   try {
-    response = await fetch(url, {
+    response = await reachFetch(url, {
       method: "POST",
       headers: options.headers,
       signal: AbortSignal.timeout(options.timeoutMs ?? 15_000),

@@ -16,8 +16,14 @@
 import { Buffer } from "node:buffer";
 import { DeviceType } from "../../protocol/bitwarden/mod.ts";
 import type { HubClaims } from "../../protocol/bitwarden/mod.ts";
-import { type CaseContext, CaseUnsupported, type ResolvedTarget } from "../types.ts";
+import {
+  type CaseContext,
+  CaseUnsupported,
+  type GivenAccount,
+  type ResolvedTarget,
+} from "../types.ts";
 import { type Account, ApiError, ApiSession, ENC_STRING } from "./api_client.ts";
+import { sessionCache } from "./session_cache.ts";
 
 /** An account of the pool with its user id once known. */
 export interface PooledAccount {
@@ -45,6 +51,10 @@ export interface Lease<T> {
 
 interface RunState {
   readonly pools: Map<string, unknown[]>;
+  /** Registered accounts no world holds (left over from a world that could not be built). */
+  readonly spare: PooledAccount[];
+  /** Accounts of `--accounts` not yet used (made into pooled accounts through prelogin on use). */
+  readonly unmade: GivenAccount[];
   unavailable?: CaseUnsupported;
 }
 
@@ -54,7 +64,7 @@ const RUNS = new WeakMap<ResolvedTarget, RunState>();
 function runState(target: ResolvedTarget): RunState {
   let state = RUNS.get(target);
   if (!state) {
-    state = { pools: new Map() };
+    state = { pools: new Map(), spare: [], unmade: [...(target.accounts ?? [])] };
     RUNS.set(target, state);
   }
   return state;
@@ -99,33 +109,47 @@ export function organizationClaims(claims: HubClaims): string[] {
   return ids;
 }
 
-function unreachable(error: unknown): boolean {
-  if (error instanceof ApiError) return error.status === 404 || error.status === 405;
-  return error instanceof TypeError;
+/** Why the target will not register users for the suite, or undefined when the error is not that. */
+function registrationClosed(ctx: CaseContext, error: unknown): CaseUnsupported | undefined {
+  if (error instanceof CaseUnsupported) return error;
+  const first = error instanceof Error ? error.message.split("\n")[0] : String(error);
+  const hint =
+    "open registration (Vaultwarden SIGNUPS_ALLOWED=true, or SIGNUPS_DOMAINS_WHITELIST with --email-domain), give accounts made beforehand with --accounts FILE, or run with --act-as-authority";
+  const refused = error instanceof ApiError && (error.status === 400 || error.status === 403) &&
+    /not allowed|disabled|domain/i.test(error.message);
+  const missing = error instanceof ApiError && (error.status === 404 || error.status === 405);
+  if (!refused && !missing && !(error instanceof TypeError)) return undefined;
+  return new CaseUnsupported(
+    `Needs users registered through the target's identity (${ctx.target.identityUrl}), which ${
+      refused ? "refuses to register them" : "cannot register them"
+    }: ${first} (${hint})`,
+  );
 }
 
 /**
- * Registers one fresh account through the target's identity. A target without a usable
- * registration endpoint (unreachable, 404/405 on both flows, or e-mail verification on) makes
- * every identity-backed case of the run UNSUPPORTED with one reason, found once.
+ * Registers one fresh account through the target's identity. A target that will not register
+ * users (unreachable, 404/405 on both flows, registration refused or restricted to other e-mail
+ * domains, or e-mail verification on) makes every identity-backed case of the run UNSUPPORTED
+ * with one reason, found once. A spent registration rate limit stops only the cases that meet it.
  *
  * @param ctx The case context.
  * @param label Trace name.
  * @returns The account.
  * @throws {CaseUnsupported} When users cannot be created through the target.
+ * @throws {TargetLimitReached} When the registration rate limit is spent.
  */
 export async function registerAccount(ctx: CaseContext, label: string): Promise<PooledAccount> {
+  if (ctx.target.accounts !== undefined) return (await takeGivenAccounts(ctx, [label]))[0]!;
   const state = runState(ctx.target);
+  const spare = state.spare.pop();
+  if (spare) return spare;
   if (state.unavailable) throw state.unavailable;
   try {
     return { account: await ApiSession.register(ctx, label), label };
   } catch (error) {
-    if (!unreachable(error)) throw error;
-    state.unavailable ??= new CaseUnsupported(
-      `Needs users created through the target's identity (${ctx.target.identityUrl}), which cannot register them: ${
-        (error as Error).message.split("\n")[0]
-      } (open registration with e-mail verification off, or run with --act-as-authority)`,
-    );
+    const closed = registrationClosed(ctx, error);
+    if (closed === undefined) throw error;
+    state.unavailable ??= closed;
     throw state.unavailable;
   }
 }
@@ -159,6 +183,143 @@ export async function leaseFromPool<T>(
 }
 
 /**
+ * Registers several accounts for one world, all or none: when one registration fails, the
+ * others are kept as spares for the next world (registration is rate-limited on real targets).
+ *
+ * @param ctx The case context.
+ * @param labels Trace names, one per account.
+ * @returns The accounts, in order.
+ */
+export async function registerAccounts(
+  ctx: CaseContext,
+  labels: readonly string[],
+): Promise<PooledAccount[]> {
+  if (ctx.target.accounts !== undefined) return await takeGivenAccounts(ctx, labels);
+  const settled = await Promise.allSettled(labels.map((label) => registerAccount(ctx, label)));
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  const accounts = settled.flatMap((r) => r.status === "fulfilled" ? [r.value] : []);
+  if (failed) {
+    giveBackAccounts(ctx, accounts);
+    throw failed.reason;
+  }
+  return accounts;
+}
+
+/**
+ * Returns accounts that no world holds any more, and that carry no memberships, to the run's
+ * spares (a world whose build failed before it set up organizations).
+ *
+ * @param ctx The case context.
+ * @param accounts The accounts.
+ */
+export function giveBackAccounts(ctx: CaseContext, accounts: readonly PooledAccount[]): void {
+  runState(ctx.target).spare.push(...accounts);
+}
+
+/**
+ * Registers an account a case spoils (changes its password or keys), never one of `--accounts`.
+ *
+ * @param ctx The case context.
+ * @param label Trace name.
+ * @returns The account.
+ * @throws {CaseUnsupported} When the run was given `--accounts` (it registers none then).
+ */
+export async function registerThrowawayAccount(
+  ctx: CaseContext,
+  label: string,
+): Promise<PooledAccount> {
+  if (ctx.target.accounts !== undefined) {
+    throw new CaseUnsupported(
+      "Needs a throw-away account (the case changes its password or keys), but the run was given accounts made beforehand (--accounts) and registers none",
+    );
+  }
+  return await registerAccount(ctx, label);
+}
+
+/** Every pooled account inside a pooled value (pool values are plain data holding them). */
+function accountsIn(value: unknown, found: Set<PooledAccount> = new Set()): Set<PooledAccount> {
+  if (value === null || typeof value !== "object") return found;
+  const record = value as Record<string, unknown>;
+  if (typeof record.label === "string" && typeof (record.account as Account)?.email === "string") {
+    found.add(value as PooledAccount);
+    return found;
+  }
+  for (const item of Array.isArray(value) ? value : Object.values(record)) accountsIn(item, found);
+  return found;
+}
+
+/** Dissolves the idle values of every pool, so their given accounts serve other worlds. */
+function reclaimIdle(state: RunState): void {
+  for (const free of state.pools.values()) {
+    for (const value of free.splice(0)) state.spare.push(...accountsIn(value));
+  }
+}
+
+const GIVEN_POLL_MS = 200;
+
+/**
+ * Takes `labels.length` accounts of `--accounts` at once for one world: free ones first, then
+ * the accounts idle worlds of other pools hold (those worlds are dissolved; the organizations
+ * they made stay, and nobody changes them any more), waiting for running cases to give some
+ * back for up to half the case's budget.
+ */
+async function takeGivenAccounts(
+  ctx: CaseContext,
+  labels: readonly string[],
+): Promise<PooledAccount[]> {
+  const state = runState(ctx.target);
+  const total = ctx.target.accounts?.length ?? 0;
+  if (labels.length > total) {
+    throw new CaseUnsupported(
+      `Needs ${labels.length} accounts at once, but --accounts gives ${total} (add ${
+        labels.length - total
+      } more to the file)`,
+    );
+  }
+  const started = performance.now();
+  while (state.spare.length + state.unmade.length < labels.length) {
+    reclaimIdle(state);
+    if (state.spare.length + state.unmade.length >= labels.length) break;
+    if (performance.now() - started > ctx.timeoutMs / 2) {
+      throw new CaseUnsupported(
+        `Needs ${labels.length} accounts at once, but the ${total} accounts of --accounts are held by cases running at the same time (add accounts to the file, or lower --concurrency)`,
+      );
+    }
+    await sleep(GIVEN_POLL_MS, ctx.signal);
+  }
+  const spares = state.spare.splice(0, labels.length);
+  const unmade = state.unmade.splice(0, labels.length - spares.length);
+  const made = await Promise.allSettled(
+    unmade.map(async (given, i) => ({
+      account: await ApiSession.prelogin(ctx, given),
+      label: labels[spares.length + i]!,
+    })),
+  );
+  const failed = made.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failed) {
+    state.spare.push(...spares);
+    state.unmade.push(...unmade);
+    throw failed.reason;
+  }
+  return [...spares, ...made.map((r) => (r as PromiseFulfilledResult<PooledAccount>).value)];
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", abort);
+      resolve();
+    }, ms);
+    function abort() {
+      clearTimeout(timer);
+      reject(signal.reason);
+    }
+    signal.addEventListener("abort", abort, { once: true });
+  });
+}
+
+/**
  * Leases `count` accounts of a named pool (registering what is missing) for one case.
  *
  * @param ctx The case context.
@@ -175,11 +336,9 @@ export async function leaseAccounts(
     ctx,
     `${pool}/${count}`,
     () =>
-      Promise.all(
-        Array.from(
-          { length: count },
-          (_, i) => registerAccount(ctx, `${pool}-${i}-${crypto.randomUUID().slice(0, 4)}`),
-        ),
+      registerAccounts(
+        ctx,
+        Array.from({ length: count }, (_, i) => `${pool}-${i}-${crypto.randomUUID().slice(0, 4)}`),
       ),
   );
 }
@@ -210,6 +369,17 @@ function organizationUnsupported(what: string, error: unknown): CaseUnsupported 
   return new CaseUnsupported(
     `Needs organizations created through the target's API, but ${what}: ${message} (a self-hosted Bitwarden creates organizations only from a cloud license; run with --act-as-authority to cover organization routes)`,
   );
+}
+
+/**
+ * Records that an account's organization memberships changed, so the run's cached tokens of it
+ * are refreshed before reuse (their organization claims were written at issue).
+ *
+ * @param session Any session of the run.
+ * @param email The account, or undefined when not known (every account).
+ */
+export function membershipChanged(session: ApiSession, email?: string): void {
+  sessionCache(session.target).membershipChanged(email);
 }
 
 /** An RSA-wrapped organization key as clients send on confirm (EncString type 4). */
@@ -245,6 +415,7 @@ export async function createOrganization(owner: ApiSession): Promise<string> {
     }
     throw error;
   }
+  membershipChanged(owner, owner.account.email);
   const id = (answer as { id?: unknown } | undefined)?.id;
   if (typeof id !== "string") throw new Error("Organization answer has no id");
   return id.toLowerCase();
@@ -302,6 +473,7 @@ export async function addConfirmedMember(
       key: rsaWrappedKey(),
       defaultUserCollectionName: null,
     });
+    membershipChanged(owner, member.email);
   }
 }
 
@@ -334,6 +506,7 @@ export async function setUpOrganizations(
       owner = await ApiSession.login(ctx, account.account, {
         deviceType: DeviceType.ChromeBrowser,
         name: `${account.label}-admin`,
+        shared: true,
       });
       owners.set(ownerIndex, owner);
     }

@@ -9,6 +9,7 @@
 import { Buffer } from "node:buffer";
 import { CaseUnsupported } from "../types.ts";
 import { type Account, ApiError, type ApiSession } from "./api_client.ts";
+import { membershipChanged } from "./identity_world.ts";
 
 /**
  * Turns the answer of a deployment that lacks a route (404 or 405, or Bitwarden's
@@ -111,6 +112,7 @@ export async function inviteMember(
   };
   const row = list?.data?.find((m) => m.email?.toLowerCase() === email);
   if (!row?.id) throw new Error(`The member list of ${organizationId} does not show ${email}`);
+  membershipChanged(owner, email);
   if (row.status !== 1) {
     throw new CaseUnsupported(
       `Needs organization members, but the invited user has status ${row.status} instead of Accepted (1): the target waits for the e-mailed invite token`,
@@ -137,4 +139,5 @@ export async function confirmMember(
     key,
     defaultUserCollectionName: null,
   });
+  membershipChanged(owner);
 }

@@ -10,6 +10,7 @@ import { writeSendBody } from "../../protocol/bitwarden/mod.ts";
 import type { CaseContext, Trace } from "../types.ts";
 import { type ContextWithAuthority, mintInternalToken } from "./identity.ts";
 import { CaseUnsupported } from "../types.ts";
+import { reachFetch } from "./reach.ts";
 
 /** An HTTP answer, body read as text. */
 export interface HttpAnswer {
@@ -46,7 +47,7 @@ export async function postSend(
     summary: `POST /send${options.token === undefined ? " (no token)" : ""}`,
     data: body.length > 2000 ? `${body.slice(0, 2000)}…` : body,
   });
-  const response = await fetch(sendUrl, {
+  const response = await reachFetch(sendUrl, {
     method: "POST",
     headers,
     body,
@@ -88,7 +89,7 @@ export async function internalToken(ctx: CaseContext): Promise<string> {
       kind: "login",
       summary: `client_credentials ${target.internalClientId}`,
     });
-    const response = await fetch(`${target.identityUrl.replace(/\/$/, "")}/connect/token`, {
+    const response = await reachFetch(`${target.identityUrl.replace(/\/$/, "")}/connect/token`, {
       method: "POST",
       headers: { "content-type": "application/x-www-form-urlencoded" },
       body,

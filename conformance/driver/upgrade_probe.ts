@@ -6,6 +6,8 @@
  * @module
  */
 
+import { reachFor, reachTls } from "./reach.ts";
+
 /** Result of {@linkcode probeUpgrade}. */
 export interface UpgradeProbeResult {
   /** HTTP status of the answer. */
@@ -45,7 +47,7 @@ export async function probeUpgrade(
   const port = Number(target.port || (tls ? 443 : 80));
   const hostname = target.hostname.replace(/^\[|\]$/g, "");
   const conn = tls
-    ? await Deno.connectTls({ hostname, port })
+    ? await Deno.connectTls({ hostname, port, ...reachTls(target) })
     : await Deno.connect({ hostname, port });
   const timer = setTimeout(() => conn.close(), options.timeoutMs ?? 10_000);
   try {
@@ -57,7 +59,9 @@ export async function probeUpgrade(
       "Connection: Upgrade",
       `Sec-WebSocket-Key: ${key}`,
       "Sec-WebSocket-Version: 13",
-      ...Object.entries(options.headers ?? {}).map(([name, value]) => `${name}: ${value}`),
+      ...Object.entries({ ...reachFor(target)?.headers, ...options.headers }).map((
+        [name, value],
+      ) => `${name}: ${value}`),
     ];
     await conn.write(new TextEncoder().encode(lines.join("\r\n") + "\r\n\r\n"));
     const decoder = new TextDecoder();
