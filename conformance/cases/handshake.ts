@@ -8,8 +8,14 @@
 import { type CaseContext, type CaseDefinition, CaseFailure, type CaseResult } from "../types.ts";
 import { HubClient } from "../driver/hub_client.ts";
 import { validHubToken } from "./_common.ts";
+import {
+  HANDSHAKE_TIMEOUT_MS,
+  hubProtocolSupport,
+  type ProtocolSupport,
+} from "../driver/protocol_support.ts";
 
-const SOURCE = "signalr-protocol.md §3.1";
+const SOURCE =
+  "signalr-protocol.md §3.1; dotnet/aspnetcore src/SignalR/server/Core/src/HubOptionsSetup.cs @ cca91f243918df72a3228817436ab78291684d41 (HandshakeTimeout 15 s)";
 
 async function openWithToken(ctx: CaseContext, name: string): Promise<HubClient> {
   const { token } = await validHubToken(ctx);
@@ -21,14 +27,37 @@ async function openWithToken(ctx: CaseContext, name: string): Promise<HubClient>
   });
 }
 
-/** Sends a handshake and returns the answer's error (or a refusal by closing), failing on success. */
+/**
+ * The run's protocol probe (see `driver/protocol_support.ts`): the positive control of the
+ * refusal cases, and the JSON capability probe.
+ */
+function runProbe(ctx: CaseContext): Promise<ProtocolSupport> {
+  return hubProtocolSupport(ctx, async () => (await validHubToken(ctx)).token);
+}
+
+/**
+ * Sends a bad handshake and returns the refusal: a handshake error answer (the socket must then
+ * close) or a close without one. Silence for the server's 15 s handshake timeout is not a
+ * refusal, and neither is a hub that answers no valid handshake either (positive control: the
+ * run's MessagePack probe must have been answered).
+ */
 async function expectHandshakeRefused(
   ctx: CaseContext,
   request: { protocol?: string; version?: number; raw?: string },
 ): Promise<string> {
+  const started = performance.now();
+  const control = (await runProbe(ctx)).probes.find((p) => p.protocol === "messagepack")!;
+  if (control.outcome !== "answered") {
+    throw new CaseFailure(
+      "a valid MessagePack handshake answered {} on the same hub (positive control)",
+      control.detail,
+    );
+  }
   const client = await openWithToken(ctx, "client");
   try {
-    const wait = Math.min(16_000, ctx.timeoutMs - 1000);
+    // The first case of a run also waits for the probe: keep room to grade within the timeout.
+    const left = ctx.timeoutMs - (performance.now() - started) - 3000;
+    const wait = Math.max(1000, Math.min(HANDSHAKE_TIMEOUT_MS + 1000, left));
     let answer;
     if (request.raw !== undefined) {
       client.sendRaw(request.raw, `raw ${JSON.stringify(request.raw)}`);
@@ -42,14 +71,24 @@ async function expectHandshakeRefused(
         `a successful handshake answer ${answer.text}`,
       );
     }
-    const closed = await client.waitFor(() => client.closeInfo, Math.min(5000, ctx.timeoutMs / 2));
-    if (answer !== undefined && closed === undefined) {
+    if (answer === undefined) {
+      const closed = client.closeInfo;
+      if (!closed) {
+        throw new CaseFailure(
+          "a handshake error, or the connection closed, within the 15 s handshake timeout",
+          `no answer and the socket still open after ${wait} ms (silence is not a refusal)`,
+        );
+      }
+      return `closed ${closed.code} without an answer`;
+    }
+    const closed = await client.waitFor(() => client.closeInfo, Math.min(5000, ctx.timeoutMs / 4));
+    if (closed === undefined) {
       throw new CaseFailure(
         "the server to close the connection after the handshake error",
         "the socket stayed open",
       );
     }
-    return answer?.error ?? `closed ${closed?.code} without an answer`;
+    return answer.error!;
   } finally {
     await client.close();
   }
@@ -65,7 +104,7 @@ function exactText(expected: string, actual: string): void {
  */
 async function probeWebSocket(
   ctx: CaseContext,
-  variant: { readonly protocol?: "json"; readonly negotiate?: boolean },
+  variant: { readonly negotiate?: boolean },
   accepted: string,
 ): Promise<CaseResult> {
   const { token } = await validHubToken(ctx);
@@ -120,7 +159,12 @@ export function handshakeCases(): CaseDefinition[] {
         "The hub MAY accept the JSON hub protocol (Bitwarden does; official clients use MessagePack)",
       source: "bitwarden-server.md §5.2",
       needs: [],
-      run: (ctx) => probeWebSocket(ctx, { protocol: "json" }, "JSON hub protocol accepted"),
+      async run(ctx): Promise<CaseResult> {
+        const json = (await runProbe(ctx)).probes.find((p) => p.protocol === "json")!;
+        return json.outcome === "answered"
+          ? { verdict: "INFORMATIONAL", detail: `JSON hub protocol accepted: ${json.detail}` }
+          : { verdict: "UNSUPPORTED", detail: `JSON handshake ${json.outcome}: ${json.detail}` };
+      },
     },
     {
       id: "hub/handshake/negotiate",
