@@ -508,8 +508,8 @@ export const MUTANTS: readonly Mutant[] = [
     fault: "Server Ping every 60 s (and the 120 s Heartbeat): idle clients hear nothing for 30 s",
     realism: "KeepAliveInterval raised above the clients' 30 s server timeout (vaultwarden#3880)",
     mutation: () => ({ timers: { keepAliveMs: 60_000, heartbeatMs: 120_000 } }),
-    killers: ["keepalive/server-ping"],
-    only: ["keepalive/server-ping", "route/LogOut/user"],
+    killers: ["keepalive/server-ping", "keepalive/pinging-client-hears-server"],
+    only: ["keepalive", "route/LogOut/user"],
     timeoutMs: 40_000,
   },
   {
