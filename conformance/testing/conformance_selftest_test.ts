@@ -112,7 +112,7 @@ const BROKEN: readonly Broken[] = [
   {
     fault: "anonymous-ignores-token",
     only: ["route/AuthRequestResponse/*", "route/LogOut/*", "anon/*"],
-    expected: [...ids((r) => r.scenario.type === 16), "anon/only-requester"],
+    expected: [...ids((r) => r.scenario.type === 16), "anon/only-requester", "anon/missing-token"],
   },
   {
     fault: "never-pings",
