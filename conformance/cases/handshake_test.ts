@@ -12,14 +12,19 @@ const run = { sanitizeOps: false, sanitizeResources: false };
 
 Deno.test({
   ...run,
-  name: "handshake refusals: silence with the socket left open FAILs every refusal case",
+  name: "handshake refusals: 15 s of silence with the socket left open FAILs every refusal case",
   async fn() {
-    const { verdicts } = await gradeAgainstScript({ otherHandshake: "silent" }, REFUSALS);
+    const { verdicts } = await gradeAgainstScript({ otherHandshake: "silent" }, REFUSALS, {
+      timeoutMs: 20_000,
+    });
     for (const id of REFUSALS) {
       const got = verdicts.get(id);
       assert.equal(got?.verdict, "FAIL", `${id}: ${got?.detail}`);
       assert.match(got!.detail, /silence is not a refusal/);
     }
+    // A watch shorter than the handshake timeout proves nothing either way.
+    const short = await gradeAgainstScript({ otherHandshake: "silent" }, REFUSALS.slice(0, 1));
+    assert.equal(short.verdicts.get(REFUSALS[0]!)?.verdict, "UNSUPPORTED");
   },
 });
 

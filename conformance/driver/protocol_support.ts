@@ -50,7 +50,8 @@ const PROBES = new WeakMap<ResolvedTarget, Promise<ProtocolSupport>>();
 
 /**
  * How long the probe waits for a handshake answer: the server's handshake timeout, or a third
- * of the case timeout when that is shorter (so the case that runs the probe keeps its budget).
+ * of the case timeout when that is shorter (so the case that runs the probe keeps its budget);
+ * {@linkcode AFTER_ANSWER_MS} after another protocol was answered at the latest.
  *
  * @param caseTimeoutMs The run's per-case timeout.
  * @returns Milliseconds.
@@ -66,20 +67,29 @@ export function probeWaitMs(caseTimeoutMs: number): number {
   return Math.max(1000, Math.min(HANDSHAKE_TIMEOUT_MS, Math.floor(caseTimeoutMs / 3)));
 }
 
+/**
+ * Once one protocol was answered, how much longer the others get: a SignalR server answers a
+ * handshake it supports in milliseconds, and the first case of the run waits for the probe.
+ */
+export const AFTER_ANSWER_MS = 5_000;
+
 async function probeOne(
   ctx: CaseContext,
   protocol: HubProtocolName,
   token: string,
+  cutoff: AbortController,
 ): Promise<ProtocolProbe> {
   const waitMs = probeWaitMs(ctx.timeoutMs);
+  const started = performance.now();
   let client: HubClient;
   try {
-    // No case signal: the probe outlives the case that happens to start it.
+    // Not the case's signal: the probe outlives the case that happens to start it.
     client = await HubClient.open(ctx.target.hubUrl, {
       name: `probe-${protocol}`,
       protocol,
       token,
       trace: ctx.trace,
+      signal: cutoff.signal,
       timeoutMs: waitMs,
     });
   } catch (error) {
@@ -87,20 +97,18 @@ async function probeOne(
   }
   try {
     const answer = await client.sendHandshake({ timeoutMs: waitMs });
+    const waited = Math.round(performance.now() - started);
     if (answer?.error === undefined && answer !== undefined) {
       return { protocol, outcome: "answered", detail: `answered ${answer.text}` };
     }
     if (answer !== undefined) {
       return { protocol, outcome: "refused", detail: `handshake error ${answer.error}` };
     }
-    const closed = client.closeInfo;
+    // The cutoff closes the socket itself: that is silence, not a close by the server.
+    const closed = cutoff.signal.aborted ? undefined : client.closeInfo;
     return closed
       ? { protocol, outcome: "refused", detail: `closed ${closed.code} without an answer` }
-      : {
-        protocol,
-        outcome: "silent",
-        detail: `no answer within ${waitMs} ms, socket left open`,
-      };
+      : { protocol, outcome: "silent", detail: `no answer within ${waited} ms, socket left open` };
   } finally {
     await client.close();
   }
@@ -121,7 +129,19 @@ export function hubProtocolSupport(
   if (!probe) {
     probe = (async () => {
       const value = await token();
-      return { probes: await Promise.all(PROBED_PROTOCOLS.map((p) => probeOne(ctx, p, value))) };
+      const cutoffs = PROBED_PROTOCOLS.map(() => new AbortController());
+      const timers: ReturnType<typeof setTimeout>[] = [];
+      const probes = await Promise.all(PROBED_PROTOCOLS.map(async (p, i) => {
+        const probe = await probeOne(ctx, p, value, cutoffs[i]!);
+        if (probe.outcome === "answered") {
+          for (const [j, other] of cutoffs.entries()) {
+            if (j !== i) timers.push(setTimeout(() => other.abort(), AFTER_ANSWER_MS));
+          }
+        }
+        return probe;
+      }));
+      for (const timer of timers) clearTimeout(timer);
+      return { probes };
     })();
     // A token that could not be had says nothing about the target's protocols: try again later.
     probe.catch(() => PROBES.delete(ctx.target));
