@@ -344,6 +344,40 @@ export function handshakeCases(): CaseDefinition[] {
       },
     },
     {
+      id: "hub/handshake/timeout",
+      level: "SHOULD",
+      requirement:
+        "The hub SHOULD close a WebSocket that sends no handshake within the 15 s handshake timeout",
+      source:
+        "dotnet/aspnetcore src/SignalR/server/Core/src/HubOptionsSetup.cs @ cca91f243918df72a3228817436ab78291684d41 (DefaultHandshakeTimeout)",
+      needs: [],
+      async run(ctx) {
+        const started = performance.now();
+        const client = await openWithToken(ctx, "client");
+        try {
+          const opened = performance.now();
+          const wait = Math.min(
+            HANDSHAKE_TIMEOUT_MS + 3000,
+            ctx.timeoutMs - (opened - started) - 2000,
+          );
+          const closed = await client.waitFor(() => client.closeInfo, wait);
+          const ms = Math.round(performance.now() - opened);
+          if (closed) return { detail: `closed ${closed.code} after ${ms} ms` };
+          if (wait < HANDSHAKE_TIMEOUT_MS + 3000) {
+            throw new CaseUnsupported(
+              `Still open after ${ms} ms, but the case timeout ended the watch before the 15 s handshake timeout: run with --timeout 45000 to check it`,
+            );
+          }
+          throw new CaseFailure(
+            "the connection closed within 15 s (+3 s) without a handshake",
+            `still open after ${ms} ms`,
+          );
+        } finally {
+          await client.close();
+        }
+      },
+    },
+    {
       id: "hub/handshake/malformed-text",
       level: "SHOULD",
       requirement:

@@ -54,3 +54,19 @@ Deno.test({
     assert.match(got!.detail, /positive control/);
   },
 });
+
+Deno.test({
+  ...run,
+  name:
+    "handshake timeout: a hub that never closes a silent socket misses the SHOULD; one that closes meets it",
+  async fn() {
+    const { verdicts } = await gradeAgainstScript({}, ["hub/handshake/timeout"], {
+      timeoutMs: 25_000,
+    });
+    assert.equal(verdicts.get("hub/handshake/timeout")?.verdict, "NON-STRICT");
+    const closing = await gradeAgainstScript({ handshakeTimeoutMs: 500 }, [
+      "hub/handshake/timeout",
+    ]);
+    assert.equal(closing.verdicts.get("hub/handshake/timeout")?.verdict, "PASS");
+  },
+});

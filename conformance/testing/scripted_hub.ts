@@ -46,6 +46,8 @@ export interface HubScript {
   readonly pingEveryMs?: number;
   /** Invoke `Heartbeat` on main-hub connections every this many ms (default: never). */
   readonly heartbeatEveryMs?: number;
+  /** Close a socket that sent no handshake after this many ms (default: never, as Vaultwarden). */
+  readonly handshakeTimeoutMs?: number;
 }
 
 /** A running scripted hub. */
@@ -76,6 +78,11 @@ function serveSocket(
   socket.binaryType = "arraybuffer";
   const protocols = script.protocols ?? ["messagepack", "json"];
   let handshaken = false;
+  if (script.handshakeTimeoutMs !== undefined) {
+    const deadline = setTimeout(() => handshaken || socket.close(1000), script.handshakeTimeoutMs);
+    timers.add(deadline);
+    socket.addEventListener("close", () => clearTimeout(deadline));
+  }
   const every = (ms: number | undefined, send: () => void) => {
     if (ms === undefined) return;
     const timer = setInterval(() => socket.readyState === WebSocket.OPEN && send(), ms);
