@@ -5,7 +5,7 @@
  */
 
 import { DeviceType } from "../../protocol/bitwarden/mod.ts";
-import { type CaseContext, CaseUnsupported } from "../types.ts";
+import { type CaseContext, CaseUnsupported, type ResolvedTarget } from "../types.ts";
 import type { InvocationMessage } from "../../protocol/signalr/mod.ts";
 import { HubClient, type HubClientOptions, type HubProtocolName } from "../driver/hub_client.ts";
 import {
@@ -18,6 +18,7 @@ import {
   leaseAccounts,
   loginDevice,
   missingOrganizationClaims,
+  registerAccount,
   setUpOrganizations,
 } from "../driver/identity_world.ts";
 import { type EndpointSpec, isInstallationBroadcast, SENTINEL } from "../driver/world.ts";
@@ -36,7 +37,7 @@ export async function requireProtocol(ctx: CaseContext, protocol: HubProtocolNam
       `The run does not exercise the ${protocol} hub protocol (--protocols)`,
     );
   }
-  await requireHubProtocol(ctx, protocol, async () => (await validHubToken(ctx)).token);
+  await requireHubProtocol(ctx, protocol, () => sharedHubToken(ctx));
 }
 
 /**
@@ -120,6 +121,38 @@ export async function validHubToken(
     },
     token: device.session.accessToken,
   };
+}
+
+// One login per run for the cases that need just a connection: they receive no pushes they
+// grade, and a new login per case spends Vaultwarden's login budget (10, then 1 a minute).
+const SHARED_TOKENS = new WeakMap<ResolvedTarget, Promise<string>>();
+
+/**
+ * A valid main-hub token for cases that need a connection but no user of their own (handshake,
+ * keep-alive, the positive controls of refusals): minted fresh by the harness authority, or,
+ * without one, one login of one registered account shared by the whole run.
+ *
+ * @param ctx The case context.
+ * @returns The token.
+ * @throws {CaseUnsupported} When there is no authority and the target cannot register users.
+ */
+export async function sharedHubToken(ctx: CaseContext): Promise<string> {
+  if ((ctx as ContextWithAuthority).authority) return (await validHubToken(ctx)).token;
+  let token = SHARED_TOKENS.get(ctx.target);
+  if (!token) {
+    token = (async () => {
+      const account = await registerAccount(ctx, `hub-token-${crypto.randomUUID().slice(0, 4)}`);
+      const device = await loginDevice(ctx, account, {
+        deviceType: DeviceType.ChromeBrowser,
+        name: "hub-token",
+      });
+      return device.session.accessToken;
+    })();
+    // A failed login says nothing about later ones (a 429 passes): let the next case try again.
+    token.catch(() => SHARED_TOKENS.delete(ctx.target));
+    SHARED_TOKENS.set(ctx.target, token);
+  }
+  return await token;
 }
 
 /**

@@ -13,7 +13,7 @@ import { newGuid } from "../driver/identity.ts";
 import { createEnvelopeInjector } from "../driver/injectors.ts";
 import { checkDelivery } from "../driver/compare.ts";
 import { assertExactDeliveries, connectWorld, injectAndObserve } from "../driver/world.ts";
-import { connectMain, leaseTokenWorld, validHubToken } from "./_common.ts";
+import { connectMain, leaseTokenWorld, sharedHubToken } from "./_common.ts";
 import { awaitHeartbeat, HEARTBEAT_INTERVAL_MS, isHeartbeat } from "./keepalive.ts";
 
 /**
@@ -191,7 +191,7 @@ export function anonCases(): CaseDefinition[] {
       source: "bitwarden-server.md §3.3",
       needs: [],
       async run(ctx) {
-        const { token } = await validHubToken(ctx);
+        const token = await sharedHubToken(ctx);
         const opened = await Promise.allSettled([
           connectMain(ctx, "main", { token }),
           HubClient.connect(ctx.target.anonymousHubUrl, {

@@ -20,7 +20,7 @@ import {
 import { probeUpgrade } from "../driver/upgrade_probe.ts";
 import { HubClient, HubConnectError, type TokenPlacement } from "../driver/hub_client.ts";
 import { createEnvelopeInjector } from "../driver/injectors.ts";
-import { connectMain, ownPushes, validHubToken } from "./_common.ts";
+import { connectMain, ownPushes, sharedHubToken } from "./_common.ts";
 import { attemptConnection, describeOutcome, isRefusal } from "./_refusal.ts";
 
 const SOURCE = "bitwarden-server.md §4.1";
@@ -36,7 +36,7 @@ async function expectAuthRefused(
   ctx: CaseContext,
   options: { token?: string; tokenVia?: TokenPlacement },
 ): Promise<string> {
-  const valid = (await validHubToken(ctx)).token;
+  const valid = await sharedHubToken(ctx);
   const control = await attemptConnection(ctx, ctx.target.hubUrl, {
     name: "control",
     token: valid,
@@ -220,7 +220,7 @@ export function authCases(): CaseDefinition[] {
       source: "clients-vaultwarden.md §0.1, §3 #13",
       needs: [],
       async run(ctx) {
-        const { token } = await validHubToken(ctx);
+        const token = await sharedHubToken(ctx);
         let client;
         try {
           client = await connectMain(ctx, "client", { token, tokenVia: via });

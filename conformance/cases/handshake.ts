@@ -13,7 +13,7 @@ import {
   CaseUnsupported,
 } from "../types.ts";
 import { HubClient } from "../driver/hub_client.ts";
-import { validHubToken } from "./_common.ts";
+import { sharedHubToken } from "./_common.ts";
 import {
   HANDSHAKE_TIMEOUT_MS,
   hubProtocolSupport,
@@ -24,7 +24,7 @@ const SOURCE =
   "signalr-protocol.md §3.1; dotnet/aspnetcore src/SignalR/server/Core/src/HubOptionsSetup.cs @ cca91f243918df72a3228817436ab78291684d41 (HandshakeTimeout 15 s)";
 
 async function openWithToken(ctx: CaseContext, name: string): Promise<HubClient> {
-  const { token } = await validHubToken(ctx);
+  const token = await sharedHubToken(ctx);
   return await HubClient.open(ctx.target.hubUrl, {
     name,
     token,
@@ -40,7 +40,7 @@ async function openWithToken(ctx: CaseContext, name: string): Promise<HubClient>
 function runProbe(ctx: CaseContext, token?: string): Promise<ProtocolSupport> {
   return hubProtocolSupport(
     ctx,
-    async () => token ?? (await validHubToken(ctx)).token,
+    async () => token ?? await sharedHubToken(ctx),
   );
 }
 
@@ -56,7 +56,7 @@ async function expectHandshakeRefused(
   request: { protocol?: string; version?: number; raw?: string },
 ): Promise<string> {
   const started = performance.now();
-  const { token } = await validHubToken(ctx);
+  const token = await sharedHubToken(ctx);
   const probe = runProbe(ctx, token);
   probe.catch(() => {});
   const client = await HubClient.open(ctx.target.hubUrl, {
@@ -137,7 +137,7 @@ async function probeWebSocket(
   variant: { readonly negotiate?: boolean },
   accepted: string,
 ): Promise<CaseResult> {
-  const { token } = await validHubToken(ctx);
+  const token = await sharedHubToken(ctx);
   try {
     const client = await HubClient.connect(ctx.target.hubUrl, {
       name: "client",
@@ -213,7 +213,7 @@ export function handshakeCases(): CaseDefinition[] {
       source: "signalr-protocol.md §2.6",
       needs: [],
       async run(ctx): Promise<CaseResult> {
-        const { token } = await validHubToken(ctx);
+        const token = await sharedHubToken(ctx);
         const url = new URL(ctx.target.hubUrl.replace(/^ws/, "http"));
         url.pathname = url.pathname.replace(/\/?$/, "/negotiate");
         url.searchParams.set("negotiateVersion", "1");

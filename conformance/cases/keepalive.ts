@@ -12,7 +12,7 @@
 import { type HubMessage, MessageType } from "../../protocol/signalr/mod.ts";
 import { type CaseContext, type CaseDefinition, CaseFailure, CaseUnsupported } from "../types.ts";
 import type { HubClient } from "../driver/hub_client.ts";
-import { connectMain, validHubToken } from "./_common.ts";
+import { connectMain, sharedHubToken } from "./_common.ts";
 
 /**
  * The official client's server timeout: no hub-level data for this long drops the connection
@@ -139,7 +139,7 @@ export function keepaliveCases(): CaseDefinition[] {
       source: `${CLIENT_SOURCE}; clients-vaultwarden.md §0.5`,
       needs: [],
       async run(ctx) {
-        const { token } = await validHubToken(ctx);
+        const token = await sharedHubToken(ctx);
         const client = await connectMain(ctx, "client", { token });
         // Like @microsoft/signalr: a Ping right after the handshake, then one every 15 s.
         const ping = () => client.send({ type: MessageType.Ping });
@@ -166,7 +166,7 @@ export function keepaliveCases(): CaseDefinition[] {
         "dotnet/aspnetcore src/SignalR/server/Core/src/HubOptionsSetup.cs @ cca91f243918df72a3228817436ab78291684d41 (DefaultKeepAliveInterval); signalr-protocol.md §3.6",
       needs: [],
       async run(ctx) {
-        const { token } = await validHubToken(ctx);
+        const token = await sharedHubToken(ctx);
         const client = await connectMain(ctx, "idle", { token });
         try {
           const started = performance.now();
@@ -188,7 +188,7 @@ export function keepaliveCases(): CaseDefinition[] {
       source: HEARTBEAT_SOURCE,
       needs: [],
       async run(ctx) {
-        const { token } = await validHubToken(ctx);
+        const token = await sharedHubToken(ctx);
         const client = await connectMain(ctx, "idle", { token });
         try {
           const beat = await awaitHeartbeat(ctx, client);
@@ -211,7 +211,7 @@ export function keepaliveCases(): CaseDefinition[] {
       source: "signalr-protocol.md §3.7",
       needs: [],
       async run(ctx) {
-        const { token } = await validHubToken(ctx);
+        const token = await sharedHubToken(ctx);
         const client = await connectMain(ctx, "client", { token });
         try {
           // A VarInt length of 3 followed by 0xc1, a byte MessagePack never uses.
