@@ -5,7 +5,7 @@
  */
 
 import { DeviceType } from "../../protocol/bitwarden/mod.ts";
-import { type CaseContext, CaseFailure, CaseUnsupported } from "../types.ts";
+import { type CaseContext, CaseUnsupported, type ResolvedTarget } from "../types.ts";
 import type { InvocationMessage } from "../../protocol/signalr/mod.ts";
 import { HubClient, type HubClientOptions, type HubProtocolName } from "../driver/hub_client.ts";
 import {
@@ -18,22 +18,26 @@ import {
   leaseAccounts,
   loginDevice,
   missingOrganizationClaims,
+  registerAccount,
   setUpOrganizations,
 } from "../driver/identity_world.ts";
 import { type EndpointSpec, isInstallationBroadcast, SENTINEL } from "../driver/world.ts";
+import { requireHubProtocol } from "../driver/protocol_support.ts";
 
 /**
- * Throws {@linkcode CaseUnsupported} when the run does not exercise a hub protocol.
+ * Throws {@linkcode CaseUnsupported} when the run does not exercise a hub protocol, or the
+ * target does not speak it (probed once per run, see `driver/protocol_support.ts`).
  *
  * @param ctx The case context.
  * @param protocol The protocol.
  */
-export function requireProtocol(ctx: CaseContext, protocol: HubProtocolName): void {
+export async function requireProtocol(ctx: CaseContext, protocol: HubProtocolName): Promise<void> {
   if (!ctx.target.protocols.includes(protocol)) {
     throw new CaseUnsupported(
       `The run does not exercise the ${protocol} hub protocol (--protocols)`,
     );
   }
+  await requireHubProtocol(ctx, protocol, () => sharedHubToken(ctx));
 }
 
 /**
@@ -119,6 +123,38 @@ export async function validHubToken(
   };
 }
 
+// One login per run for the cases that need just a connection: they receive no pushes they
+// grade, and a new login per case spends Vaultwarden's login budget (10, then 1 a minute).
+const SHARED_TOKENS = new WeakMap<ResolvedTarget, Promise<string>>();
+
+/**
+ * A valid main-hub token for cases that need a connection but no user of their own (handshake,
+ * keep-alive, the positive controls of refusals): minted fresh by the harness authority, or,
+ * without one, one login of one registered account shared by the whole run.
+ *
+ * @param ctx The case context.
+ * @returns The token.
+ * @throws {CaseUnsupported} When there is no authority and the target cannot register users.
+ */
+export async function sharedHubToken(ctx: CaseContext): Promise<string> {
+  if ((ctx as ContextWithAuthority).authority) return (await validHubToken(ctx)).token;
+  let token = SHARED_TOKENS.get(ctx.target);
+  if (!token) {
+    token = (async () => {
+      const account = await registerAccount(ctx, `hub-token-${crypto.randomUUID().slice(0, 4)}`);
+      const device = await loginDevice(ctx, account, {
+        deviceType: DeviceType.ChromeBrowser,
+        name: "hub-token",
+      });
+      return device.session.accessToken;
+    })();
+    // A failed login says nothing about later ones (a 429 passes): let the next case try again.
+    token.catch(() => SHARED_TOKENS.delete(ctx.target));
+    SHARED_TOKENS.set(ctx.target, token);
+  }
+  return await token;
+}
+
 /**
  * Connects a client with a valid token to the main hub.
  *
@@ -132,43 +168,17 @@ export async function connectMain(
   name: string,
   options: Partial<HubClientOptions> & { token: string },
 ): Promise<HubClient> {
-  return await HubClient.connect(options.negotiate ? ctx.target.hubUrl : ctx.target.hubUrl, {
+  await requireHubProtocol(
+    ctx,
+    options.protocol ?? "messagepack",
+    () => Promise.resolve(options.token),
+  );
+  return await HubClient.connect(ctx.target.hubUrl, {
     name,
     trace: ctx.trace,
     signal: ctx.signal,
     ...options,
   });
-}
-
-/**
- * Asserts that opening a hub connection is refused: the upgrade or the handshake fails, or the
- * server closes the socket right away. A connection still open after a short wait fails.
- *
- * @param ctx The case context.
- * @param options Client options.
- * @returns What the refusal looked like.
- */
-export async function expectRefused(ctx: CaseContext, options: HubClientOptions): Promise<string> {
-  let client: HubClient;
-  try {
-    client = await HubClient.connect(ctx.target.hubUrl, {
-      trace: ctx.trace,
-      signal: ctx.signal,
-      ...options,
-    });
-  } catch (error) {
-    return (error as Error).message;
-  }
-  try {
-    const closed = await client.waitFor(() => client.closeInfo, Math.min(1000, ctx.graceMs * 2));
-    if (closed) return `accepted, then closed with ${closed.code}`;
-    throw new CaseFailure(
-      "the connection to be refused (HTTP 401 before the upgrade)",
-      "the upgrade and the handshake succeeded and the connection stayed open",
-    );
-  } finally {
-    await client.close();
-  }
 }
 
 /** A connection of a {@linkcode leaseTokenWorld}. */

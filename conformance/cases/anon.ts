@@ -13,7 +13,7 @@ import { newGuid } from "../driver/identity.ts";
 import { createEnvelopeInjector } from "../driver/injectors.ts";
 import { checkDelivery } from "../driver/compare.ts";
 import { assertExactDeliveries, connectWorld, injectAndObserve } from "../driver/world.ts";
-import { connectMain, leaseTokenWorld, validHubToken } from "./_common.ts";
+import { connectMain, leaseTokenWorld, sharedHubToken } from "./_common.ts";
 import { awaitHeartbeat, HEARTBEAT_INTERVAL_MS, isHeartbeat } from "./keepalive.ts";
 
 /**
@@ -110,13 +110,88 @@ export function anonCases(): CaseDefinition[] {
       },
     },
     {
+      id: "anon/missing-token",
+      level: "MUST",
+      requirement:
+        "An anonymous-hub socket without a Token (or with an empty one) MUST receive no AuthRequestResponse, while the requester's socket does",
+      source:
+        "bitwarden/server src/Notifications/AnonymousNotificationsHub.cs @ 683efa1a87c9394fe45c357be696ac8790e92b1e (joins a group only for a non-blank Token)",
+      needs: ["inject:envelope"],
+      async run(ctx) {
+        const requestId = newGuid();
+        const injector = await createEnvelopeInjector(ctx);
+        const open = (name: string, query: Record<string, string>) =>
+          HubClient.connect(ctx.target.anonymousHubUrl, {
+            name,
+            query,
+            trace: ctx.trace,
+            signal: ctx.signal,
+          });
+        // The requester first, as in a login with device; then the strays. Bitwarden accepts
+        // them and puts them in no group; refusing them delivers nothing either.
+        const [requester] = await Promise.allSettled([open("requester", { Token: requestId })]);
+        const others = await Promise.allSettled([
+          open("no-token", {}),
+          open("empty-token", { Token: "" }),
+        ]);
+        const connected = others.flatMap((o) => (o.status === "fulfilled" ? [o.value] : []));
+        try {
+          if (requester.status === "rejected") {
+            throw new CaseFailure(
+              "the requester's socket (?Token=<request id>) accepted (positive control)",
+              (requester.reason as Error).message,
+            );
+          }
+          const control = requester.value;
+          await new Promise((r) => setTimeout(r, Math.min(300, ctx.graceMs)));
+          await injector.inject({
+            type: PushType.AuthRequestResponse,
+            payload: { UserId: newGuid(), Id: requestId },
+            contextId: null,
+          });
+          const got = await control.waitFor(
+            () => control.invocations()[0],
+            Math.floor(ctx.timeoutMs / 2),
+          );
+          if (!got) {
+            throw new CaseFailure(
+              "the AuthRequestResponse to reach the requester's socket (positive control)",
+              "nothing arrived",
+            );
+          }
+          await Promise.all(connected.map((c) => c.quiet(ctx.graceMs)));
+          const leaks = connected.filter((c) => c.invocations().length > 0).map((c) => c.name);
+          if (leaks.length > 0) {
+            throw new CaseFailure(
+              "nothing on the sockets without a Token",
+              `${leaks.join(", ")} received the push`,
+            );
+          }
+          const refused = ["no-token", "empty-token"].filter((n) =>
+            !connected.some((c) => c.name === n)
+          );
+          return {
+            detail: refused.length > 0
+              ? `refused: ${refused.join(", ")}; the requester got the push`
+              : "accepted without a group; only the requester got the push",
+          };
+        } finally {
+          await Promise.all([
+            requester.status === "fulfilled" ? requester.value.close() : undefined,
+            ...connected.map((c) => c.close()),
+            injector.close(),
+          ]);
+        }
+      },
+    },
+    {
       id: "anon/no-heartbeat",
       level: "SHOULD",
       requirement: "The anonymous hub SHOULD NOT receive the main hub's Heartbeat",
       source: "bitwarden-server.md §3.3",
       needs: [],
       async run(ctx) {
-        const { token } = await validHubToken(ctx);
+        const token = await sharedHubToken(ctx);
         const opened = await Promise.allSettled([
           connectMain(ctx, "main", { token }),
           HubClient.connect(ctx.target.anonymousHubUrl, {

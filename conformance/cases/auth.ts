@@ -9,7 +9,7 @@
 import { TOKEN_FAULTS, type TokenFault } from "../../testing/mod.ts";
 import { DeviceType } from "../../protocol/bitwarden/mod.ts";
 import { PushType } from "../../protocol/bitwarden/mod.ts";
-import { type CaseDefinition, CaseFailure } from "../types.ts";
+import { type CaseContext, type CaseDefinition, CaseFailure } from "../types.ts";
 import {
   deviceClaims,
   type DeviceIdentity,
@@ -18,11 +18,40 @@ import {
   requireAuthority,
 } from "../driver/identity.ts";
 import { probeUpgrade } from "../driver/upgrade_probe.ts";
-import { HubClient, HubConnectError } from "../driver/hub_client.ts";
+import { HubClient, HubConnectError, type TokenPlacement } from "../driver/hub_client.ts";
 import { createEnvelopeInjector } from "../driver/injectors.ts";
-import { connectMain, expectRefused, ownPushes, validHubToken } from "./_common.ts";
+import { connectMain, ownPushes, sharedHubToken } from "./_common.ts";
+import { attemptConnection, describeOutcome, isRefusal } from "./_refusal.ts";
 
 const SOURCE = "bitwarden-server.md §4.1";
+
+const REFUSAL = "HTTP 401/403 on the upgrade, a handshake error, or a Close message with an error";
+
+/**
+ * Asserts that a connection is refused while the same connection with a valid token (same
+ * placement, same hub) is accepted: the positive control keeps a hub that refuses everything,
+ * never answers, or sits behind a failing proxy (502) from passing.
+ */
+async function expectAuthRefused(
+  ctx: CaseContext,
+  options: { token?: string; tokenVia?: TokenPlacement },
+): Promise<string> {
+  const valid = await sharedHubToken(ctx);
+  const control = await attemptConnection(ctx, ctx.target.hubUrl, {
+    name: "control",
+    token: valid,
+    ...(options.tokenVia ? { tokenVia: options.tokenVia } : {}),
+  });
+  if (control.kind !== "accepted") {
+    throw new CaseFailure(
+      "the same connection with a valid token accepted (positive control)",
+      describeOutcome(control),
+    );
+  }
+  const outcome = await attemptConnection(ctx, ctx.target.hubUrl, { name: "client", ...options });
+  if (!isRefusal(outcome)) throw new CaseFailure(REFUSAL, describeOutcome(outcome));
+  return `${describeOutcome(outcome)}; a valid token was accepted`;
+}
 
 function freshIdentity(organizations: string[] = []): DeviceIdentity {
   return {
@@ -57,7 +86,7 @@ export function authCases(): CaseDefinition[] {
       source: SOURCE,
       needs: [],
       async run(ctx) {
-        return { detail: await expectRefused(ctx, { name: "anonymous" }) };
+        return { detail: await expectAuthRefused(ctx, {}) };
       },
     },
     {
@@ -86,7 +115,7 @@ export function authCases(): CaseDefinition[] {
       needs: ["authority"],
       async run(ctx) {
         const token = await mintDeviceToken(requireAuthority(ctx), freshIdentity(), { fault });
-        return { detail: await expectRefused(ctx, { name: "client", token }) };
+        return { detail: await expectAuthRefused(ctx, { token }) };
       },
     })),
     {
@@ -99,7 +128,7 @@ export function authCases(): CaseDefinition[] {
         const token = await mintDeviceToken(requireAuthority(ctx), freshIdentity(), {
           claims: { scope: ["internal"] },
         });
-        return { detail: await expectRefused(ctx, { name: "client", token }) };
+        return { detail: await expectAuthRefused(ctx, { token }) };
       },
     },
     {
@@ -112,7 +141,7 @@ export function authCases(): CaseDefinition[] {
         const token = await mintDeviceToken(requireAuthority(ctx), freshIdentity(), {
           claims: { amr: ["pwd"] },
         });
-        return { detail: await expectRefused(ctx, { name: "client", token }) };
+        return { detail: await expectAuthRefused(ctx, { token }) };
       },
     },
     {
@@ -136,16 +165,26 @@ export function authCases(): CaseDefinition[] {
         let forged: HubClient | undefined;
         const injector = await createEnvelopeInjector(ctx);
         try {
-          try {
-            forged = await HubClient.connect(ctx.target.hubUrl, {
-              name: "forger",
-              token: await mintDeviceToken(authority, forger, { fault: "bad-signature" }),
-              trace: ctx.trace,
-              signal: ctx.signal,
-            });
-          } catch (error) {
-            return { detail: `forged token refused: ${(error as Error).message}` };
+          const forgedToken = await mintDeviceToken(authority, forger, { fault: "bad-signature" });
+          const outcome = await attemptConnection(ctx, ctx.target.hubUrl, {
+            name: "forger",
+            token: forgedToken,
+          });
+          if (isRefusal(outcome)) {
+            return { detail: `forged token refused: ${describeOutcome(outcome)}` };
           }
+          if (outcome.kind !== "accepted") {
+            throw new CaseFailure(
+              `the forged connection refused (${REFUSAL}) or accepted and sent nothing`,
+              describeOutcome(outcome),
+            );
+          }
+          forged = await HubClient.connect(ctx.target.hubUrl, {
+            name: "forger",
+            token: forgedToken,
+            trace: ctx.trace,
+            signal: ctx.signal,
+          });
           await new Promise((r) => setTimeout(r, Math.min(300, ctx.graceMs)));
           await injector.inject({
             type: PushType.SyncOrganizationStatusChanged,
@@ -181,7 +220,7 @@ export function authCases(): CaseDefinition[] {
       source: "clients-vaultwarden.md §0.1, §3 #13",
       needs: [],
       async run(ctx) {
-        const { token } = await validHubToken(ctx);
+        const token = await sharedHubToken(ctx);
         let client;
         try {
           client = await connectMain(ctx, "client", { token, tokenVia: via });

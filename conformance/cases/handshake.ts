@@ -5,15 +5,27 @@
  * @module
  */
 
-import { type CaseContext, type CaseDefinition, CaseFailure, type CaseResult } from "../types.ts";
+import {
+  type CaseContext,
+  type CaseDefinition,
+  CaseFailure,
+  type CaseResult,
+  CaseUnsupported,
+} from "../types.ts";
 import { HubClient } from "../driver/hub_client.ts";
 import { reachFetch } from "../driver/reach.ts";
-import { validHubToken } from "./_common.ts";
+import { sharedHubToken } from "./_common.ts";
+import {
+  HANDSHAKE_TIMEOUT_MS,
+  hubProtocolSupport,
+  type ProtocolSupport,
+} from "../driver/protocol_support.ts";
 
-const SOURCE = "signalr-protocol.md §3.1";
+const SOURCE =
+  "signalr-protocol.md §3.1; dotnet/aspnetcore src/SignalR/server/Core/src/HubOptionsSetup.cs @ cca91f243918df72a3228817436ab78291684d41 (HandshakeTimeout 15 s)";
 
 async function openWithToken(ctx: CaseContext, name: string): Promise<HubClient> {
-  const { token } = await validHubToken(ctx);
+  const token = await sharedHubToken(ctx);
   return await HubClient.open(ctx.target.hubUrl, {
     name,
     token,
@@ -22,14 +34,43 @@ async function openWithToken(ctx: CaseContext, name: string): Promise<HubClient>
   });
 }
 
-/** Sends a handshake and returns the answer's error (or a refusal by closing), failing on success. */
+/**
+ * The run's protocol probe (see `driver/protocol_support.ts`): the positive control of the
+ * refusal cases, and the JSON capability probe.
+ */
+function runProbe(ctx: CaseContext, token?: string): Promise<ProtocolSupport> {
+  return hubProtocolSupport(
+    ctx,
+    async () => token ?? await sharedHubToken(ctx),
+  );
+}
+
+/**
+ * Sends a bad handshake and returns the refusal: a handshake error answer (the socket must then
+ * close) or a close without one. Silence for the server's 15 s handshake timeout is not a
+ * refusal (FAIL; a shorter watch, when the case timeout leaves no more, is UNSUPPORTED), and
+ * neither is a hub that answers no valid handshake either (positive control: the run's
+ * MessagePack probe, which runs meanwhile, must have been answered).
+ */
 async function expectHandshakeRefused(
   ctx: CaseContext,
   request: { protocol?: string; version?: number; raw?: string },
 ): Promise<string> {
-  const client = await openWithToken(ctx, "client");
+  const started = performance.now();
+  const token = await sharedHubToken(ctx);
+  const probe = runProbe(ctx, token);
+  probe.catch(() => {});
+  const client = await HubClient.open(ctx.target.hubUrl, {
+    name: "client",
+    token,
+    trace: ctx.trace,
+    signal: ctx.signal,
+  });
+  let refusal: string;
   try {
-    const wait = Math.min(16_000, ctx.timeoutMs - 1000);
+    const left = ctx.timeoutMs - (performance.now() - started) - 2500;
+    const wait = Math.max(1000, Math.min(HANDSHAKE_TIMEOUT_MS + 1000, left));
+    const sent = performance.now();
     let answer;
     if (request.raw !== undefined) {
       client.sendRaw(request.raw, `raw ${JSON.stringify(request.raw)}`);
@@ -43,17 +84,45 @@ async function expectHandshakeRefused(
         `a successful handshake answer ${answer.text}`,
       );
     }
-    const closed = await client.waitFor(() => client.closeInfo, Math.min(5000, ctx.timeoutMs / 2));
-    if (answer !== undefined && closed === undefined) {
-      throw new CaseFailure(
-        "the server to close the connection after the handshake error",
-        "the socket stayed open",
+    if (answer === undefined) {
+      const closed = client.closeInfo;
+      const silentMs = Math.round(performance.now() - sent);
+      if (!closed && silentMs < HANDSHAKE_TIMEOUT_MS) {
+        throw new CaseUnsupported(
+          `No answer in ${silentMs} ms, but the case timeout ended the watch before the 15 s handshake timeout: run with --timeout 45000 to check it`,
+        );
+      }
+      if (!closed) {
+        throw new CaseFailure(
+          "a handshake error, or the connection closed, within the 15 s handshake timeout",
+          `no answer and the socket still open after ${silentMs} ms (silence is not a refusal)`,
+        );
+      }
+      refusal = `closed ${closed.code} without an answer`;
+    } else {
+      const closed = await client.waitFor(
+        () => client.closeInfo,
+        Math.min(5000, ctx.timeoutMs / 4),
       );
+      if (closed === undefined) {
+        throw new CaseFailure(
+          "the server to close the connection after the handshake error",
+          "the socket stayed open",
+        );
+      }
+      refusal = answer.error!;
     }
-    return answer?.error ?? `closed ${closed?.code} without an answer`;
   } finally {
     await client.close();
   }
+  const control = (await probe).probes.find((p) => p.protocol === "messagepack")!;
+  if (control.outcome !== "answered") {
+    throw new CaseFailure(
+      "a valid MessagePack handshake answered {} on the same hub (positive control)",
+      control.detail,
+    );
+  }
+  return refusal;
 }
 
 function exactText(expected: string, actual: string): void {
@@ -66,10 +135,10 @@ function exactText(expected: string, actual: string): void {
  */
 async function probeWebSocket(
   ctx: CaseContext,
-  variant: { readonly protocol?: "json"; readonly negotiate?: boolean },
+  variant: { readonly negotiate?: boolean },
   accepted: string,
 ): Promise<CaseResult> {
-  const { token } = await validHubToken(ctx);
+  const token = await sharedHubToken(ctx);
   try {
     const client = await HubClient.connect(ctx.target.hubUrl, {
       name: "client",
@@ -121,7 +190,12 @@ export function handshakeCases(): CaseDefinition[] {
         "The hub MAY accept the JSON hub protocol (Bitwarden does; official clients use MessagePack)",
       source: "bitwarden-server.md §5.2",
       needs: [],
-      run: (ctx) => probeWebSocket(ctx, { protocol: "json" }, "JSON hub protocol accepted"),
+      async run(ctx): Promise<CaseResult> {
+        const json = (await runProbe(ctx)).probes.find((p) => p.protocol === "json")!;
+        return json.outcome === "answered"
+          ? { verdict: "INFORMATIONAL", detail: `JSON hub protocol accepted: ${json.detail}` }
+          : { verdict: "UNSUPPORTED", detail: `JSON handshake ${json.outcome}: ${json.detail}` };
+      },
     },
     {
       id: "hub/handshake/negotiate",
@@ -140,7 +214,7 @@ export function handshakeCases(): CaseDefinition[] {
       source: "signalr-protocol.md §2.6",
       needs: [],
       async run(ctx): Promise<CaseResult> {
-        const { token } = await validHubToken(ctx);
+        const token = await sharedHubToken(ctx);
         const url = new URL(ctx.target.hubUrl.replace(/^ws/, "http"));
         url.pathname = url.pathname.replace(/\/?$/, "/negotiate");
         url.searchParams.set("negotiateVersion", "1");
@@ -268,6 +342,40 @@ export function handshakeCases(): CaseDefinition[] {
             raw: '{"type":1,"target":"Echo","arguments":[]}\x1e',
           }),
         };
+      },
+    },
+    {
+      id: "hub/handshake/timeout",
+      level: "SHOULD",
+      requirement:
+        "The hub SHOULD close a WebSocket that sends no handshake within the 15 s handshake timeout",
+      source:
+        "dotnet/aspnetcore src/SignalR/server/Core/src/HubOptionsSetup.cs @ cca91f243918df72a3228817436ab78291684d41 (DefaultHandshakeTimeout)",
+      needs: [],
+      async run(ctx) {
+        const started = performance.now();
+        const client = await openWithToken(ctx, "client");
+        try {
+          const opened = performance.now();
+          const wait = Math.min(
+            HANDSHAKE_TIMEOUT_MS + 3000,
+            ctx.timeoutMs - (opened - started) - 2000,
+          );
+          const closed = await client.waitFor(() => client.closeInfo, wait);
+          const ms = Math.round(performance.now() - opened);
+          if (closed) return { detail: `closed ${closed.code} after ${ms} ms` };
+          if (wait < HANDSHAKE_TIMEOUT_MS + 3000) {
+            throw new CaseUnsupported(
+              `Still open after ${ms} ms, but the case timeout ended the watch before the 15 s handshake timeout: run with --timeout 45000 to check it`,
+            );
+          }
+          throw new CaseFailure(
+            "the connection closed within 15 s (+3 s) without a handshake",
+            `still open after ${ms} ms`,
+          );
+        } finally {
+          await client.close();
+        }
       },
     },
     {

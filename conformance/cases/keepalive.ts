@@ -1,7 +1,10 @@
 /**
- * `keepalive/*`: an idle client must hear from the hub within its 30 s server timeout (Ping every
- * 15 s), the hub's `Heartbeat` has no arguments, and a protocol error ends with a Close message
- * (research clients-vaultwarden.md §0.5, §3 #5; bitwarden-server.md §3.3; signalr-protocol.md §3.6-3.7).
+ * `keepalive/*`: keep-alive as the official clients live it. They ping every 15 s and drop the
+ * connection after 30 s without any message from the server, so a client that pings MUST hear
+ * something within 30 s (Vaultwarden echoes the client's frames, so its Pings come back); a hub
+ * SHOULD also ping on its own, as ASP.NET Core does every 15 s. `Heartbeat`, when a hub sends it,
+ * has no arguments; a hub that sends none is UNSUPPORTED there (clients ignore it). A protocol
+ * error ends with a Close message (signalr-protocol.md §3.7).
  *
  * @module
  */
@@ -9,15 +12,34 @@
 import { type HubMessage, MessageType } from "../../protocol/signalr/mod.ts";
 import { type CaseContext, type CaseDefinition, CaseFailure, CaseUnsupported } from "../types.ts";
 import type { HubClient } from "../driver/hub_client.ts";
-import { connectMain, validHubToken } from "./_common.ts";
+import { connectMain, sharedHubToken } from "./_common.ts";
 
-/** The official client's server timeout: no hub-level data for this long drops the connection. */
+/**
+ * The official client's server timeout: no hub-level data for this long drops the connection
+ * (dotnet/aspnetcore src/SignalR/clients/ts/signalr/src/HubConnection.ts @
+ * 2ef1838afbb2958938aec662450633c35ab811c4, `DEFAULT_TIMEOUT_IN_MS`; bitwarden/clients
+ * libs/common/src/platform/notifications/internal/signalr-connection.service.ts @
+ * 9831bd9f3f21e68aeee532ebefeb2bdaaa9a52c6 keeps the defaults).
+ */
 export const CLIENT_SERVER_TIMEOUT_MS = 30_000;
 
-/** The Bitwarden heartbeat period. */
+/** How often the official client pings (same file, `DEFAULT_PING_INTERVAL_IN_MS`). */
+export const CLIENT_PING_INTERVAL_MS = 15_000;
+
+/**
+ * The Bitwarden heartbeat period: `HeartbeatHostedService` invokes `Heartbeat` with no
+ * arguments on every main-hub connection, then waits 120 s (bitwarden/server
+ * src/Notifications/HeartbeatHostedService.cs @ 8c7ecdbd238fcb54d85c3897df1d6ab0d5b5032d).
+ */
 export const HEARTBEAT_INTERVAL_MS = 120_000;
 
 const SLACK_MS = 2_000;
+
+const HEARTBEAT_SOURCE =
+  "bitwarden/server src/Notifications/HeartbeatHostedService.cs @ 8c7ecdbd238fcb54d85c3897df1d6ab0d5b5032d";
+
+const CLIENT_SOURCE =
+  "dotnet/aspnetcore src/SignalR/clients/ts/signalr/src/HubConnection.ts @ 2ef1838afbb2958938aec662450633c35ab811c4 (DEFAULT_TIMEOUT_IN_MS, DEFAULT_PING_INTERVAL_IN_MS)";
 
 /** Push deliveries (`ReceiveMessage`, `AuthRequestResponseRecieved`), as opposed to keep-alive. */
 function isPush(message: HubMessage): boolean {
@@ -36,12 +58,13 @@ export function isHeartbeat(message: HubMessage): boolean {
 
 /**
  * Waits for the first `Heartbeat` on a fresh main-hub connection, bounded by the case timeout.
+ * A hub without Heartbeat is UNSUPPORTED, not failing: clients ignore it (they only log it).
  *
  * @param ctx The case context.
  * @param client A connected main-hub client.
  * @returns The heartbeat message.
- * @throws {CaseUnsupported} When the case timeout is shorter than the heartbeat period and none came.
- * @throws {CaseFailure} When a full period passed without one.
+ * @throws {CaseUnsupported} When none came: the case timeout was shorter than the heartbeat
+ * period, or a full period passed (the hub sends no Heartbeat).
  */
 export async function awaitHeartbeat(ctx: CaseContext, client: HubClient): Promise<HubMessage> {
   const budget = Math.min(HEARTBEAT_INTERVAL_MS + SLACK_MS, ctx.timeoutMs - ctx.graceMs - 1500);
@@ -54,7 +77,51 @@ export async function awaitHeartbeat(ctx: CaseContext, client: HubClient): Promi
       } s; its period is 120 s: run with --timeout 130000 to check it`,
     );
   }
-  throw new CaseFailure("a Heartbeat invocation within 120 s", "none");
+  throw new CaseUnsupported(
+    "The hub sends no Heartbeat (none within 120 s; Bitwarden invokes it every 120 s, clients ignore it)",
+  );
+}
+
+/**
+ * Watches a connection the way the official client's server timeout does: resolves with the
+ * first hub message that is not a push, or reports how long it watched in silence.
+ */
+async function firstKeepAlive(
+  ctx: CaseContext,
+  client: HubClient,
+  started: number,
+): Promise<{ message?: HubMessage; watchedMs: number }> {
+  // Pushes are not keep-alive: in a full run, installation broadcasts of concurrent cases
+  // reach this connection too and would hide a server that never answers.
+  const budget = Math.min(
+    CLIENT_SERVER_TIMEOUT_MS + SLACK_MS,
+    ctx.timeoutMs - ctx.graceMs - 1500 - (performance.now() - started),
+  );
+  const message = await client.waitFor(() => client.messages.find((m) => !isPush(m)), budget);
+  const watchedMs = Math.round(performance.now() - started);
+  return message ? { message, watchedMs } : { watchedMs };
+}
+
+/** Grades a silent watch: FAIL after the full server timeout, UNSUPPORTED when cut short. */
+function silence(client: HubClient, watchedMs: number, expected: string): never {
+  if (client.closeInfo) {
+    throw new CaseFailure(expected, `the socket closed (${client.closeInfo.code}) first`);
+  }
+  if (watchedMs < CLIENT_SERVER_TIMEOUT_MS) {
+    throw new CaseUnsupported(
+      `Nothing heard in ${watchedMs} ms, but the case timeout ended the watch before the clients' 30 s server timeout: run with --timeout 35000 to check it`,
+    );
+  }
+  throw new CaseFailure(expected, `nothing for ${watchedMs} ms`);
+}
+
+function describe(message: HubMessage, watchedMs: number): string {
+  const what = message.type === MessageType.Ping
+    ? "Ping"
+    : isHeartbeat(message)
+    ? "Heartbeat"
+    : `message type ${message.type}`;
+  return `${what} after ${watchedMs} ms`;
 }
 
 /**
@@ -65,37 +132,49 @@ export async function awaitHeartbeat(ctx: CaseContext, client: HubClient): Promi
 export function keepaliveCases(): CaseDefinition[] {
   return [
     {
-      id: "keepalive/server-ping",
+      id: "keepalive/pinging-client-hears-server",
       level: "MUST",
       requirement:
-        "The hub MUST send an idle client a hub-level message (Ping) within 30 s, or the official client drops the connection",
-      source: "clients-vaultwarden.md §0.5; signalr-protocol.md §3.6",
+        "A client that pings every 15 s, as the official clients do, MUST hear a hub-level message from the hub within 30 s, or it drops the connection",
+      source: `${CLIENT_SOURCE}; clients-vaultwarden.md §0.5`,
       needs: [],
       async run(ctx) {
-        const { token } = await validHubToken(ctx);
+        const token = await sharedHubToken(ctx);
+        const client = await connectMain(ctx, "client", { token });
+        // Like @microsoft/signalr: a Ping right after the handshake, then one every 15 s.
+        const ping = () => client.send({ type: MessageType.Ping });
+        const timer = setInterval(ping, CLIENT_PING_INTERVAL_MS);
+        try {
+          const started = performance.now();
+          ping();
+          const { message, watchedMs } = await firstKeepAlive(ctx, client, started);
+          const expected = "a hub-level message (Ping, an echo, Heartbeat) within 30 s";
+          if (!message) silence(client, watchedMs, expected);
+          return { detail: describe(message, watchedMs) };
+        } finally {
+          clearInterval(timer);
+          await client.close();
+        }
+      },
+    },
+    {
+      id: "keepalive/server-ping",
+      level: "SHOULD",
+      requirement:
+        "The hub SHOULD send SignalR Pings on its own, so an idle client that does not ping hears from it within 30 s (Bitwarden: KeepAliveInterval 15 s)",
+      source:
+        "dotnet/aspnetcore src/SignalR/server/Core/src/HubOptionsSetup.cs @ cca91f243918df72a3228817436ab78291684d41 (DefaultKeepAliveInterval); signalr-protocol.md §3.6",
+      needs: [],
+      async run(ctx) {
+        const token = await sharedHubToken(ctx);
         const client = await connectMain(ctx, "idle", { token });
         try {
           const started = performance.now();
-          // Pushes are not keep-alive: in a full run, installation broadcasts of concurrent cases
-          // reach this connection too and would hide a server that never pings.
-          const first = await client.waitFor(
-            () => client.messages.find((m) => !isPush(m)),
-            CLIENT_SERVER_TIMEOUT_MS + SLACK_MS,
-          );
-          const elapsed = Math.round(performance.now() - started);
-          if (!first) {
-            throw new CaseFailure(
-              "a Ping (or another hub message that is not a push) within 30 s of silence",
-              client.closeInfo
-                ? `the socket closed (${client.closeInfo.code}) first`
-                : `nothing for ${elapsed} ms`,
-            );
+          const { message, watchedMs } = await firstKeepAlive(ctx, client, started);
+          if (!message) {
+            silence(client, watchedMs, "a Ping sent by the hub on its own within 30 s");
           }
-          return {
-            detail: `${
-              first.type === MessageType.Ping ? "Ping" : `message type ${first.type}`
-            } after ${elapsed} ms`,
-          };
+          return { detail: describe(message, watchedMs) };
         } finally {
           await client.close();
         }
@@ -105,11 +184,11 @@ export function keepaliveCases(): CaseDefinition[] {
       id: "keepalive/heartbeat",
       level: "SHOULD",
       requirement:
-        "The hub SHOULD invoke Heartbeat with no arguments on every main-hub connection every 120 s",
-      source: "bitwarden-server.md §3.3",
+        "The hub SHOULD invoke Heartbeat with no arguments on every main-hub connection every 120 s (UNSUPPORTED when it sends none)",
+      source: HEARTBEAT_SOURCE,
       needs: [],
       async run(ctx) {
-        const { token } = await validHubToken(ctx);
+        const token = await sharedHubToken(ctx);
         const client = await connectMain(ctx, "idle", { token });
         try {
           const beat = await awaitHeartbeat(ctx, client);
@@ -132,7 +211,7 @@ export function keepaliveCases(): CaseDefinition[] {
       source: "signalr-protocol.md §3.7",
       needs: [],
       async run(ctx) {
-        const { token } = await validHubToken(ctx);
+        const token = await sharedHubToken(ctx);
         const client = await connectMain(ctx, "client", { token });
         try {
           // A VarInt length of 3 followed by 0xc1, a byte MessagePack never uses.

@@ -55,7 +55,7 @@ async function runScenario(
   scenario: RouteScenario,
   protocol: HubProtocolName,
 ): Promise<void> {
-  requireProtocol(ctx, protocol);
+  await requireProtocol(ctx, protocol);
   // Forged claims need the harness authority; without it the world is built through the
   // target's identity and API, and routed by the claims of the tokens the target issued.
   let leased: IdentityRouteWorld | undefined;

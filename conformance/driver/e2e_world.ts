@@ -21,7 +21,7 @@ import {
   registerAccounts,
 } from "./identity_world.ts";
 import { confirmMember, inviteMember, organizationCollection } from "./org_client.ts";
-import type { HubProtocolName } from "./hub_client.ts";
+import { usableProtocols } from "./protocol_support.ts";
 import type { WatchedDevice } from "./push_watch.ts";
 
 /** The accounts and organizations of an organization case. */
@@ -144,8 +144,8 @@ export interface DeviceSpec {
 
 /**
  * Logs every device in (fresh device identifiers), giving the connections the run's hub
- * protocols in turn, so a user with two devices is watched on both protocols when the run
- * exercises both.
+ * protocols the target speaks in turn, so a user with two devices is watched on both protocols
+ * when the run exercises both and the target speaks both.
  *
  * @param ctx The case context.
  * @param specs The devices.
@@ -155,15 +155,17 @@ export async function loginDevices(
   ctx: CaseContext,
   specs: readonly DeviceSpec[],
 ): Promise<WatchedDevice[]> {
-  const protocols: readonly HubProtocolName[] = ctx.target.protocols.length > 0
-    ? ctx.target.protocols
-    : ["messagepack"];
-  return await Promise.all(specs.map(async (spec, i) => ({
+  const sessions = await Promise.all(
+    specs.map((spec) =>
+      ApiSession.login(ctx, spec.account.account, { deviceType: spec.deviceType, name: spec.name })
+    ),
+  );
+  const protocols = sessions.length === 0
+    ? []
+    : await usableProtocols(ctx, () => Promise.resolve(sessions[0]!.accessToken));
+  return specs.map((spec, i) => ({
     name: spec.name,
-    session: await ApiSession.login(ctx, spec.account.account, {
-      deviceType: spec.deviceType,
-      name: spec.name,
-    }),
+    session: sessions[i]!,
     protocol: protocols[i % protocols.length]!,
-  })));
+  }));
 }

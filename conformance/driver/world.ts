@@ -8,7 +8,7 @@
 import type { Envelope } from "../../protocol/bitwarden/mod.ts";
 import { DeviceType } from "../../protocol/bitwarden/mod.ts";
 import type { InvocationMessage } from "../../protocol/signalr/mod.ts";
-import { type CaseContext, CaseFailure, CaseUnsupported } from "../types.ts";
+import { type CaseContext, CaseFailure } from "../types.ts";
 import {
   HubClient,
   HubConnectError,
@@ -19,6 +19,7 @@ import { deviceClaims, type DeviceIdentity, newGuid, requireAuthority } from "./
 import { tokenClaims } from "./identity_world.ts";
 import { type Endpoint, expectedRecipients } from "./oracle.ts";
 import { envelopeKey, invocationKey } from "./compare.ts";
+import { requireHubProtocol } from "./protocol_support.ts";
 
 /** A connection to open. */
 export type EndpointSpec =
@@ -100,7 +101,7 @@ export interface ConnectWorldOptions {
  * @param specs Connections to open.
  * @param options Hub protocol for all connections, and the sentinel of identity-backed worlds.
  * @returns The connected world; close it in `finally`.
- * @throws {CaseUnsupported} When the target refuses the protocol in the handshake, or a token
+ * @throws {CaseUnsupported} When the target lacks the protocol (probed once per run), or a token
  * must be minted without `--act-as-authority`.
  */
 export async function connectWorld(
@@ -123,6 +124,16 @@ export async function connectWorld(
     },
     ...(options.sentinel ? { token: options.sentinel.token } : {}),
   }];
+  await requireHubProtocol(ctx, options.protocol, async () =>
+    options.sentinel?.token ??
+      await authority!.mint({
+        claims: deviceClaims({
+          userId: sentinelUserId,
+          deviceId: newGuid(),
+          deviceType: DeviceType.LinuxDesktop,
+          organizations: [],
+        }),
+      }));
   const clients = new Map<string, HubClient>();
   const endpoints: Endpoint[] = [];
   const close = async () => {
@@ -167,13 +178,6 @@ export async function connectWorld(
     if (failed) throw failed.reason;
   } catch (error) {
     await close();
-    if (
-      error instanceof HubConnectError && error.stage === "handshake" && options.protocol === "json"
-    ) {
-      throw new CaseUnsupported(
-        `The target does not accept the JSON hub protocol: ${error.message}`,
-      );
-    }
     if (error instanceof HubConnectError) {
       // Every connection of a world is valid (a trusted token, or a Token on the anonymous hub):
       // a refusal is the target's failure, not the harness's.

@@ -39,6 +39,11 @@ export interface SocketRules {
   readonly handshakeAnswer?: (text: string) => string;
   /** Sends this invocation target with no arguments to the client every `everyMs`. */
   readonly extraInvocation?: { readonly target: string; readonly everyMs: number };
+  /**
+   * Drops a handshake error answer and keeps the client's socket open after the service closed
+   * its side: the hub meets a bad handshake with silence, as Vaultwarden does.
+   */
+  readonly silentHandshakeErrors?: boolean;
 }
 
 /** A running proxy. */
@@ -86,6 +91,7 @@ function relay(
   const pending: (string | ArrayBuffer)[] = [];
   let protocol: "json" | "messagepack" | undefined;
   let answered = false;
+  let swallowed = false;
   let timer: ReturnType<typeof setInterval> | undefined;
   const closeBoth = (code = 1000, reason = "") => {
     clearInterval(timer);
@@ -123,6 +129,10 @@ function relay(
       const binary = typeof data !== "string";
       const text = typeof data === "string" ? data : new TextDecoder().decode(data);
       const end = text.indexOf(RECORD_SEPARATOR);
+      if (rules.silentHandshakeErrors && text.includes('"error"')) {
+        swallowed = true;
+        return;
+      }
       if (rules.handshakeAnswer && end >= 0) {
         const rewritten = `${rules.handshakeAnswer(text.slice(0, end))}${text.slice(end)}`;
         data = binary ? new TextEncoder().encode(rewritten).buffer as ArrayBuffer : rewritten;
@@ -142,8 +152,8 @@ function relay(
     }
     if (client.readyState === WebSocket.OPEN) client.send(data);
   };
-  upstream.onclose = (event) => closeBoth(event.code, event.reason);
-  upstream.onerror = () => closeBoth(1011, "Upstream failed");
+  upstream.onclose = (event) => swallowed || closeBoth(event.code, event.reason);
+  upstream.onerror = () => swallowed || closeBoth(1011, "Upstream failed");
   client.onclose = () => closeBoth();
   client.onerror = () => closeBoth();
   return response;

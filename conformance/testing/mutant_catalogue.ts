@@ -508,8 +508,8 @@ export const MUTANTS: readonly Mutant[] = [
     fault: "Server Ping every 60 s (and the 120 s Heartbeat): idle clients hear nothing for 30 s",
     realism: "KeepAliveInterval raised above the clients' 30 s server timeout (vaultwarden#3880)",
     mutation: () => ({ timers: { keepAliveMs: 60_000, heartbeatMs: 120_000 } }),
-    killers: ["keepalive/server-ping"],
-    only: ["keepalive/server-ping", "route/LogOut/user"],
+    killers: ["keepalive/server-ping", "keepalive/pinging-client-hears-server"],
+    only: ["keepalive", "route/LogOut/user"],
     timeoutMs: 40_000,
   },
   {
@@ -625,8 +625,65 @@ export const MUTANTS: readonly Mutant[] = [
         },
       },
     }),
-    killers: ["anon/no-auth", "anon/only-requester"],
+    killers: ["anon/no-auth", "anon/only-requester", "anon/missing-token"],
     only: ["anon"],
+  },
+  {
+    id: "anonymous-missing-token-inherits-group",
+    fault: "An anonymous socket without a Token joins the group of the last Token seen",
+    realism:
+      "The Token kept in a field shared by connections (a singleton hub or a static) instead of read per request",
+    mutation: () => {
+      let last: string | null = null;
+      return {
+        overrides: {
+          anonymousGroup: (token) => {
+            if (token) last = token;
+            return token || last;
+          },
+        },
+      };
+    },
+    killers: ["anon/missing-token"],
+    only: ["anon", "route/AuthRequestResponse"],
+  },
+  {
+    id: "silent-on-bad-handshakes",
+    fault: "A bad handshake (unknown protocol, version 99, no version) gets no answer and no close",
+    realism:
+      "Vaultwarden answers only the exact MessagePack version-1 handshake (src/api/notifications.rs @ 1.37.2, lines 170-177) and ignores every other text frame",
+    mutation: () => ({ proxy: { sockets: { "/hub": { silentHandshakeErrors: true } } } }),
+    killers: [
+      "hub/handshake/unknown-protocol",
+      "hub/handshake/unsupported-version",
+      "hub/handshake/malformed",
+      "hub/handshake/message-before-handshake",
+      "hub/handshake/*-text",
+    ],
+    only: ["hub/handshake", "route/LogOut/user"],
+    // Silence counts only once the 15 s handshake timeout has passed.
+    timeoutMs: 20_000,
+  },
+  {
+    id: "bad-gateway-without-token",
+    fault: "An upgrade without a token is answered 502 by a front proxy instead of 401",
+    realism:
+      "A reverse proxy whose upstream check fails on anonymous requests; a 502 is not a refusal clients recognise",
+    mutation: () => ({
+      proxy: {
+        http: (request) => {
+          const url = new URL(request.url);
+          const upgrade = request.headers.get("upgrade")?.toLowerCase() === "websocket";
+          if (
+            !upgrade || url.pathname !== "/hub" || url.searchParams.has("access_token") ||
+            request.headers.has("authorization")
+          ) return Promise.resolve(undefined);
+          return Promise.resolve(new Response("Bad gateway", { status: 502 }));
+        },
+      },
+    }),
+    killers: ["hub/auth/missing", "hub/auth/missing-401"],
+    only: ["hub/auth"],
   },
   {
     id: "handshake-error-texts-differ",
