@@ -30,6 +30,7 @@ import type { InvocationMessage } from "../../protocol/signalr/mod.ts";
 import { type CaseContext, CaseFailure } from "../types.ts";
 import type { ApiSession } from "./api_client.ts";
 import { checkDelivery } from "./compare.ts";
+import { clientReadProblems, modelsClientReads, type Receiver } from "./client_reads.ts";
 import { HubClient, type HubProtocolName } from "./hub_client.ts";
 import { show } from "./_format.ts";
 
@@ -48,8 +49,9 @@ export interface ExpectedPush {
   /** The push type. */
   readonly type: PushType;
   /**
-   * The connections that must receive it, once each, with the envelopes it may carry there
-   * (documented alternatives of real servers; the first is the main form).
+   * The connections that must receive it, once each, with the exact current-Bitwarden forms it
+   * may carry there (feature-flag variants; the first is the main form). What clients read is
+   * checked at MUST against the closest of them; the exact form is a SHOULD.
    */
   readonly recipients: ReadonlyMap<string, readonly Envelope[]>;
   /** One line naming what was expected, for the failure message. */
@@ -168,6 +170,40 @@ export function bestDeliveryMatch(
     if (problems.length === 0) break;
   }
   return best ?? ["no expected envelope"];
+}
+
+/** The two halves of a delivery check. */
+export interface DeliveryGrade {
+  /** What clients read that is wrong (MUST): empty when a real client is served. */
+  readonly must: readonly string[];
+  /** Differences from the exact current-Bitwarden form (SHOULD), when `must` is empty. */
+  readonly should: readonly string[];
+}
+
+/**
+ * Grades one received push: the MUST half is what Bitwarden clients read of it
+ * ({@linkcode clientReadProblems}, best over the allowed envelopes), the SHOULD half its
+ * differences from the closest exact form. Types whose client reads are not modelled are held
+ * to the exact form at MUST.
+ *
+ * @param alternatives The exact current-Bitwarden forms (at least one; the first is the main one).
+ * @param invocation What the connection received.
+ * @param options The connection's protocol and the receiving account.
+ * @returns Both halves.
+ */
+export function gradeDelivery(
+  alternatives: readonly Envelope[],
+  invocation: InvocationMessage,
+  options: { readonly protocol: HubProtocolName; readonly receiver: Receiver },
+): DeliveryGrade {
+  const exact = bestDeliveryMatch(alternatives, invocation, options.protocol);
+  if (!modelsClientReads(alternatives[0]?.type ?? -1)) return { must: exact, should: [] };
+  let must: string[] | undefined;
+  for (const alternative of alternatives) {
+    const problems = clientReadProblems(alternative, invocation, options.receiver);
+    if (must === undefined || problems.length < must.length) must = problems;
+  }
+  return must && must.length > 0 ? { must, should: [] } : { must: [], should: exact };
 }
 
 /**
@@ -295,11 +331,13 @@ export class PushWatch {
 
   /**
    * Waits until every recipient has a push of the expected type (or the wait ends), then the
-   * grace period, and checks every connection: recipients exactly one push of that type matching
-   * one of their envelopes and nothing else; everyone else nothing.
+   * grace period, and checks every connection: recipients exactly one push of that type that
+   * clients read correctly and nothing else; everyone else nothing (MUST). When that holds but a
+   * push differs from every exact form its recipient allows, that is a SHOULD failure naming the
+   * differences.
    *
    * @param expected The expected push.
-   * @throws {CaseFailure} Listing every difference, per connection.
+   * @throws {CaseFailure} Listing every difference, per connection (level SHOULD for form-only ones).
    */
   async check(expected: ExpectedPush): Promise<void> {
     const ctx = this.#ctx;
@@ -314,6 +352,7 @@ export class PushWatch {
     await new Promise((resolve) => setTimeout(resolve, ctx.graceMs));
     const label = `${pushTypeName(expected.type) ?? "type"} (${expected.type})`;
     const problems: string[] = [];
+    const differences: string[] = [];
     for (const device of this.#devices) {
       const got = this.#received(device.name);
       const alternatives = expected.recipients.get(device.name);
@@ -333,9 +372,15 @@ export class PushWatch {
         problems.push(`${device.name}: no ${label} within ${wait} ms`);
       } else {
         if (ofType.length > 1) problems.push(`${device.name}: ${ofType.length} copies of ${label}`);
-        const diffs = bestDeliveryMatch(alternatives, ofType[0]!, device.protocol);
-        if (diffs.length > 0) {
-          problems.push(`${device.name} (${device.protocol}): ${diffs.join("; ")}`);
+        const grade = gradeDelivery(alternatives, ofType[0]!, {
+          protocol: device.protocol,
+          receiver: { userId: device.session.userId },
+        });
+        if (grade.must.length > 0) {
+          problems.push(`${device.name} (${device.protocol}): ${grade.must.join("; ")}`);
+        }
+        if (grade.should.length > 0) {
+          differences.push(`${device.name} (${device.protocol}): ${grade.should.join("; ")}`);
         }
       }
       for (const other of others) {
@@ -344,11 +389,18 @@ export class PushWatch {
         );
       }
     }
-    if (problems.length > 0) {
+    if (problems.length > 0) throw new CaseFailure(expected.requirement, summarise(problems));
+    if (differences.length > 0) {
       throw new CaseFailure(
-        expected.requirement,
-        problems.slice(0, 12).join("; ") + (problems.length > 12 ? "; …" : ""),
+        `${expected.requirement}, in the exact form current Bitwarden sends (SHOULD: clients read what arrived correctly)`,
+        summarise(differences),
+        undefined,
+        { level: "SHOULD" },
       );
     }
   }
+}
+
+function summarise(problems: readonly string[]): string {
+  return problems.slice(0, 12).join("; ") + (problems.length > 12 ? "; …" : "");
 }
