@@ -168,3 +168,26 @@ Deno.test("types whose client reads are not modelled are held to the exact form 
   const grade = gradeDelivery([policy], wrong, { protocol: "messagepack", receiver });
   assert.match(grade.must.join(), /Enabled/);
 });
+
+Deno.test("a server-chosen date matches at any precision; a non-date there is still a difference", () => {
+  const nanos = new Uint8Array(8);
+  // timestamp64: 649885141 ns (not a multiple of .NET's 100 ns tick), seconds = now.
+  const seconds = Math.floor(Date.now() / 1000);
+  const view = new DataView(nanos.buffer);
+  view.setUint32(0, (649885141 << 2) >>> 0);
+  view.setUint32(4, seconds);
+  const folder: Envelope = {
+    type: 7,
+    payload: { Id: ITEM, UserId: USER, RevisionDate: new Date().toISOString() },
+    contextId: DEVICE,
+  };
+  const exact = exactWith(folder, (_, p) => (p.RevisionDate = { type: -1, data: nanos }));
+  assert.deepEqual(gradeDelivery([folder], exact, { protocol: "messagepack", receiver }), {
+    must: [],
+    should: [],
+  });
+  const text = exactWith(folder, (_, p) => (p.RevisionDate = new Date().toISOString()));
+  const grade = gradeDelivery([folder], text, { protocol: "messagepack", receiver });
+  assert.deepEqual(grade.must, []);
+  assert.match(grade.should.join(), /timestamp/);
+});

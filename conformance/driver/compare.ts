@@ -179,12 +179,15 @@ function diff(expected: unknown, actual: unknown, path: string, out: string[]): 
  * @param envelope The injected envelope.
  * @param invocation What the connection received.
  * @param protocol The connection's hub protocol.
+ * @param options `anyDate`: paths (`Payload.RevisionDate`, any casing) the server chose, where any
+ * well-formed date of the protocol matches (sub-tick precision is not a difference).
  * @returns Human-readable differences; empty when it matches.
  */
 export function checkDelivery(
   envelope: Envelope,
   invocation: InvocationMessage,
   protocol: HubProtocolName,
+  options: { readonly anyDate?: readonly string[] } = {},
 ): string[] {
   const problems: string[] = [];
   const method = expectedMethod(envelope);
@@ -199,9 +202,10 @@ export function checkDelivery(
     : toHubMessagePackArgument(envelope);
   const actual = invocation.arguments[0];
   // Bitwarden re-creates a Policy on deserialisation, so its dates are "now", not the input.
-  const loose = new Set<string>(
-    envelope.type === 25 ? ["payload.policy.creationdate", "payload.policy.revisiondate"] : [],
-  );
+  const loose = new Set<string>([
+    ...(envelope.type === 25 ? ["payload.policy.creationdate", "payload.policy.revisiondate"] : []),
+    ...(options.anyDate ?? []).map((path) => path.toLowerCase()),
+  ]);
   if (protocol === "messagepack") {
     const nonExt: string[] = [];
     findDates(expected, actual, "", nonExt);

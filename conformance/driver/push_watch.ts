@@ -91,7 +91,7 @@ function adoptModel(
   expected: { readonly [key: string]: JsonValue },
   actual: unknown,
   model: PayloadModel,
-  context: { protocol: HubProtocolName; path: string; problems: string[] },
+  context: { protocol: HubProtocolName; path: string; problems: string[]; adopted: string[] },
 ): { [key: string]: JsonValue } {
   const out: { [key: string]: JsonValue } = { ...expected };
   for (const spec of model.fields) {
@@ -114,6 +114,7 @@ function adoptModel(
         continue;
       }
       out[spec.name] = text;
+      context.adopted.push(path);
     }
   }
   return out;
@@ -126,23 +127,24 @@ function adoptModel(
  * @param envelope The expected envelope (dates are estimates).
  * @param invocation What the connection received.
  * @param protocol The connection's hub protocol.
- * @returns The envelope to compare with, and problems found on the way.
+ * @returns The envelope to compare with, problems found on the way, and the adopted paths.
  */
 export function adoptServerDates(
   envelope: Envelope,
   invocation: InvocationMessage,
   protocol: HubProtocolName,
-): { envelope: Envelope; problems: string[] } {
+): { envelope: Envelope; problems: string[]; adopted: string[] } {
   const models = modelsForPushType(envelope.type);
-  if (!models) return { envelope, problems: [] };
+  if (!models) return { envelope, problems: [], adopted: [] };
   const problems: string[] = [];
+  const adopted: string[] = [];
   const payload = adoptModel(
     envelope.payload,
     field(invocation.arguments[0], "Payload"),
     models.resent,
-    { protocol, path: "Payload", problems },
+    { protocol, path: "Payload", problems, adopted },
   );
-  return { envelope: { ...envelope, payload }, problems };
+  return { envelope: { ...envelope, payload }, problems, adopted };
 }
 
 /**
@@ -164,7 +166,9 @@ export function bestDeliveryMatch(
     const adopted = adoptServerDates(alternative, invocation, protocol);
     const problems = [
       ...adopted.problems,
-      ...checkDelivery(adopted.envelope, invocation, protocol),
+      // A date the server chose matches at any precision (Vaultwarden sends nanoseconds, .NET
+      // ticks of 100 ns): clients read milliseconds.
+      ...checkDelivery(adopted.envelope, invocation, protocol, { anyDate: adopted.adopted }),
     ];
     if (best === undefined || problems.length < best.length) best = problems;
     if (problems.length === 0) break;
