@@ -219,6 +219,13 @@ export interface CaseDefinition {
    * tokens minted by the harness, or obtained through the target's identity.
    */
   readonly needsAnyOf?: readonly Capability[];
+  /**
+   * The case's own timeout, from the run's (property cases size it from `--runs`); default the
+   * run's `--timeout`.
+   */
+  readonly timeout?: (
+    run: { readonly timeoutMs: number; readonly graceMs: number; readonly runs: number },
+  ) => number;
   /** Runs the case. */
   run(ctx: CaseContext): Promise<CaseResult | void>;
 }

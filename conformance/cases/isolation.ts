@@ -11,13 +11,8 @@ import fc from "fast-check";
 import { ClientType, DeviceType } from "../../protocol/bitwarden/mod.ts";
 import { PushType, pushTypeName } from "../../protocol/bitwarden/mod.ts";
 import type { Envelope, JsonValue } from "../../protocol/bitwarden/mod.ts";
-import {
-  type CaseContext,
-  type CaseDefinition,
-  CaseFailure,
-  type CaseResult,
-  CaseUnsupported,
-} from "../types.ts";
+import { type CaseContext, type CaseDefinition, CaseUnsupported } from "../types.ts";
+import { checkWorlds, propertyTimeout } from "./_property.ts";
 import {
   leaseAccounts,
   loginDevice,
@@ -401,69 +396,32 @@ export function isolationCases(): CaseDefinition[] {
     source: "bitwarden-server.md §2.2, §4.3",
     needs: ["inject:envelope"],
     needsAnyOf: ["authority", "identity"],
+    // Connections, injections and the grace wait of every world asked for.
+    timeout: (run) => propertyTimeout(run, 2 * run.graceMs + 2000),
     async run(ctx) {
       const started = performance.now();
       // Without the harness authority, every world is built from accounts of the target.
       const lease = ctx.authority
         ? undefined
         : await leaseAccounts(ctx, "isolation", MAX_USERS + 1);
+      const pool = lease ? { accounts: lease.value } as IdentityAccounts : undefined;
       try {
-        return await check(ctx, started, lease ? { accounts: lease.value } : undefined);
+        return await checkWorlds(ctx, started, {
+          arbitrary: worldArbitrary(),
+          run: (world) => runWorld(ctx, world, pool),
+          describe: describeWorld,
+          requirement: "deliveries equal to the oracle's for every generated world",
+          checked: pool
+            ? "worlds (users, devices and organizations created through the target)"
+            : "worlds",
+          note: () =>
+            pool?.organizationProblem
+              ? `without organizations: ${pool.organizationProblem}`
+              : undefined,
+        });
       } finally {
         lease?.release();
       }
     },
   }];
-}
-
-async function check(
-  ctx: CaseContext,
-  started: number,
-  pool: IdentityAccounts | undefined,
-): Promise<CaseResult> {
-  let lastProblems: string[] = [];
-  const property = fc.asyncProperty(worldArbitrary(), async (world) => {
-    const problems = await runWorld(ctx, world, pool);
-    if (problems.length > 0) {
-      lastProblems = problems;
-      return false;
-    }
-    return true;
-  });
-  const budget = Math.max(1000, ctx.timeoutMs * 0.85 - (performance.now() - started));
-  const details = await fc.check(property, {
-    seed: ctx.seed,
-    numRuns: ctx.runs,
-    interruptAfterTimeLimit: budget,
-    markInterruptAsFailure: false,
-  });
-  if (details.failed && details.counterexample) {
-    const world = details.counterexample[0] as WorldShape;
-    // Re-run the shrunk world once so the reported problems belong to it.
-    const problems = await runWorld(ctx, world, pool).catch(() => lastProblems);
-    ctx.trace.record({
-      from: "harness",
-      to: "harness",
-      kind: "note",
-      summary:
-        `counterexample after ${details.numShrinks} shrinks (seed ${details.seed}, path ${details.counterexamplePath})`,
-      data: world,
-    });
-    throw new CaseFailure(
-      `deliveries equal to the oracle's for every generated world (replay: --seed ${details.seed} --runs ${ctx.runs})`,
-      `shrunk counterexample (${details.numShrinks} shrinks, path ${details.counterexamplePath}): ${
-        describeWorld(world)
-      } -> ${(problems.length ? problems : lastProblems).slice(0, 8).join("; ")}`,
-    );
-  }
-  if (details.failed) {
-    throw details.errorInstance ?? new Error("Property failed without a counterexample");
-  }
-  return {
-    detail: `${details.numRuns} world(s) checked, seed ${details.seed}${
-      details.interrupted ? " (time limit reached)" : ""
-    }${pool ? " (users, devices and organizations created through the target)" : ""}${
-      pool?.organizationProblem ? `; without organizations: ${pool.organizationProblem}` : ""
-    }`,
-  };
 }
