@@ -16,7 +16,7 @@ import { PushType } from "../../protocol/bitwarden/mod.ts";
 import type { Envelope } from "../../protocol/bitwarden/mod.ts";
 import { type CaseContext, type CaseDefinition, CaseUnsupported } from "../types.ts";
 import { checkWorlds, propertyTimeout } from "./_property.ts";
-import { ENC_STRING } from "../driver/api_client.ts";
+import { type ApiSession, ENC_STRING } from "../driver/api_client.ts";
 import {
   createOrganization,
   type IdentityDevice,
@@ -123,6 +123,8 @@ const MAX_USERS = 3;
 
 interface Pool {
   readonly accounts: readonly PooledAccount[];
+  /** Owner sessions that create organizations, kept across worlds (logins are rate-limited). */
+  readonly admins: Map<number, ApiSession>;
   organizationProblem?: string;
 }
 
@@ -154,9 +156,10 @@ interface Built {
  */
 async function organizationsWithAccess(
   ctx: CaseContext,
-  accounts: readonly PooledAccount[],
+  pool: Pool,
   members: readonly (readonly number[])[],
 ): Promise<WorldOrganization[]> {
+  const accounts = pool.accounts;
   const out: WorldOrganization[] = [];
   for (const list of members) {
     const [owner, ...others] = list;
@@ -164,7 +167,11 @@ async function organizationsWithAccess(
       out.push({ id: crypto.randomUUID(), collection: crypto.randomUUID(), owner, members: [] });
       continue;
     }
-    const admin = await adminSession(ctx, accounts[owner]!);
+    let admin = pool.admins.get(owner);
+    if (!admin) {
+      admin = await adminSession(ctx, accounts[owner]!);
+      pool.admins.set(owner, admin);
+    }
     const id = await createOrganization(admin);
     const collection = await organizationCollection(admin, id);
     for (const other of others) {
@@ -187,7 +194,7 @@ async function build(ctx: CaseContext, world: ApiWorldShape, pool: Pool): Promis
   let orgs: WorldOrganization[] | undefined;
   if (pool.organizationProblem === undefined) {
     try {
-      orgs = await organizationsWithAccess(ctx, pool.accounts, members);
+      orgs = await organizationsWithAccess(ctx, pool, members);
     } catch (error) {
       if (!(error instanceof CaseUnsupported)) throw error;
       pool.organizationProblem = error.message;
@@ -236,7 +243,7 @@ function now(): string {
 }
 
 /** The changes of a world as actions that return the pushes the producers table names. */
-function actionsFor(world: ApiWorldShape, built: Built): WorldAction[] {
+function actionsFor(world: ApiWorldShape, built: Built, pool: Pool): WorldAction[] {
   const state = built.devices.map(() => ({
     folders: [] as string[],
     ciphers: [] as string[],
@@ -372,6 +379,8 @@ function actionsFor(world: ApiWorldShape, built: Built): WorldAction[] {
           await session.api("POST", "/accounts/security-stamp", {
             masterPasswordHash: session.account.passwordHash,
           });
+          // The user's other sessions end with it, the kept owner session too.
+          pool.admins.delete(user);
           out.push({
             type: PushType.LogOut,
             payload: { UserId: userId, Reason: null },
@@ -444,7 +453,7 @@ async function runWorld(ctx: CaseContext, world: ApiWorldShape, pool: Pool): Pro
   });
   try {
     const sentinel = built.sentinel.session;
-    const observation = await observeActions(ctx, connected, actionsFor(world, built), {
+    const observation = await observeActions(ctx, connected, actionsFor(world, built, pool), {
       barrier: {
         via: "api",
         perform: async () => [{
@@ -504,7 +513,7 @@ export function isolationApiCases(): CaseDefinition[] {
       const started = performance.now();
       const lease = await leaseAccounts(ctx, "isolation-api", MAX_USERS + 1);
       try {
-        const pool: Pool = { accounts: lease.value };
+        const pool: Pool = { accounts: lease.value, admins: new Map() };
         return await checkWorlds(ctx, started, {
           arbitrary: apiWorldArbitrary(),
           run: (world) => runWorld(ctx, world, pool),
