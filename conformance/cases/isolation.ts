@@ -65,6 +65,22 @@ export interface WorldShape {
 }
 
 /**
+ * Devices of one user: up to `max` client types, and about half the time a second device of the
+ * first one's type, so a hub that serves one socket per (user, client type) is caught.
+ *
+ * @param type The device type generator.
+ * @param max Most distinct draws.
+ * @returns The arbitrary.
+ */
+export function devicesWithTwins<T>(type: fc.Arbitrary<T>, max: number): fc.Arbitrary<T[]> {
+  return fc.record({
+    devices: fc.array(type, { minLength: 1, maxLength: max }),
+    twin: fc.boolean(),
+  })
+    .map(({ devices, twin }) => (twin ? [...devices, devices[0]!] : devices));
+}
+
+/**
  * The world generator.
  *
  * @returns The arbitrary.
@@ -74,7 +90,7 @@ export function worldArbitrary(): fc.Arbitrary<WorldShape> {
     orgCount: fc.integer({ min: 1, max: 3 }),
     users: fc.array(
       fc.record({
-        devices: fc.array(fc.constantFrom(...DEVICE_TYPES), { minLength: 1, maxLength: 3 }),
+        devices: devicesWithTwins(fc.constantFrom(...DEVICE_TYPES), 3),
         orgs: fc.uniqueArray(fc.integer({ min: 0, max: 2 }), { maxLength: 2 }),
       }),
       { minLength: 1, maxLength: 4 },
@@ -98,6 +114,8 @@ interface Ids {
   readonly users: readonly string[];
   readonly orgs: readonly string[];
   readonly authRequests: readonly string[];
+  /** Organization ids each user is a member of (same order as `users`). */
+  readonly memberOf?: readonly (readonly string[])[];
 }
 
 function at<T>(items: readonly T[], index: number): T | null {
@@ -127,12 +145,15 @@ export function buildPush(
     case PushType.SyncCipherCreate:
     case PushType.SyncLoginDelete:
     case PushType.SyncCipherDelete: {
-      // 0 user, 1 organization, 2 nobody, 3 both (organization fan-out: the user wins).
+      // 0 user, 1 organization, 2 nobody, 3 both (organization fan-out: the user wins). For
+      // "both", an organization of that user when it has one: the push reaches the user through
+      // both a user and an organization route and must still arrive once per connection.
       const kind = shape.variant % 4;
+      const own = ids.memberOf?.[shape.user % Math.max(1, ids.users.length)] ?? [];
       payload = {
         Id: id,
         UserId: kind === 0 || kind === 3 ? user : null,
-        OrganizationId: kind === 1 || kind === 3 ? org : null,
+        OrganizationId: kind === 1 ? org : kind === 3 ? at(own, shape.org) ?? org : null,
         CollectionIds: [],
         RevisionDate: now,
       };
@@ -310,16 +331,23 @@ async function identitySpecs(
   }));
   return {
     specs,
-    ids: { users, orgs, authRequests: [newGuid(), newGuid(), newGuid()] },
+    ids: {
+      users,
+      orgs,
+      authRequests: [newGuid(), newGuid(), newGuid()],
+      memberOf: world.users.map((u) => [...new Set(u.orgs.map((o) => orgs[o % world.orgCount]!))]),
+    },
     sentinel: { userId: sentinel!.session.userId, token: sentinel!.session.accessToken },
   };
 }
 
 function authoritySpecs(world: WorldShape): { specs: EndpointSpec[]; ids: Ids } {
+  const orgs = Array.from({ length: world.orgCount }, () => newGuid());
   const ids: Ids = {
     users: world.users.map(() => newGuid()),
-    orgs: Array.from({ length: world.orgCount }, () => newGuid()),
+    orgs,
     authRequests: [newGuid(), newGuid(), newGuid()],
+    memberOf: world.users.map((u) => [...new Set(u.orgs.map((o) => orgs[o % world.orgCount]!))]),
   };
   const specs: EndpointSpec[] = [];
   world.users.forEach((user, u) => {

@@ -16,6 +16,7 @@ import { PushType } from "../../protocol/bitwarden/mod.ts";
 import type { Envelope } from "../../protocol/bitwarden/mod.ts";
 import { type CaseContext, type CaseDefinition, CaseUnsupported } from "../types.ts";
 import { checkWorlds, propertyTimeout } from "./_property.ts";
+import { devicesWithTwins } from "./isolation.ts";
 import { type ApiSession, ENC_STRING } from "../driver/api_client.ts";
 import {
   createOrganization,
@@ -26,7 +27,7 @@ import {
 } from "../driver/identity_world.ts";
 import { adminSession } from "../driver/e2e_world.ts";
 import { confirmMember, inviteMember, organizationCollection } from "../driver/org_client.ts";
-import { clientReadProblems } from "../driver/client_reads.ts";
+import { clientReadProblems, revisionOrderProblems } from "../driver/client_reads.ts";
 import { envelopeKey, invocationKey } from "../driver/compare.ts";
 import {
   connectWorld,
@@ -101,7 +102,7 @@ export function apiWorldArbitrary(): fc.Arbitrary<ApiWorldShape> {
     orgCount: fc.integer({ min: 1, max: 2 }),
     users: fc.array(
       fc.record({
-        devices: fc.array(fc.constantFrom(...DEVICE_TYPES), { minLength: 1, maxLength: 2 }),
+        devices: devicesWithTwins(fc.constantFrom(...DEVICE_TYPES), 2),
         orgs: fc.uniqueArray(fc.integer({ min: 0, max: 1 }), { maxLength: 2 }),
       }),
       { minLength: 1, maxLength: 3 },
@@ -442,7 +443,8 @@ function clientProblems(observation: Observation, users: ReadonlyMap<string, str
       );
     }
   }
-  return problems;
+  // Successive changes of one item must carry increasing revision dates (issue 9).
+  return [...problems, ...revisionOrderProblems(observation.deliveries)];
 }
 
 async function runWorld(ctx: CaseContext, world: ApiWorldShape, pool: Pool): Promise<string[]> {

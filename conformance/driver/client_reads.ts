@@ -302,3 +302,63 @@ export function modelsClientReads(type: number): boolean {
     type === PushType.LogOut || type === PushType.AuthRequest ||
     type === PushType.AuthRequestResponse;
 }
+
+/** A received push on a named connection, in arrival order. */
+export interface ReceivedPush {
+  /** Connection name. */
+  readonly endpoint: string;
+  /** The invocation. */
+  readonly invocation: InvocationMessage;
+}
+
+/**
+ * Successive upserts of one item (cipher, folder, send) on one connection whose `RevisionDate`
+ * does not increase, as clients compare it: in milliseconds, skipping the fetch when their copy
+ * is as new (`core-sync.service.ts`, see the module notes). Deletes are not compared: clients
+ * do not read their date.
+ *
+ * @param pushes Every push of a world, in arrival order per connection.
+ * @returns One problem per push that clients would skip.
+ *
+ * @example
+ * ```ts
+ * import { revisionOrderProblems } from "./client_reads.ts";
+ * const push = (date: string) => ({
+ *   endpoint: "u0-d0",
+ *   invocation: {
+ *     type: 1, headers: {}, target: "ReceiveMessage",
+ *     arguments: [{ Type: 8, Payload: { Id: "f", UserId: "u", RevisionDate: date } }],
+ *   },
+ * });
+ * const problems = revisionOrderProblems([push("2026-01-01T00:00:01Z"), push("2026-01-01T00:00:01Z")]);
+ * console.assert(problems.length === 1);
+ * ```
+ */
+export function revisionOrderProblems(pushes: readonly ReceivedPush[]): string[] {
+  const last = new Map<string, number>();
+  const problems: string[] = [];
+  for (const { endpoint, invocation } of pushes) {
+    const argument = invocation.arguments[0];
+    const type = clientField(argument, "Type");
+    if (typeof type !== "number" || !UPSERTS.has(type)) continue;
+    const payload = clientField(argument, "Payload");
+    const id = clientField(payload, "Id");
+    const ms = clientDate(clientField(payload, "RevisionDate"));
+    if (typeof id !== "string" || ms === undefined) continue;
+    // Ciphers, folders and sends have distinct ids; the family keeps them apart anyway.
+    const family = CIPHERS.has(type) ? "cipher" : FOLDERS.has(type) ? "folder" : "send";
+    const key = `${endpoint}|${family}|${id}`;
+    const previous = last.get(key);
+    if (previous !== undefined && ms <= previous) {
+      problems.push(
+        `${endpoint}: ${family} ${id} pushed again (Type ${type}) with RevisionDate ${
+          new Date(ms).toISOString()
+        }, not after the previous ${
+          new Date(previous).toISOString()
+        } (clients keep their copy and skip the change)`,
+      );
+    }
+    last.set(key, Math.max(ms, previous ?? ms));
+  }
+  return problems;
+}

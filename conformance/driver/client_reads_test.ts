@@ -6,7 +6,7 @@ import {
   toHubMessagePackArgument,
 } from "../../protocol/bitwarden/mod.ts";
 import { type InvocationMessage, MessageType } from "../../protocol/signalr/mod.ts";
-import { clientField, clientReadProblems } from "./client_reads.ts";
+import { clientField, clientReadProblems, revisionOrderProblems } from "./client_reads.ts";
 import { gradeDelivery } from "./push_watch.ts";
 
 const USER = "d2ea5b72-6d47-4d20-b5a3-b7a6e89d8e7c";
@@ -190,4 +190,41 @@ Deno.test("a server-chosen date matches at any precision; a non-date there is st
   const grade = gradeDelivery([folder], text, { protocol: "messagepack", receiver });
   assert.deepEqual(grade.must, []);
   assert.match(grade.should.join(), /timestamp/);
+});
+
+Deno.test("revisionOrderProblems: successive upserts of one item must carry increasing dates, per connection", () => {
+  const push = (endpoint: string, type: number, date: unknown, id = ITEM) => ({
+    endpoint,
+    invocation: received({
+      ContextId: null,
+      Type: type,
+      Payload: { Id: id, UserId: USER, RevisionDate: date },
+    }),
+  });
+  const t1 = "2026-01-01T00:00:01.000Z";
+  const t2 = "2026-01-01T00:00:02.000Z";
+  assert.deepEqual(
+    revisionOrderProblems([push("a", 7, t1), push("a", 8, t2), push("b", 8, t1)]),
+    [],
+  );
+  // A delete's date is not read; another item is separate.
+  assert.deepEqual(
+    revisionOrderProblems([push("a", 8, t2), push("a", 3, t1), push("a", 8, t1, OTHER)]),
+    [],
+  );
+  const same = revisionOrderProblems([push("a", 7, t2), push("a", 8, t2)]);
+  assert.equal(same.length, 1);
+  assert.match(same[0]!, /^a: folder .* not after the previous/);
+  // Sub-millisecond increases are invisible to clients (JS dates).
+  const nanos = (ns: number) => {
+    const data = new Uint8Array(8);
+    const view = new DataView(data.buffer);
+    view.setUint32(0, (ns << 2) >>> 0);
+    view.setUint32(4, 1767225601);
+    return { type: -1, data };
+  };
+  assert.equal(
+    revisionOrderProblems([push("a", 1, nanos(100)), push("a", 0, nanos(900))]).length,
+    1,
+  );
 });
