@@ -78,7 +78,7 @@ function leakDeclaredFields(project: (e: Envelope) => Record<string, unknown>, c
 }
 
 /** Organization cipher pushes list no collection: clients then skip an organization create. */
-function emptyCollections(project: (e: Envelope) => Record<string, unknown>, camel: boolean) {
+function emptyCollections(project: (e: Envelope) => Record<string, unknown>) {
   return (envelope: Envelope) => {
     const organization = [0, 1, 2, 9].includes(envelope.type) &&
       envelope.payload.OrganizationId !== null && envelope.payload.OrganizationId !== undefined;
@@ -112,8 +112,8 @@ const FAULTS: Record<
   "organization cipher pushes list an empty CollectionIds": {
     overrides: {
       hubArgument: {
-        json: emptyCollections(toHubJsonArgument, true),
-        messagepack: emptyCollections(toHubMessagePackArgument, false),
+        json: emptyCollections(toHubJsonArgument),
+        messagepack: emptyCollections(toHubMessagePackArgument),
       },
     },
     fails: ["e2e/org-cipher-create"],
