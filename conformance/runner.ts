@@ -236,10 +236,11 @@ async function execute(
   controller: AbortController,
   shared: Shared,
 ): Promise<CaseOutcome> {
+  const timeoutMs = ctx.timeoutMs;
   const settled: Promise<Settled> = Promise.resolve()
     .then(() => def.run(ctx))
     .then((value) => ({ ok: true as const, value }), (error) => ({ ok: false as const, error }));
-  const timeout = delay(shared.timeoutMs);
+  const timeout = delay(timeoutMs);
   const first = await Promise.race([settled, timeout.promise]);
   timeout.cancel();
   if (first !== "elapsed") {
@@ -247,13 +248,13 @@ async function execute(
       ? { kind: "returned", result: first.value as CaseResult | void }
       : { kind: "threw", error: first.error };
   }
-  controller.abort(new DOMException(`Case timed out after ${shared.timeoutMs} ms`, "TimeoutError"));
+  controller.abort(new DOMException(`Case timed out after ${timeoutMs} ms`, "TimeoutError"));
   const settle = delay(shared.settleMs);
   const second = await Promise.race([settled, settle.promise]);
   settle.cancel();
-  if (second === "elapsed") return { kind: "timeout", timeoutMs: shared.timeoutMs };
-  if (second.ok) return { kind: "late", timeoutMs: shared.timeoutMs };
-  return { kind: "threw", error: second.error, afterTimeoutMs: shared.timeoutMs };
+  if (second === "elapsed") return { kind: "timeout", timeoutMs };
+  if (second.ok) return { kind: "late", timeoutMs };
+  return { kind: "threw", error: second.error, afterTimeoutMs: timeoutMs };
 }
 
 function describeExpectation(
@@ -286,7 +287,7 @@ async function runCase(def: CaseDefinition, shared: Shared): Promise<CaseReport>
         target: shared.target,
         trace,
         signal: controller.signal,
-        timeoutMs: shared.timeoutMs,
+        timeoutMs: def.timeout?.(shared) ?? shared.timeoutMs,
         graceMs: shared.graceMs,
         seed: shared.seed,
         runs: shared.runs,

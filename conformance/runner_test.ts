@@ -205,6 +205,21 @@ Deno.test("runConformance: timeouts", async (t) => {
     assert.equal(report.cases[0]!.verdict, "ERROR");
     assert.match(report.cases[0]!.detail!, /only after its 300 ms timeout/);
   });
+  await t.step("a case sizing its own timeout from --runs gets it", async () => {
+    const sleeps = (ctx: Parameters<CaseDefinition["run"]>[0]) =>
+      new Promise<void>((resolve) => setTimeout(resolve, 500)).then(() => {
+        if (ctx.timeoutMs !== 300 + 4 * 100) throw new Error(`timeoutMs ${ctx.timeoutMs}`);
+      });
+    const report = await runConformance({
+      ...base,
+      runs: 4,
+      cases: [
+        { ...inlineCase("t/sized", sleeps), timeout: (run) => run.timeoutMs + run.runs * 100 },
+        inlineCase("t/unsized", sleeps),
+      ],
+    });
+    assert.deepEqual(report.cases.map((c) => c.verdict), ["PASS", "ERROR"]);
+  });
 });
 
 Deno.test("runConformance: the pool never runs more than --concurrency cases", async () => {

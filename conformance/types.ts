@@ -174,12 +174,18 @@ export interface CaseResult {
   readonly detail?: string;
 }
 
-/** A requirement was not met: the runner grades it FAIL or NON-STRICT by the case's level. */
+/**
+ * A requirement was not met: the runner grades it FAIL or NON-STRICT by the case's level, or by
+ * the failure's own `level` when that is weaker (a MUST case whose client-relied checks held but
+ * whose exact-form SHOULD did not is NON-STRICT).
+ */
 export class CaseFailure extends Error {
   /** What the requirement expected. */
   readonly expected: string;
   /** What was observed. */
   readonly actual: string;
+  /** Level of the requirement that failed, when weaker than the case's. */
+  readonly level?: Level;
 
   /**
    * Creates a failure.
@@ -187,12 +193,19 @@ export class CaseFailure extends Error {
    * @param expected What the requirement expected.
    * @param actual What was observed.
    * @param message Optional summary (defaults to `Expected ...; got ...`).
+   * @param options `level`: the failed requirement's level (never raises the case's level).
    */
-  constructor(expected: string, actual: string, message?: string) {
+  constructor(
+    expected: string,
+    actual: string,
+    message?: string,
+    options: { readonly level?: Level } = {},
+  ) {
     super(message ?? `Expected ${expected}; got ${actual}`);
     this.name = "CaseFailure";
     this.expected = expected;
     this.actual = actual;
+    if (options.level !== undefined) this.level = options.level;
   }
 }
 
@@ -244,6 +257,13 @@ export interface CaseDefinition {
    * tokens minted by the harness, or obtained through the target's identity.
    */
   readonly needsAnyOf?: readonly Capability[];
+  /**
+   * The case's own timeout, from the run's (property cases size it from `--runs`); default the
+   * run's `--timeout`.
+   */
+  readonly timeout?: (
+    run: { readonly timeoutMs: number; readonly graceMs: number; readonly runs: number },
+  ) => number;
   /** Runs the case. */
   run(ctx: CaseContext): Promise<CaseResult | void>;
 }

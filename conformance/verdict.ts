@@ -6,6 +6,7 @@
  * | returned (no verdict) | PASS | PASS | PASS |
  * | returned `INFORMATIONAL` / `UNSUPPORTED` | as returned | as returned | as returned |
  * | threw `CaseFailure` (also during the settle window after a timeout) | FAIL | NON-STRICT | INFORMATIONAL |
+ * | threw `CaseFailure` with `level: "SHOULD"` | NON-STRICT | NON-STRICT | INFORMATIONAL |
  * | threw `CaseUnsupported` or `TargetLimitReached`, or needs not met | UNSUPPORTED | UNSUPPORTED | UNSUPPORTED |
  * | threw anything else, or did not finish in time | ERROR | ERROR | ERROR |
  *
@@ -58,6 +59,13 @@ const FAILURE_VERDICT: Readonly<Record<Level, Verdict>> = {
   MAY: "INFORMATIONAL",
 };
 
+const STRENGTH: Readonly<Record<Level, number>> = { MUST: 2, SHOULD: 1, MAY: 0 };
+
+/** The weaker of the case's level and a failure's own level. */
+function weaker(level: Level, failed: Level | undefined): Level {
+  return failed !== undefined && STRENGTH[failed] < STRENGTH[level] ? failed : level;
+}
+
 function describeError(error: unknown): string {
   if (error instanceof Error) {
     const cause = error.cause instanceof Error ? ` (cause: ${error.cause.message})` : "";
@@ -95,7 +103,7 @@ export function gradeOutcome(level: Level, outcome: CaseOutcome): Grade {
       const { error } = outcome;
       if (error instanceof CaseFailure) {
         return withDetail({
-          verdict: FAILURE_VERDICT[level],
+          verdict: FAILURE_VERDICT[weaker(level, error.level)],
           expected: error.expected,
           actual: error.actual,
         }, error.message);

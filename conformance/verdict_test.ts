@@ -86,3 +86,14 @@ Deno.test("gradeOutcome: a spent target limit is UNSUPPORTED at every level, nev
     });
   }
 });
+
+Deno.test("gradeOutcome: a failure's own weaker level wins, a stronger one never does", () => {
+  const should = new CaseFailure("exact form", "Date instead of Reason", undefined, {
+    level: "SHOULD",
+  });
+  const must = new CaseFailure("a message", "none", undefined, { level: "MUST" });
+  assert.equal(gradeOutcome("MUST", { kind: "threw", error: should }).verdict, "NON-STRICT");
+  assert.equal(gradeOutcome("MAY", { kind: "threw", error: should }).verdict, "INFORMATIONAL");
+  assert.equal(gradeOutcome("SHOULD", { kind: "threw", error: must }).verdict, "NON-STRICT");
+  assert.equal(gradeOutcome("MUST", { kind: "threw", error: must }).verdict, "FAIL");
+});

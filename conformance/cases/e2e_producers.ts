@@ -121,10 +121,12 @@ async function inOrganization(
 }
 
 /**
- * The forms an organization cipher push may take on a member's connection: the organization
- * group form (flag `OrgCipherPushFanout` off: no UserId, no CollectionIds), the per-user fan-out
- * (flag on: UserId = that member, CollectionIds), and Vaultwarden's (UserId nil with the
- * collections on a share into collections).
+ * The exact forms current Bitwarden gives an organization cipher push on a member's connection
+ * (bitwarden/server src/Core/Vault/Services/Implementations/CipherSyncPushService.cs @
+ * ac309aa19ed351406a56032d5f26a7a9a99f4abd): the organization group form (flag
+ * `OrgCipherPushFanout` off: no UserId, no CollectionIds) and the per-user fan-out (flag on:
+ * UserId = that member, CollectionIds). Vaultwarden's (UserId nil with the collections, on a share
+ * into collections) reads correctly in clients but is neither: a SHOULD difference.
  */
 function orgCipherForms(
   scene: OrganizationScene,
@@ -133,23 +135,18 @@ function orgCipherForms(
   recipient: string,
 ): Envelope[] {
   const device = scene.devices.find((d) => d.name === recipient)!;
-  const forms: Envelope[] = [];
-  for (const userId of [null, device.session.userId]) {
-    for (const collectionIds of [null, [scene.world.collectionId]]) {
-      forms.push({
-        type,
-        payload: {
-          Id: cipherId,
-          UserId: userId,
-          OrganizationId: scene.world.organizationId,
-          CollectionIds: collectionIds,
-          RevisionDate: now(),
-        },
-        contextId: scene.acting.session.deviceId,
-      });
-    }
-  }
-  return forms;
+  const form = (userId: string | null, collectionIds: string[] | null): Envelope => ({
+    type,
+    payload: {
+      Id: cipherId,
+      UserId: userId,
+      OrganizationId: scene.world.organizationId,
+      CollectionIds: collectionIds,
+      RevisionDate: now(),
+    },
+    contextId: scene.acting.session.deviceId,
+  });
+  return [form(null, null), form(device.session.userId, [scene.world.collectionId])];
 }
 
 function orgCipherExpectation(

@@ -11,13 +11,8 @@ import fc from "fast-check";
 import { ClientType, DeviceType } from "../../protocol/bitwarden/mod.ts";
 import { PushType, pushTypeName } from "../../protocol/bitwarden/mod.ts";
 import type { Envelope, JsonValue } from "../../protocol/bitwarden/mod.ts";
-import {
-  type CaseContext,
-  type CaseDefinition,
-  CaseFailure,
-  type CaseResult,
-  CaseUnsupported,
-} from "../types.ts";
+import { type CaseContext, type CaseDefinition, CaseUnsupported } from "../types.ts";
+import { checkWorlds, propertyTimeout } from "./_property.ts";
 import {
   leaseAccounts,
   loginDevice,
@@ -70,6 +65,22 @@ export interface WorldShape {
 }
 
 /**
+ * Devices of one user: up to `max` client types, and about half the time a second device of the
+ * first one's type, so a hub that serves one socket per (user, client type) is caught.
+ *
+ * @param type The device type generator.
+ * @param max Most distinct draws.
+ * @returns The arbitrary.
+ */
+export function devicesWithTwins<T>(type: fc.Arbitrary<T>, max: number): fc.Arbitrary<T[]> {
+  return fc.record({
+    devices: fc.array(type, { minLength: 1, maxLength: max }),
+    twin: fc.boolean(),
+  })
+    .map(({ devices, twin }) => (twin ? [...devices, devices[0]!] : devices));
+}
+
+/**
  * The world generator.
  *
  * @returns The arbitrary.
@@ -79,7 +90,7 @@ export function worldArbitrary(): fc.Arbitrary<WorldShape> {
     orgCount: fc.integer({ min: 1, max: 3 }),
     users: fc.array(
       fc.record({
-        devices: fc.array(fc.constantFrom(...DEVICE_TYPES), { minLength: 1, maxLength: 3 }),
+        devices: devicesWithTwins(fc.constantFrom(...DEVICE_TYPES), 3),
         orgs: fc.uniqueArray(fc.integer({ min: 0, max: 2 }), { maxLength: 2 }),
       }),
       { minLength: 1, maxLength: 4 },
@@ -103,6 +114,8 @@ interface Ids {
   readonly users: readonly string[];
   readonly orgs: readonly string[];
   readonly authRequests: readonly string[];
+  /** Organization ids each user is a member of (same order as `users`). */
+  readonly memberOf?: readonly (readonly string[])[];
 }
 
 function at<T>(items: readonly T[], index: number): T | null {
@@ -132,12 +145,15 @@ export function buildPush(
     case PushType.SyncCipherCreate:
     case PushType.SyncLoginDelete:
     case PushType.SyncCipherDelete: {
-      // 0 user, 1 organization, 2 nobody, 3 both (organization fan-out: the user wins).
+      // 0 user, 1 organization, 2 nobody, 3 both (organization fan-out: the user wins). For
+      // "both", an organization of that user when it has one: the push reaches the user through
+      // both a user and an organization route and must still arrive once per connection.
       const kind = shape.variant % 4;
+      const own = ids.memberOf?.[shape.user % Math.max(1, ids.users.length)] ?? [];
       payload = {
         Id: id,
         UserId: kind === 0 || kind === 3 ? user : null,
-        OrganizationId: kind === 1 || kind === 3 ? org : null,
+        OrganizationId: kind === 1 ? org : kind === 3 ? at(own, shape.org) ?? org : null,
         CollectionIds: [],
         RevisionDate: now,
       };
@@ -315,16 +331,23 @@ async function identitySpecs(
   }));
   return {
     specs,
-    ids: { users, orgs, authRequests: [newGuid(), newGuid(), newGuid()] },
+    ids: {
+      users,
+      orgs,
+      authRequests: [newGuid(), newGuid(), newGuid()],
+      memberOf: world.users.map((u) => [...new Set(u.orgs.map((o) => orgs[o % world.orgCount]!))]),
+    },
     sentinel: { userId: sentinel!.session.userId, token: sentinel!.session.accessToken },
   };
 }
 
 function authoritySpecs(world: WorldShape): { specs: EndpointSpec[]; ids: Ids } {
+  const orgs = Array.from({ length: world.orgCount }, () => newGuid());
   const ids: Ids = {
     users: world.users.map(() => newGuid()),
-    orgs: Array.from({ length: world.orgCount }, () => newGuid()),
+    orgs,
     authRequests: [newGuid(), newGuid(), newGuid()],
+    memberOf: world.users.map((u) => [...new Set(u.orgs.map((o) => orgs[o % world.orgCount]!))]),
   };
   const specs: EndpointSpec[] = [];
   world.users.forEach((user, u) => {
@@ -401,69 +424,32 @@ export function isolationCases(): CaseDefinition[] {
     source: "bitwarden-server.md §2.2, §4.3",
     needs: ["inject:envelope"],
     needsAnyOf: ["authority", "identity"],
+    // Connections, injections and the grace wait of every world asked for.
+    timeout: (run) => propertyTimeout(run, 2 * run.graceMs + 2000),
     async run(ctx) {
       const started = performance.now();
       // Without the harness authority, every world is built from accounts of the target.
       const lease = ctx.authority
         ? undefined
         : await leaseAccounts(ctx, "isolation", MAX_USERS + 1);
+      const pool = lease ? { accounts: lease.value } as IdentityAccounts : undefined;
       try {
-        return await check(ctx, started, lease ? { accounts: lease.value } : undefined);
+        return await checkWorlds(ctx, started, {
+          arbitrary: worldArbitrary(),
+          run: (world) => runWorld(ctx, world, pool),
+          describe: describeWorld,
+          requirement: "deliveries equal to the oracle's for every generated world",
+          checked: pool
+            ? "worlds (users, devices and organizations created through the target)"
+            : "worlds",
+          note: () =>
+            pool?.organizationProblem
+              ? `without organizations: ${pool.organizationProblem}`
+              : undefined,
+        });
       } finally {
         lease?.release();
       }
     },
   }];
-}
-
-async function check(
-  ctx: CaseContext,
-  started: number,
-  pool: IdentityAccounts | undefined,
-): Promise<CaseResult> {
-  let lastProblems: string[] = [];
-  const property = fc.asyncProperty(worldArbitrary(), async (world) => {
-    const problems = await runWorld(ctx, world, pool);
-    if (problems.length > 0) {
-      lastProblems = problems;
-      return false;
-    }
-    return true;
-  });
-  const budget = Math.max(1000, ctx.timeoutMs * 0.85 - (performance.now() - started));
-  const details = await fc.check(property, {
-    seed: ctx.seed,
-    numRuns: ctx.runs,
-    interruptAfterTimeLimit: budget,
-    markInterruptAsFailure: false,
-  });
-  if (details.failed && details.counterexample) {
-    const world = details.counterexample[0] as WorldShape;
-    // Re-run the shrunk world once so the reported problems belong to it.
-    const problems = await runWorld(ctx, world, pool).catch(() => lastProblems);
-    ctx.trace.record({
-      from: "harness",
-      to: "harness",
-      kind: "note",
-      summary:
-        `counterexample after ${details.numShrinks} shrinks (seed ${details.seed}, path ${details.counterexamplePath})`,
-      data: world,
-    });
-    throw new CaseFailure(
-      `deliveries equal to the oracle's for every generated world (replay: --seed ${details.seed} --runs ${ctx.runs})`,
-      `shrunk counterexample (${details.numShrinks} shrinks, path ${details.counterexamplePath}): ${
-        describeWorld(world)
-      } -> ${(problems.length ? problems : lastProblems).slice(0, 8).join("; ")}`,
-    );
-  }
-  if (details.failed) {
-    throw details.errorInstance ?? new Error("Property failed without a counterexample");
-  }
-  return {
-    detail: `${details.numRuns} world(s) checked, seed ${details.seed}${
-      details.interrupted ? " (time limit reached)" : ""
-    }${pool ? " (users, devices and organizations created through the target)" : ""}${
-      pool?.organizationProblem ? `; without organizations: ${pool.organizationProblem}` : ""
-    }`,
-  };
 }

@@ -14,30 +14,29 @@ import fc from "fast-check";
 import { DeviceType } from "../../protocol/bitwarden/mod.ts";
 import { PushType } from "../../protocol/bitwarden/mod.ts";
 import type { Envelope } from "../../protocol/bitwarden/mod.ts";
-import {
-  type CaseContext,
-  type CaseDefinition,
-  CaseFailure,
-  type CaseResult,
-  CaseUnsupported,
-} from "../types.ts";
+import { type CaseContext, type CaseDefinition, CaseUnsupported } from "../types.ts";
+import { checkWorlds, propertyTimeout } from "./_property.ts";
+import { devicesWithTwins } from "./isolation.ts";
 import { type ApiSession, ENC_STRING } from "../driver/api_client.ts";
 import {
+  createOrganization,
   type IdentityDevice,
   leaseAccounts,
   loginDevice,
   type PooledAccount,
-  setUpOrganizations,
 } from "../driver/identity_world.ts";
+import { adminSession } from "../driver/e2e_world.ts";
+import { confirmMember, inviteMember, organizationCollection } from "../driver/org_client.ts";
+import { clientReadProblems, revisionOrderProblems } from "../driver/client_reads.ts";
 import { envelopeKey, invocationKey } from "../driver/compare.ts";
 import {
   connectWorld,
   type EndpointSpec,
   type Observation,
   observeActions,
+  SENTINEL,
   type WorldAction,
 } from "../driver/world.ts";
-import { show } from "../driver/_format.ts";
 
 /** A change a device makes through the API. */
 export type ChangeKind =
@@ -103,7 +102,7 @@ export function apiWorldArbitrary(): fc.Arbitrary<ApiWorldShape> {
     orgCount: fc.integer({ min: 1, max: 2 }),
     users: fc.array(
       fc.record({
-        devices: fc.array(fc.constantFrom(...DEVICE_TYPES), { minLength: 1, maxLength: 2 }),
+        devices: devicesWithTwins(fc.constantFrom(...DEVICE_TYPES), 2),
         orgs: fc.uniqueArray(fc.integer({ min: 0, max: 1 }), { maxLength: 2 }),
       }),
       { minLength: 1, maxLength: 3 },
@@ -125,16 +124,66 @@ const MAX_USERS = 3;
 
 interface Pool {
   readonly accounts: readonly PooledAccount[];
+  /** Owner sessions that create organizations, kept across worlds (logins are rate-limited). */
+  readonly admins: Map<number, ApiSession>;
   organizationProblem?: string;
+}
+
+/** An organization of a world. */
+interface WorldOrganization {
+  readonly id: string;
+  /** Its collection, which every member can access. */
+  readonly collection: string;
+  /** Owner (user index), or undefined when the world has no real organizations. */
+  readonly owner: number | undefined;
+  /** Member user indices (owner first). */
+  readonly members: readonly number[];
 }
 
 interface Built {
   readonly specs: EndpointSpec[];
   /** Sessions per user, per device. */
   readonly devices: readonly (readonly IdentityDevice[])[];
-  /** Organization ids, and their owners (user index), or undefined without organizations. */
-  readonly orgs: readonly { readonly id: string; readonly owner: number | undefined }[];
+  /** The world's organizations. */
+  readonly orgs: readonly WorldOrganization[];
   readonly sentinel: IdentityDevice;
+}
+
+/**
+ * Creates the world's organizations through the target: each is created by its first member,
+ * the others are invited with access to its collection and confirmed, so every member is in the
+ * audience of an organization cipher on Bitwarden (group or per-user fan-out) and Vaultwarden
+ * (members with collection access) alike.
+ */
+async function organizationsWithAccess(
+  ctx: CaseContext,
+  pool: Pool,
+  members: readonly (readonly number[])[],
+): Promise<WorldOrganization[]> {
+  const accounts = pool.accounts;
+  const out: WorldOrganization[] = [];
+  for (const list of members) {
+    const [owner, ...others] = list;
+    if (owner === undefined) {
+      out.push({ id: crypto.randomUUID(), collection: crypto.randomUUID(), owner, members: [] });
+      continue;
+    }
+    let admin = pool.admins.get(owner);
+    if (!admin) {
+      admin = await adminSession(ctx, accounts[owner]!);
+      pool.admins.set(owner, admin);
+    }
+    const id = await createOrganization(admin);
+    const collection = await organizationCollection(admin, id);
+    for (const other of others) {
+      const memberId = await inviteMember(admin, id, accounts[other]!.account, {
+        collectionIds: [collection],
+      });
+      await confirmMember(admin, id, memberId);
+    }
+    out.push({ id, collection, owner, members: list });
+  }
+  return out;
 }
 
 async function build(ctx: CaseContext, world: ApiWorldShape, pool: Pool): Promise<Built> {
@@ -143,18 +192,20 @@ async function build(ctx: CaseContext, world: ApiWorldShape, pool: Pool): Promis
     (_, o) =>
       world.users.flatMap((u, i) => (u.orgs.some((x) => x % world.orgCount === o) ? [i] : [])),
   );
-  let ids: string[] | undefined;
+  let orgs: WorldOrganization[] | undefined;
   if (pool.organizationProblem === undefined) {
     try {
-      ids = await setUpOrganizations(ctx, pool.accounts, members);
+      orgs = await organizationsWithAccess(ctx, pool, members);
     } catch (error) {
       if (!(error instanceof CaseUnsupported)) throw error;
       pool.organizationProblem = error.message;
     }
   }
-  const orgs = members.map((m, o) => ({
-    id: ids?.[o] ?? crypto.randomUUID(),
-    owner: ids === undefined ? undefined : m[0],
+  orgs ??= members.map(() => ({
+    id: crypto.randomUUID(),
+    collection: crypto.randomUUID(),
+    owner: undefined,
+    members: [],
   }));
   const [sentinel, ...flat] = await Promise.all([
     loginDevice(ctx, pool.accounts[MAX_USERS]!, {
@@ -177,7 +228,10 @@ async function build(ctx: CaseContext, world: ApiWorldShape, pool: Pool): Promis
         userId: device.session.userId,
         deviceId: device.session.deviceId,
         deviceType: device.session.deviceType,
-        organizations: [],
+        // The oracle follows the token: a membership it does not claim is reached per member.
+        organizations: orgs.filter((o) => o.owner !== undefined && o.members.includes(u)).map((
+          o,
+        ) => o.id),
       },
       token: device.session.accessToken,
     }))
@@ -189,19 +243,8 @@ function now(): string {
   return new Date().toISOString();
 }
 
-async function orgCollection(owner: ApiSession, organizationId: string): Promise<string> {
-  const sync = await owner.api("GET", "/sync?excludeDomains=true") as {
-    collections?: { id?: string; organizationId?: string }[];
-  };
-  const collection = sync?.collections?.find((c) =>
-    c.organizationId?.toLowerCase() === organizationId
-  );
-  if (!collection?.id) throw new Error(`The owner's sync lists no collection of ${organizationId}`);
-  return collection.id.toLowerCase();
-}
-
 /** The changes of a world as actions that return the pushes the producers table names. */
-function actionsFor(world: ApiWorldShape, built: Built): WorldAction[] {
+function actionsFor(world: ApiWorldShape, built: Built, pool: Pool): WorldAction[] {
   const state = built.devices.map(() => ({
     folders: [] as string[],
     ciphers: [] as string[],
@@ -210,7 +253,6 @@ function actionsFor(world: ApiWorldShape, built: Built): WorldAction[] {
   // A security stamp change ends the user's sessions (Vaultwarden deletes the devices), so the
   // user makes no further changes in this world.
   const stamped = new Set<number>();
-  const collections = new Map<string, string>();
   const actions: WorldAction[] = [];
   for (const change of world.changes) {
     let user = change.user % built.devices.length;
@@ -338,6 +380,8 @@ function actionsFor(world: ApiWorldShape, built: Built): WorldAction[] {
           await session.api("POST", "/accounts/security-stamp", {
             masterPasswordHash: session.account.passwordHash,
           });
+          // The user's other sessions end with it, the kept owner session too.
+          pool.admins.delete(user);
           out.push({
             type: PushType.LogOut,
             payload: { UserId: userId, Reason: null },
@@ -345,25 +389,20 @@ function actionsFor(world: ApiWorldShape, built: Built): WorldAction[] {
           });
           break;
         case "org-cipher-create": {
-          let collection = collections.get(org.id);
-          if (collection === undefined) {
-            collection = await orgCollection(session, org.id);
-            collections.set(org.id, collection);
-          }
           const answer = await session.api("POST", "/ciphers/create", {
             cipher: { type: 2, name: ENC_STRING, secureNote: { type: 0 }, organizationId: org.id },
-            collectionIds: [collection],
+            collectionIds: [org.collection],
           }) as { id?: string };
           if (!answer?.id) throw new Error("Organization cipher answer has no id");
           out.push({
             type: PushType.SyncCipherCreate,
             payload: {
               Id: answer.id.toLowerCase(),
+              // Routed by the organization (its group, or per member when tokens carry no
+              // organization claims); clients read the collection when one is listed.
               UserId: null,
               OrganizationId: org.id,
-              // The organization-group row of the producers table (flag OrgCipherPushFanout off,
-              // as the reference server): no UserId, no CollectionIds.
-              CollectionIds: null,
+              CollectionIds: [org.collection],
               RevisionDate: now(),
             },
             contextId: context,
@@ -378,30 +417,34 @@ function actionsFor(world: ApiWorldShape, built: Built): WorldAction[] {
   return actions;
 }
 
-function contextProblems(observation: Observation): string[] {
-  const contexts = new Map<string, Set<string | null>>();
+/**
+ * What clients would read wrongly in the deliveries that match an expected push (ContextId,
+ * UserId, ids, dates; see `clientReadProblems`), each against the closest envelope with its key.
+ */
+function clientProblems(observation: Observation, users: ReadonlyMap<string, string>): string[] {
+  const byKey = new Map<string, Envelope[]>();
   for (const envelope of observation.expected.keys()) {
     const key = envelopeKey(envelope);
-    const set = contexts.get(key) ?? new Set<string | null>();
-    set.add(envelope.contextId?.toLowerCase() ?? null);
-    contexts.set(key, set);
+    byKey.set(key, [...(byKey.get(key) ?? []), envelope]);
   }
   const problems: string[] = [];
   for (const delivery of observation.deliveries) {
-    const allowed = contexts.get(delivery.key ?? "");
-    if (!allowed) continue;
-    const argument = delivery.invocation.arguments[0] as Record<string, unknown> | undefined;
-    const raw = argument?.ContextId ?? argument?.contextId ?? null;
-    const got = typeof raw === "string" ? raw.toLowerCase() : raw;
-    if (!allowed.has(got as string | null)) {
+    const envelopes = byKey.get(delivery.key ?? "");
+    const userId = users.get(delivery.endpoint);
+    if (!envelopes || userId === undefined) continue;
+    let best: string[] | undefined;
+    for (const envelope of envelopes) {
+      const found = clientReadProblems(envelope, delivery.invocation, { userId });
+      if (best === undefined || found.length < best.length) best = found;
+    }
+    if (best && best.length > 0) {
       problems.push(
-        `${delivery.endpoint}: ContextId ${show(raw)} on ${
-          invocationKey(delivery.invocation)
-        } (expected ${[...allowed].map((c) => show(c)).join(" or ")})`,
+        `${delivery.endpoint}: ${invocationKey(delivery.invocation)}: ${best.join("; ")}`,
       );
     }
   }
-  return problems;
+  // Successive changes of one item must carry increasing revision dates (issue 9).
+  return [...problems, ...revisionOrderProblems(observation.deliveries)];
 }
 
 async function runWorld(ctx: CaseContext, world: ApiWorldShape, pool: Pool): Promise<string[]> {
@@ -412,7 +455,7 @@ async function runWorld(ctx: CaseContext, world: ApiWorldShape, pool: Pool): Pro
   });
   try {
     const sentinel = built.sentinel.session;
-    const observation = await observeActions(ctx, connected, actionsFor(world, built), {
+    const observation = await observeActions(ctx, connected, actionsFor(world, built, pool), {
       barrier: {
         via: "api",
         perform: async () => [{
@@ -427,7 +470,13 @@ async function runWorld(ctx: CaseContext, world: ApiWorldShape, pool: Pool): Pro
       },
       startBarrier: true,
     });
-    return [...observation.problems, ...contextProblems(observation)];
+    const users = new Map<string, string>([
+      ...built.specs.flatMap((spec) =>
+        spec.hub === "main" ? [[spec.name, spec.identity.userId] as const] : []
+      ),
+      [SENTINEL, sentinel.userId],
+    ]);
+    return [...observation.problems, ...clientProblems(observation, users)];
   } finally {
     await connected.close();
   }
@@ -447,48 +496,6 @@ function describe(world: ApiWorldShape): string {
   return `users ${users.join("; ")}; ${world.orgCount} org(s); changes ${changes.join(", ")}`;
 }
 
-async function check(ctx: CaseContext, started: number, pool: Pool): Promise<CaseResult> {
-  const property = fc.asyncProperty(apiWorldArbitrary(), async (world) => {
-    return (await runWorld(ctx, world, pool)).length === 0;
-  });
-  const budget = Math.max(1000, ctx.timeoutMs * 0.85 - (performance.now() - started));
-  const details = await fc.check(property, {
-    seed: ctx.seed,
-    numRuns: ctx.runs,
-    interruptAfterTimeLimit: budget,
-    markInterruptAsFailure: false,
-  });
-  if (details.failed && details.counterexample) {
-    const world = details.counterexample[0] as ApiWorldShape;
-    // Re-run the shrunk world once so the reported problems belong to it.
-    const problems = await runWorld(ctx, world, pool).catch((error: Error) => [
-      `the world could not be run: ${error.message}`,
-    ]);
-    ctx.trace.record({
-      from: "harness",
-      to: "harness",
-      kind: "note",
-      summary:
-        `counterexample after ${details.numShrinks} shrinks (seed ${details.seed}, path ${details.counterexamplePath})`,
-      data: world,
-    });
-    throw new CaseFailure(
-      `deliveries equal to the oracle's for every generated world of API changes (replay: --seed ${details.seed} --runs ${ctx.runs})`,
-      `shrunk counterexample (${details.numShrinks} shrinks): ${describe(world)} -> ${
-        problems.slice(0, 8).join("; ") || "passed when replayed (flaky delivery?)"
-      }`,
-    );
-  }
-  if (details.failed) {
-    throw details.errorInstance ?? new Error("Property failed without a counterexample");
-  }
-  return {
-    detail: `${details.numRuns} world(s) of API changes checked, seed ${details.seed}${
-      details.interrupted ? " (time limit reached)" : ""
-    }${pool.organizationProblem ? `; without organizations: ${pool.organizationProblem}` : ""}`,
-  };
-}
-
 /**
  * The API isolation property case.
  *
@@ -502,11 +509,24 @@ export function isolationApiCases(): CaseDefinition[] {
       "For generated worlds of the target's users, devices and organizations and sequences of real API changes, each resulting push MUST reach exactly the connections its route names, once, with the acting device as ContextId, and nobody else",
     source: "bitwarden-server.md §2.4, §4.3; bitwarden-api.md §3",
     needs: ["inject:api", "identity"],
+    // Logins, organizations, API calls and the grace wait of every world asked for.
+    timeout: (run) => propertyTimeout(run, 3 * run.graceMs + 6000),
     async run(ctx) {
       const started = performance.now();
       const lease = await leaseAccounts(ctx, "isolation-api", MAX_USERS + 1);
       try {
-        return await check(ctx, started, { accounts: lease.value });
+        const pool: Pool = { accounts: lease.value, admins: new Map() };
+        return await checkWorlds(ctx, started, {
+          arbitrary: apiWorldArbitrary(),
+          run: (world) => runWorld(ctx, world, pool),
+          describe,
+          requirement: "deliveries equal to the oracle's for every generated world of API changes",
+          checked: "worlds of API changes",
+          note: () =>
+            pool.organizationProblem
+              ? `without organizations: ${pool.organizationProblem}`
+              : undefined,
+        });
       } finally {
         lease.release();
       }

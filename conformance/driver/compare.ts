@@ -31,17 +31,37 @@ function collectGuids(value: unknown, into: string[]): void {
   }
 }
 
+/** Cipher pushes: keyed by the item and its organization only (see {@linkcode pushKey}). */
+const CIPHER_TYPES = new Set<unknown>([0, 1, 2, 9]);
+
 /**
  * A key identifying a push regardless of casing and ContextId: its type and the GUIDs of its
  * payload as the hub re-sends it. Cases give every injected envelope fresh GUIDs, so keys are unique per case.
+ * A cipher push is keyed by its `Id` and `OrganizationId` only: an organization cipher reaches a
+ * member with `UserId` null (group form), the member's id (Bitwarden's per-user fan-out) or null
+ * with the `CollectionIds` (Vaultwarden), and all are the same push.
  *
  * @param type Push type.
  * @param payload Payload (any casing).
  * @returns The key.
+ *
+ * @example
+ * ```ts
+ * import { pushKey } from "./compare.ts";
+ * const Id = "e1a7a1c4-0000-4000-8000-000000000001";
+ * const OrganizationId = "a1a1a1a1-0000-4000-8000-00000000000a";
+ * const group = pushKey(1, { Id, UserId: null, OrganizationId });
+ * const fanOut = pushKey(1, { Id, UserId: "d2ea5b72-6d47-4d20-b5a3-b7a6e89d8e7c", OrganizationId, CollectionIds: [] });
+ * console.assert(group === fanOut);
+ * ```
  */
 export function pushKey(type: unknown, payload: unknown): string {
   const guids: string[] = [];
-  collectGuids(payload, guids);
+  if (CIPHER_TYPES.has(type)) {
+    collectGuids([field(payload, "Id"), field(payload, "OrganizationId")], guids);
+  } else {
+    collectGuids(payload, guids);
+  }
   return `${type}:${guids.sort().join(",")}`;
 }
 
@@ -179,12 +199,15 @@ function diff(expected: unknown, actual: unknown, path: string, out: string[]): 
  * @param envelope The injected envelope.
  * @param invocation What the connection received.
  * @param protocol The connection's hub protocol.
+ * @param options `anyDate`: paths (`Payload.RevisionDate`, any casing) the server chose, where any
+ * well-formed date of the protocol matches (sub-tick precision is not a difference).
  * @returns Human-readable differences; empty when it matches.
  */
 export function checkDelivery(
   envelope: Envelope,
   invocation: InvocationMessage,
   protocol: HubProtocolName,
+  options: { readonly anyDate?: readonly string[] } = {},
 ): string[] {
   const problems: string[] = [];
   const method = expectedMethod(envelope);
@@ -199,9 +222,10 @@ export function checkDelivery(
     : toHubMessagePackArgument(envelope);
   const actual = invocation.arguments[0];
   // Bitwarden re-creates a Policy on deserialisation, so its dates are "now", not the input.
-  const loose = new Set<string>(
-    envelope.type === 25 ? ["payload.policy.creationdate", "payload.policy.revisiondate"] : [],
-  );
+  const loose = new Set<string>([
+    ...(envelope.type === 25 ? ["payload.policy.creationdate", "payload.policy.revisiondate"] : []),
+    ...(options.anyDate ?? []).map((path) => path.toLowerCase()),
+  ]);
   if (protocol === "messagepack") {
     const nonExt: string[] = [];
     findDates(expected, actual, "", nonExt);

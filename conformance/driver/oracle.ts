@@ -3,11 +3,22 @@
  * the reference routing rules (`routeEnvelope` + `groupsForConnection`, research
  * bitwarden-server.md §4.3) from the connections' claims and the target's installation id.
  *
+ * It follows the tokens the target issued. A connection whose token gives it no group of an
+ * organization its user is a member of cannot be reached through the organization's group: a
+ * target that issues such tokens must push organization changes to each member as a user
+ * message (Vaultwarden: no organization claims in its tokens, `src/auth.rs`, and
+ * `send_cipher_update` sends to every member with access, `src/api/notifications.rs` @ 1.37.2
+ * (46d71107f5094460dd5ecbe1dbac6e6c71e5189a)), and that member still receives it exactly once.
+ *
  * @module
  */
 
 import type { Envelope, HubClaims } from "../../protocol/bitwarden/mod.ts";
-import { groupsForConnection, routeEnvelope } from "../../protocol/bitwarden/mod.ts";
+import {
+  groupsForConnection,
+  organizationGroup,
+  routeEnvelope,
+} from "../../protocol/bitwarden/mod.ts";
 
 /** A hub connection as the oracle sees it. */
 export type Endpoint =
@@ -18,6 +29,11 @@ export type Endpoint =
     readonly hub: "main";
     /** The claims of the connection's access token. */
     readonly claims: HubClaims;
+    /**
+     * Organizations the harness made the user a confirmed member of, with access to their
+     * collections (identity-backed worlds); the token may or may not claim them.
+     */
+    readonly memberships?: readonly string[];
   }
   | {
     /** Unique connection name. */
@@ -37,8 +53,19 @@ export type Endpoint =
  * @returns Names of the recipients.
  *
  * @example
- * ```ts ignore
- * expectedRecipients(envelope, [{ name: "a", hub: "main", claims: { sub: "u" } }], null);
+ * ```ts
+ * import { strictEqual } from "node:assert/strict";
+ * import { expectedRecipients } from "./oracle.ts";
+ * const org = "a1a1a1a1-0000-4000-8000-00000000000a";
+ * const envelope = {
+ *   type: 1,
+ *   payload: { Id: "e1a7a1c4-0000-4000-8000-000000000001", OrganizationId: org, RevisionDate: "2026-01-01T00:00:00Z" },
+ *   contextId: null,
+ * };
+ * // No organization claim in the token, but a member: reached by a user message.
+ * const member = { name: "m", hub: "main" as const, claims: { sub: "u" }, memberships: [org] };
+ * const stranger = { name: "s", hub: "main" as const, claims: { sub: "v" } };
+ * strictEqual(expectedRecipients(envelope, [member, stranger], null).join(), "m");
  * ```
  */
 export function expectedRecipients(
@@ -55,7 +82,13 @@ export function expectedRecipients(
     if (endpoint.hub === "main") {
       const joined = groupsForConnection(endpoint.claims, installationId);
       userId = joined.userId;
-      groups = joined.groups;
+      // Memberships the token does not carry are reached by a user message per member.
+      groups = [
+        ...joined.groups,
+        ...(endpoint.memberships ?? []).map((id) => organizationGroup(id.toLowerCase())).filter(
+          (group) => !joined.groups.includes(group),
+        ),
+      ];
     } else {
       groups = endpoint.token.trim() === "" ? [] : [endpoint.token];
     }

@@ -96,7 +96,8 @@ export async function inviteMember(
         manage: false,
       })),
       groups: [],
-      permissions: null,
+      // Omitted rather than null: Vaultwarden 1.37.2 answers 422 to `permissions: null` (its
+      // InviteData defaults only a missing map; src/api/core/organizations.rs).
       accessSecretsManager: false,
     });
   } catch (error) {

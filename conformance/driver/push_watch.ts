@@ -30,6 +30,7 @@ import type { InvocationMessage } from "../../protocol/signalr/mod.ts";
 import { type CaseContext, CaseFailure } from "../types.ts";
 import type { ApiSession } from "./api_client.ts";
 import { checkDelivery } from "./compare.ts";
+import { clientReadProblems, modelsClientReads, type Receiver } from "./client_reads.ts";
 import { HubClient, type HubProtocolName } from "./hub_client.ts";
 import { show } from "./_format.ts";
 
@@ -48,8 +49,9 @@ export interface ExpectedPush {
   /** The push type. */
   readonly type: PushType;
   /**
-   * The connections that must receive it, once each, with the envelopes it may carry there
-   * (documented alternatives of real servers; the first is the main form).
+   * The connections that must receive it, once each, with the exact current-Bitwarden forms it
+   * may carry there (feature-flag variants; the first is the main form). What clients read is
+   * checked at MUST against the closest of them; the exact form is a SHOULD.
    */
   readonly recipients: ReadonlyMap<string, readonly Envelope[]>;
   /** One line naming what was expected, for the failure message. */
@@ -89,7 +91,7 @@ function adoptModel(
   expected: { readonly [key: string]: JsonValue },
   actual: unknown,
   model: PayloadModel,
-  context: { protocol: HubProtocolName; path: string; problems: string[] },
+  context: { protocol: HubProtocolName; path: string; problems: string[]; adopted: string[] },
 ): { [key: string]: JsonValue } {
   const out: { [key: string]: JsonValue } = { ...expected };
   for (const spec of model.fields) {
@@ -112,6 +114,7 @@ function adoptModel(
         continue;
       }
       out[spec.name] = text;
+      context.adopted.push(path);
     }
   }
   return out;
@@ -124,23 +127,24 @@ function adoptModel(
  * @param envelope The expected envelope (dates are estimates).
  * @param invocation What the connection received.
  * @param protocol The connection's hub protocol.
- * @returns The envelope to compare with, and problems found on the way.
+ * @returns The envelope to compare with, problems found on the way, and the adopted paths.
  */
 export function adoptServerDates(
   envelope: Envelope,
   invocation: InvocationMessage,
   protocol: HubProtocolName,
-): { envelope: Envelope; problems: string[] } {
+): { envelope: Envelope; problems: string[]; adopted: string[] } {
   const models = modelsForPushType(envelope.type);
-  if (!models) return { envelope, problems: [] };
+  if (!models) return { envelope, problems: [], adopted: [] };
   const problems: string[] = [];
+  const adopted: string[] = [];
   const payload = adoptModel(
     envelope.payload,
     field(invocation.arguments[0], "Payload"),
     models.resent,
-    { protocol, path: "Payload", problems },
+    { protocol, path: "Payload", problems, adopted },
   );
-  return { envelope: { ...envelope, payload }, problems };
+  return { envelope: { ...envelope, payload }, problems, adopted };
 }
 
 /**
@@ -162,12 +166,48 @@ export function bestDeliveryMatch(
     const adopted = adoptServerDates(alternative, invocation, protocol);
     const problems = [
       ...adopted.problems,
-      ...checkDelivery(adopted.envelope, invocation, protocol),
+      // A date the server chose matches at any precision (Vaultwarden sends nanoseconds, .NET
+      // ticks of 100 ns): clients read milliseconds.
+      ...checkDelivery(adopted.envelope, invocation, protocol, { anyDate: adopted.adopted }),
     ];
     if (best === undefined || problems.length < best.length) best = problems;
     if (problems.length === 0) break;
   }
   return best ?? ["no expected envelope"];
+}
+
+/** The two halves of a delivery check. */
+export interface DeliveryGrade {
+  /** What clients read that is wrong (MUST): empty when a real client is served. */
+  readonly must: readonly string[];
+  /** Differences from the exact current-Bitwarden form (SHOULD), when `must` is empty. */
+  readonly should: readonly string[];
+}
+
+/**
+ * Grades one received push: the MUST half is what Bitwarden clients read of it
+ * ({@linkcode clientReadProblems}, best over the allowed envelopes), the SHOULD half its
+ * differences from the closest exact form. Types whose client reads are not modelled are held
+ * to the exact form at MUST.
+ *
+ * @param alternatives The exact current-Bitwarden forms (at least one; the first is the main one).
+ * @param invocation What the connection received.
+ * @param options The connection's protocol and the receiving account.
+ * @returns Both halves.
+ */
+export function gradeDelivery(
+  alternatives: readonly Envelope[],
+  invocation: InvocationMessage,
+  options: { readonly protocol: HubProtocolName; readonly receiver: Receiver },
+): DeliveryGrade {
+  const exact = bestDeliveryMatch(alternatives, invocation, options.protocol);
+  if (!modelsClientReads(alternatives[0]?.type ?? -1)) return { must: exact, should: [] };
+  let must: string[] | undefined;
+  for (const alternative of alternatives) {
+    const problems = clientReadProblems(alternative, invocation, options.receiver);
+    if (must === undefined || problems.length < must.length) must = problems;
+  }
+  return must && must.length > 0 ? { must, should: [] } : { must: [], should: exact };
 }
 
 /**
@@ -295,11 +335,13 @@ export class PushWatch {
 
   /**
    * Waits until every recipient has a push of the expected type (or the wait ends), then the
-   * grace period, and checks every connection: recipients exactly one push of that type matching
-   * one of their envelopes and nothing else; everyone else nothing.
+   * grace period, and checks every connection: recipients exactly one push of that type that
+   * clients read correctly and nothing else; everyone else nothing (MUST). When that holds but a
+   * push differs from every exact form its recipient allows, that is a SHOULD failure naming the
+   * differences.
    *
    * @param expected The expected push.
-   * @throws {CaseFailure} Listing every difference, per connection.
+   * @throws {CaseFailure} Listing every difference, per connection (level SHOULD for form-only ones).
    */
   async check(expected: ExpectedPush): Promise<void> {
     const ctx = this.#ctx;
@@ -314,6 +356,7 @@ export class PushWatch {
     await new Promise((resolve) => setTimeout(resolve, ctx.graceMs));
     const label = `${pushTypeName(expected.type) ?? "type"} (${expected.type})`;
     const problems: string[] = [];
+    const differences: string[] = [];
     for (const device of this.#devices) {
       const got = this.#received(device.name);
       const alternatives = expected.recipients.get(device.name);
@@ -333,9 +376,15 @@ export class PushWatch {
         problems.push(`${device.name}: no ${label} within ${wait} ms`);
       } else {
         if (ofType.length > 1) problems.push(`${device.name}: ${ofType.length} copies of ${label}`);
-        const diffs = bestDeliveryMatch(alternatives, ofType[0]!, device.protocol);
-        if (diffs.length > 0) {
-          problems.push(`${device.name} (${device.protocol}): ${diffs.join("; ")}`);
+        const grade = gradeDelivery(alternatives, ofType[0]!, {
+          protocol: device.protocol,
+          receiver: { userId: device.session.userId },
+        });
+        if (grade.must.length > 0) {
+          problems.push(`${device.name} (${device.protocol}): ${grade.must.join("; ")}`);
+        }
+        if (grade.should.length > 0) {
+          differences.push(`${device.name} (${device.protocol}): ${grade.should.join("; ")}`);
         }
       }
       for (const other of others) {
@@ -344,11 +393,18 @@ export class PushWatch {
         );
       }
     }
-    if (problems.length > 0) {
+    if (problems.length > 0) throw new CaseFailure(expected.requirement, summarise(problems));
+    if (differences.length > 0) {
       throw new CaseFailure(
-        expected.requirement,
-        problems.slice(0, 12).join("; ") + (problems.length > 12 ? "; …" : ""),
+        `${expected.requirement}, in the exact form current Bitwarden sends (SHOULD: clients read what arrived correctly)`,
+        summarise(differences),
+        undefined,
+        { level: "SHOULD" },
       );
     }
   }
+}
+
+function summarise(problems: readonly string[]): string {
+  return problems.slice(0, 12).join("; ") + (problems.length > 12 ? "; …" : "");
 }

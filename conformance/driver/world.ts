@@ -153,7 +153,14 @@ export async function connectWorld(
         } else {
           claims = tokenClaims(token);
         }
-        endpoints.push({ name: spec.name, hub: "main", claims });
+        // A target-issued token may lack memberships the harness made: the oracle follows it.
+        const memberships = spec.token === undefined ? [] : spec.identity.organizations;
+        endpoints.push({
+          name: spec.name,
+          hub: "main",
+          claims,
+          ...(memberships.length > 0 ? { memberships } : {}),
+        });
         client = await HubClient.connect(spec.hubUrl ?? ctx.target.hubUrl, {
           name: spec.name,
           protocol: options.protocol,

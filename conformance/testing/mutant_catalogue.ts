@@ -168,6 +168,36 @@ function latestConnectionWins(): Mutation {
   };
 }
 
+/**
+ * One socket per (user, client type): each connection is its own SignalR user, and a user push
+ * reaches only the newest connection of each client type the user has.
+ */
+function latestPerClientType(): Mutation {
+  const latest = new Map<string, Map<number, number>>();
+  let counter = 0;
+  return {
+    overrides: {
+      ...groupsWith((g) => {
+        if (g.userId === null) return g;
+        const perType = latest.get(g.userId) ?? new Map<number, number>();
+        perType.set(g.clientType, ++counter);
+        latest.set(g.userId, perType);
+        return { ...g, userId: `${g.userId}#${counter}` };
+      }),
+      ...routeWith((route) =>
+        mapUserTargets(
+          route,
+          (u) =>
+            [...(latest.get(u)?.values() ?? [])].map((n) => ({
+              kind: "user" as const,
+              userId: `${u}#${n}`,
+            })),
+        )
+      ),
+    },
+  };
+}
+
 /** A user push skips the connection of the device named in ContextId. */
 function excludesActingDevice(): Mutation {
   const devices = new Map<string, Set<string>>();
@@ -436,6 +466,15 @@ export const MUTANTS: readonly Mutant[] = [
       "isolation/deliveries-equal-oracle",
     ],
     only: ["route/LogOut/user", "route/SyncFolderCreate/user", "isolation"],
+  },
+  {
+    id: "latest-connection-per-client-type-wins",
+    fault: "A user push reaches only the newest connection of each client type of the user",
+    realism:
+      "De-duplication per (user, client type), as the UserClientType_ groups invite; a user with two browsers loses one",
+    mutation: latestPerClientType,
+    killers: ["isolation/deliveries-equal-oracle"],
+    only: ["isolation/deliveries-equal-oracle", "route/LogOut/user"],
   },
   {
     id: "excludes-acting-device",

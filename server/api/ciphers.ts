@@ -340,7 +340,10 @@ export function addCipherRoutes(router: Router, deps: ApiDeps): void {
       key: input.key,
       revisionDate: deps.now(),
     });
-    await deps.push(cipherPush(ctx, PushType.SyncCipherUpdate, cipher, null));
+    // Bitwarden pushes the user's collections of the cipher, a list (empty for a personal one):
+    // bitwarden/server src/Api/Vault/Controllers/CiphersController.cs `Put` @
+    // ac309aa19ed351406a56032d5f26a7a9a99f4abd.
+    await deps.push(cipherPush(ctx, PushType.SyncCipherUpdate, cipher, []));
     return jsonResponse(cipherResponse(cipher));
   };
   router.on("PUT", "/ciphers/:id", update);
