@@ -20,7 +20,6 @@
 
 import { MemberStatus, MemberType, type MemoryStore } from "../../server/kernel/mod.ts";
 import { contextIdOf, type PushEngine, type PushNotification } from "../../server/push/mod.ts";
-import type { VaultwardenLikeHub } from "./_vaultwarden_hub.ts";
 import { authResponseFrame, receiveMessageFrame, type WireValue } from "./_vaultwarden_wire.ts";
 
 /** UpdateTypes Vaultwarden 1.37.2 defines (its enum has no 9 and nothing above 16). */
@@ -41,10 +40,18 @@ function date(value: unknown, fallback: Date): Date {
   return typeof value === "string" ? new Date(value) : fallback;
 }
 
+/** Where the engine's frames go (the hub's two send functions). */
+export interface HubSink {
+  /** Sends a frame to every main-hub socket of a user. */
+  sendToUser(userId: string, frame: Uint8Array<ArrayBuffer>): void;
+  /** Sends a frame to every anonymous-hub socket subscribed with a token. */
+  sendToAnonymous(token: string, frame: Uint8Array<ArrayBuffer>): void;
+}
+
 /** Delivers the reference API's pushes the way Vaultwarden does. */
 export class VaultwardenLikePushEngine implements PushEngine {
   readonly #store: MemoryStore;
-  readonly #hub: VaultwardenLikeHub;
+  readonly #hub: HubSink;
   readonly #now: () => Date;
 
   /**
@@ -54,7 +61,7 @@ export class VaultwardenLikePushEngine implements PushEngine {
    * @param hub The hub the messages go to.
    * @param now Clock for dates Vaultwarden takes at send time.
    */
-  constructor(store: MemoryStore, hub: VaultwardenLikeHub, now: () => Date = () => new Date()) {
+  constructor(store: MemoryStore, hub: HubSink, now: () => Date = () => new Date()) {
     this.#store = store;
     this.#hub = hub;
     this.#now = now;

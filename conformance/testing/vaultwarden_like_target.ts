@@ -46,6 +46,8 @@ export interface VaultwardenLikeOptions {
   readonly unauthenticatedRateLimit?: VaultwardenRateLimit;
   /** Server-side PBKDF2 iterations of stored secrets (default 1000: speed, not wire). */
   readonly secretIterations?: number;
+  /** Loopback port (default 0: a free one). */
+  readonly port?: number;
 }
 
 /** A running stand-in. */
@@ -151,7 +153,7 @@ export async function startVaultwardenLikeTarget(
   let handler: (request: Request, ip: string) => Promise<Response> = () =>
     Promise.resolve(rocketHtmlError(404));
   const server = Deno.serve(
-    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    { hostname: "127.0.0.1", port: options.port ?? 0, onListen: () => {} },
     (request, info) => handler(request, info.remoteAddr.hostname),
   );
   const url = `http://127.0.0.1:${server.addr.port}`;
@@ -194,7 +196,8 @@ export async function startVaultwardenLikeTarget(
     if (!request.headers.has("bitwarden-client-version")) {
       const headers = new Headers(request.headers);
       headers.set("bitwarden-client-version", CLIENT_VERSION);
-      request = new Request(request, { headers });
+      const body = request.body === null ? null : await request.arrayBuffer();
+      request = new Request(request.url, { method: request.method, headers, body });
     }
     if (path === "/connect/token" && request.method === "POST") {
       const form = new URLSearchParams(await request.clone().text());
