@@ -155,3 +155,63 @@ export function authResponseFrame(authRequestId: string, userId: string): Uint8A
     UserId: userId,
   }]]));
 }
+
+/**
+ * The JSON 422 Rocket answers under `/api` when a JSON body does not deserialize into the route's
+ * data type (a failed `Json<T>` data guard), pretty-printed as Rocket's default catcher writes it.
+ *
+ * @returns The response.
+ */
+export function apiUnprocessable(): Response {
+  const body = {
+    error: {
+      code: 422,
+      reason: "Unprocessable Entity",
+      description:
+        "The request was well-formed but was unable to be followed due to semantic errors.",
+    },
+  };
+  return new Response(JSON.stringify(body, null, 2), {
+    status: 422,
+    headers: { ...VW_HEADERS, "content-type": "application/json" },
+  });
+}
+
+function isStringArray(value: unknown): boolean {
+  return Array.isArray(value) && value.every((v) => typeof v === "string");
+}
+
+/**
+ * Whether a body deserializes into Vaultwarden's `InviteData`
+ * (`src/api/core/organizations.rs` @ 1.37.2): `emails` and `groups` string arrays, `type` a
+ * number or string, `collections` absent, null or `{id, readOnly, hidePasswords, manage}` items,
+ * and `permissions` absent or a map; serde refuses an explicit `"permissions": null` ("invalid
+ * type: null, expected a map", seen in a real 1.37.2's log).
+ *
+ * @param body The parsed JSON body.
+ * @returns Whether the data guard accepts it.
+ *
+ * @example
+ * ```ts
+ * import { isInviteData } from "./_vaultwarden_wire.ts";
+ * const invite = { emails: ["a@example.com"], groups: [], type: 2, collections: null };
+ * console.assert(isInviteData(invite));
+ * console.assert(!isInviteData({ ...invite, permissions: null }));
+ * ```
+ */
+export function isInviteData(body: unknown): boolean {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) return false;
+  const b = body as Record<string, unknown>;
+  const collection = (c: unknown) => {
+    const item = c as Record<string, unknown> | null;
+    return typeof item === "object" && item !== null && typeof item.id === "string" &&
+      ["readOnly", "hidePasswords", "manage"].every((k) => typeof item[k] === "boolean");
+  };
+  const collectionsOk = b.collections === undefined || b.collections === null ||
+    (Array.isArray(b.collections) && b.collections.every(collection));
+  const permissionsOk = b.permissions === undefined ||
+    (typeof b.permissions === "object" && b.permissions !== null &&
+      !Array.isArray(b.permissions));
+  return isStringArray(b.emails) && isStringArray(b.groups) &&
+    (typeof b.type === "number" || typeof b.type === "string") && collectionsOk && permissionsOk;
+}

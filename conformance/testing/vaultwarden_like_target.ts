@@ -13,7 +13,8 @@
  *   Rocket's HTML 404;
  * - API: the reference routes, except those Vaultwarden lacks, which answer its JSON 404
  *   (`/api/notifications/*`, `/api/organizations/{id}/collection-management`,
- *   `/api/hubproof/*`, all probed);
+ *   `/api/hubproof/*`, all probed), and Rocket's JSON 422 where Vaultwarden's data guard refuses
+ *   a body the reference accepts (an invite with `"permissions": null`);
  * - notifications (`src/api/notifications.rs`): see `_vaultwarden_hub.ts` and
  *   `_vaultwarden_push.ts`; no `/hub/negotiate`, no `/send` (HTML 404), no queue.
  * Test tree only: `server/` never imports this.
@@ -28,7 +29,13 @@ import { CUSTOM_PERMISSIONS, MemoryStore } from "../../server/kernel/mod.ts";
 import { KeyedRateLimiter } from "./_rate_limit.ts";
 import { VaultwardenLikeHub } from "./_vaultwarden_hub.ts";
 import { VaultwardenLikePushEngine } from "./_vaultwarden_push.ts";
-import { apiNotFound, rocketHtmlError, vaultwardenError } from "./_vaultwarden_wire.ts";
+import {
+  apiNotFound,
+  apiUnprocessable,
+  isInviteData,
+  rocketHtmlError,
+  vaultwardenError,
+} from "./_vaultwarden_wire.ts";
 
 /** A rate limit: a burst, then one request per `seconds`. */
 export interface VaultwardenRateLimit {
@@ -82,6 +89,27 @@ const MISSING_API_ROUTES: readonly RegExp[] = [
   /^\/organizations\/[^/]+\/collection-management$/i,
   /^\/hubproof(\/|$)/i,
 ];
+
+/**
+ * JSON data guards of Vaultwarden routes that refuse bodies the reference API accepts: a body
+ * that does not deserialize answers 422. Only the guards a suite run was seen to fail are here.
+ */
+const DATA_GUARDS: readonly {
+  method: string;
+  path: RegExp;
+  accepts: (body: unknown) => boolean;
+}[] = [{ method: "POST", path: /^\/organizations\/[^/]+\/users\/invite$/i, accepts: isInviteData }];
+
+/** Whether a Vaultwarden data guard refuses the request's JSON body. */
+async function refusedByDataGuard(request: Request, path: string): Promise<boolean> {
+  const guard = DATA_GUARDS.find((g) => g.method === request.method && g.path.test(path));
+  if (guard === undefined) return false;
+  try {
+    return !guard.accepts(JSON.parse(await request.clone().text()));
+  } catch {
+    return true;
+  }
+}
 
 const ORGANIZATION_CLAIMS = [
   "orgowner",
@@ -222,6 +250,7 @@ export async function startVaultwardenLikeTarget(
     const apiPath = below(pathname, "/api");
     if (apiPath !== null) {
       if (apiPath === "/" || MISSING_API_ROUTES.some((r) => r.test(apiPath))) return apiNotFound();
+      if (await refusedByDataGuard(request, apiPath)) return apiUnprocessable();
       return await asVaultwardenError(await api.fetch(request, apiPath));
     }
     const hubPath = below(pathname, "/notifications");

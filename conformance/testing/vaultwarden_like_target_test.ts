@@ -112,7 +112,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "stand-in identity: login limit answers Vaultwarden's 429, tokens carry no org claims",
+  name: "stand-in identity and API: Vaultwarden's 429, no org claims, its 404 and 422 answers",
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
@@ -150,6 +150,16 @@ Deno.test({
       });
       assert.equal(missing.status, 404);
       assert.equal((await missing.json()).error.reason, "Not Found");
+      const invite = await fetch(`${vw.url}/api/organizations/x/users/invite`, {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${first.access_token}`,
+          "content-type": "application/json",
+        },
+        body: JSON.stringify({ emails: ["a@example.com"], groups: [], type: 2, permissions: null }),
+      });
+      assert.equal(invite.status, 422, "Vaultwarden's InviteData refuses permissions: null");
+      assert.equal((await invite.json()).error.code, 422);
     } finally {
       await vw.close();
     }
