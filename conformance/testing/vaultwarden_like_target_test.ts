@@ -1,0 +1,300 @@
+import assert from "node:assert/strict";
+import { decode } from "@msgpack/msgpack";
+import { MemberStatus, MemberType, MemoryStore } from "../../server/kernel/mod.ts";
+import { splitBinaryMessages } from "../../protocol/signalr/mod.ts";
+import { KeyedRateLimiter } from "./_rate_limit.ts";
+import { type HubSink, VaultwardenLikePushEngine } from "./_vaultwarden_push.ts";
+import { startVaultwardenLikeTarget } from "./vaultwarden_like_target.ts";
+
+const HANDSHAKE = '{"protocol":"messagepack","version":1}\x1e';
+const PING = new Uint8Array([0x02, 0x91, 0x06]);
+
+async function register(base: string, email: string): Promise<void> {
+  const post = (path: string, body: unknown) =>
+    fetch(`${base}/identity${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+  const token = await (await post("/accounts/register/send-verification-email", { email })).json();
+  const finish = await post("/accounts/register/finish", {
+    email,
+    emailVerificationToken: token,
+    masterPasswordHash: "aGFzaA==",
+    userSymmetricKey: "2.AA==|AA==|AA==",
+    userAsymmetricKeys: { publicKey: "cGs=", encryptedPrivateKey: "2.AA==|AA==|AA==" },
+    kdf: 0,
+    kdfIterations: 600000,
+  });
+  assert.equal(finish.status, 200, await finish.text());
+}
+
+function login(base: string, email: string): Promise<Response> {
+  return fetch(`${base}/identity/connect/token`, {
+    method: "POST",
+    body: new URLSearchParams({
+      grant_type: "password",
+      username: email,
+      password: "aGFzaA==",
+      scope: "api offline_access",
+      client_id: "web",
+      deviceType: "9",
+      deviceIdentifier: crypto.randomUUID(),
+      deviceName: "test",
+    }),
+  });
+}
+
+/** Opens a hub socket, sends `steps` 200 ms apart and returns what came back before closing. */
+function exchange(url: string, steps: (string | Uint8Array)[]): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    const heard: string[] = [];
+    const socket = new WebSocket(url);
+    socket.binaryType = "arraybuffer";
+    socket.onmessage = (e) =>
+      heard.push(
+        typeof e.data === "string" ? `text ${e.data}` : `bin ${[...new Uint8Array(e.data)]}`,
+      );
+    socket.onerror = () => reject(new Error(`WebSocket to ${url} failed`));
+    socket.onclose = () => resolve(heard);
+    socket.onopen = async () => {
+      for (const step of steps) {
+        socket.send(step);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      heard.push(`open after ${steps.length} steps`);
+      socket.close();
+    };
+  });
+}
+
+Deno.test({
+  name: "stand-in hub: MessagePack only, silent on JSON and bad versions, echoes binary frames",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const vw = await startVaultwardenLikeTarget();
+    try {
+      const email = `hub-${crypto.randomUUID()}@example.com`;
+      await register(vw.url, email);
+      const token = (await (await login(vw.url, email)).json()).access_token;
+      const hub = `${vw.url.replace("http", "ws")}/notifications/hub?access_token=${token}`;
+      assert.deepEqual(await exchange(hub, [HANDSHAKE, PING]), [
+        "bin 123,125,30",
+        "bin 2,145,6",
+        "open after 2 steps",
+      ]);
+      assert.deepEqual(
+        await exchange(hub, ['{"protocol":"json","version":1}\x1e', '{"type":6}\x1e']),
+        ["open after 2 steps"],
+      );
+      assert.deepEqual(
+        await exchange(hub, ['{"protocol":"messagepack","version":99}\x1e']),
+        ["open after 1 steps"],
+      );
+      const refused = await fetch(`${vw.url}/notifications/hub`, {
+        headers: {
+          upgrade: "websocket",
+          connection: "Upgrade",
+          "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+          "sec-websocket-version": "13",
+        },
+      });
+      assert.equal(refused.status, 401);
+      assert.equal((await refused.json()).message, "Invalid claim");
+      const negotiate = await fetch(`${vw.url}/notifications/hub/negotiate`, { method: "POST" });
+      assert.equal(negotiate.status, 404);
+      await negotiate.body?.cancel();
+    } finally {
+      await vw.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "stand-in identity and API: Vaultwarden's 429, no org claims, its 404 and 422 answers",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const vw = await startVaultwardenLikeTarget({ loginRateLimit: { burst: 2, seconds: 60 } });
+    try {
+      const email = `limit-${crypto.randomUUID()}@example.com`;
+      await register(vw.url, email);
+      const first = await (await login(vw.url, email)).json();
+      const claims = JSON.parse(atob(
+        first.access_token.split(".")[1].replace(/-/g, "+").replace(
+          /_/g,
+          "/",
+        ),
+      ));
+      assert.equal(typeof claims.sub, "string");
+      assert.ok(!Object.keys(claims).some((k) => k.startsWith("org")));
+      await (await login(vw.url, email)).body?.cancel();
+      const limited = await login(vw.url, email);
+      assert.equal(limited.status, 429);
+      assert.equal(limited.headers.get("retry-after"), null);
+      assert.equal((await limited.json()).message, "Too many login requests");
+      const refresh = await fetch(`${vw.url}/identity/connect/token`, {
+        method: "POST",
+        body: new URLSearchParams({
+          grant_type: "refresh_token",
+          refresh_token: first.refresh_token,
+          client_id: "web",
+        }),
+      });
+      assert.equal(refresh.status, 200, "refresh is not rate limited");
+      await refresh.body?.cancel();
+      const missing = await fetch(`${vw.url}/api/organizations/x/collection-management`, {
+        method: "PUT",
+        headers: { authorization: `Bearer ${first.access_token}` },
+      });
+      assert.equal(missing.status, 404);
+      assert.equal((await missing.json()).error.reason, "Not Found");
+      const invite = await fetch(`${vw.url}/api/organizations/x/users/invite`, {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${first.access_token}`,
+          "content-type": "application/json",
+        },
+        body: JSON.stringify({ emails: ["a@example.com"], groups: [], type: 2, permissions: null }),
+      });
+      assert.equal(invite.status, 422, "Vaultwarden's InviteData refuses permissions: null");
+      assert.equal((await invite.json()).error.code, 422);
+    } finally {
+      await vw.close();
+    }
+  },
+});
+
+Deno.test("rate limiter: a burst, then one request per period", () => {
+  let now = 0;
+  const limiter = new KeyedRateLimiter({ burst: 10, periodMs: 60_000, now: () => now });
+  const allowed = Array.from({ length: 11 }, () => limiter.check("a")).filter(Boolean).length;
+  assert.equal(allowed, 10);
+  assert.ok(limiter.check("b"), "per key");
+  now = 59_999;
+  assert.ok(!limiter.check("a"));
+  now = 60_000;
+  assert.ok(limiter.check("a") && !limiter.check("a"));
+  assert.throws(() => new KeyedRateLimiter({ burst: 0, periodMs: 1 }), RangeError);
+});
+
+type Sent = { to: string; message: unknown };
+
+function recordingHub(): HubSink & { sent: Sent[] } {
+  const sent: Sent[] = [];
+  const record = (to: string, frame: Uint8Array) => {
+    for (const m of splitBinaryMessages(frame)) sent.push({ to, message: decode(m) });
+  };
+  return {
+    sent,
+    sendToUser: (userId, frame) => record(`user:${userId}`, frame),
+    sendToAnonymous: (token, frame) => record(`anon:${token}`, frame),
+  };
+}
+
+function argumentOf(message: unknown): Record<string, unknown> {
+  return ((message as unknown[])[4] as Record<string, unknown>[])[0]!;
+}
+
+Deno.test("stand-in push engine: per-member org pushes, Vaultwarden payload forms", async () => {
+  const store = new MemoryStore();
+  const hub = recordingHub();
+  const now = new Date("2026-12-04T00:00:00Z");
+  const engine = new VaultwardenLikePushEngine(store, hub, () => now);
+  const member = (userId: string, type: number, status: number, collectionIds: string[]) => {
+    const id = crypto.randomUUID();
+    store.memberships.set(id, {
+      id,
+      organizationId: "org",
+      userId,
+      email: `${userId}@example.com`,
+      type,
+      status,
+      key: null,
+      permissions: null,
+      collectionIds,
+      inviteToken: null,
+    });
+  };
+  member("owner", MemberType.Owner, MemberStatus.Confirmed, []);
+  member("reader", MemberType.User, MemberStatus.Confirmed, ["c1"]);
+  member("outsider", MemberType.User, MemberStatus.Confirmed, ["c2"]);
+  member("invited", MemberType.User, MemberStatus.Invited, ["c1"]);
+  store.ciphers.set("k", {
+    id: "k",
+    userId: null,
+    organizationId: "org",
+    type: 1,
+    data: {},
+    folderId: null,
+    favorite: false,
+    reprompt: 0,
+    key: null,
+    collectionIds: ["c1"],
+    creationDate: now,
+    revisionDate: now,
+  } as unknown as never);
+  await engine.push({
+    type: 1,
+    target: "organization",
+    targetId: "org",
+    payload: { Id: "k", UserId: null, OrganizationId: "org", CollectionIds: null },
+    excludeCurrentContext: true,
+    deviceIdentifier: "dev",
+  });
+  assert.deepEqual(hub.sent.map((s) => s.to).sort(), ["user:owner", "user:reader"]);
+  assert.deepEqual(argumentOf(hub.sent[0]!.message), {
+    ContextId: "dev",
+    Type: 1,
+    Payload: {
+      Id: "k",
+      UserId: null,
+      OrganizationId: "org",
+      CollectionIds: ["c1"],
+      RevisionDate: now,
+    },
+  });
+  hub.sent.length = 0;
+  await engine.push({
+    type: 25,
+    target: "organization",
+    targetId: "org",
+    payload: {},
+    excludeCurrentContext: false,
+  });
+  await engine.push({
+    type: 10,
+    target: "user",
+    targetId: "reader",
+    payload: { UserId: "reader", Date: now.toISOString() },
+    excludeCurrentContext: true,
+    deviceIdentifier: "dev",
+  });
+  await engine.push({
+    type: 12,
+    target: "user",
+    targetId: "reader",
+    payload: { Id: "s", UserId: "reader", RevisionDate: now.toISOString() },
+    excludeCurrentContext: true,
+    deviceIdentifier: "dev",
+  });
+  await engine.push({
+    type: 16,
+    target: "user",
+    targetId: "reader",
+    payload: { UserId: "reader", Id: "req" },
+    excludeCurrentContext: true,
+    deviceIdentifier: "dev",
+  });
+  assert.deepEqual(hub.sent.map((s) => [s.to, argumentOf(s.message)]), [
+    ["user:reader", { ContextId: null, Type: 10, Payload: { UserId: "reader", Date: now } }],
+    [
+      "user:reader",
+      { ContextId: null, Type: 12, Payload: { Id: "s", UserId: "reader", RevisionDate: now } },
+    ],
+    ["anon:req", { Type: 16, Payload: { Id: "req", UserId: "reader" }, UserId: "reader" }],
+    ["user:reader", { ContextId: "dev", Type: 16, Payload: { Id: "req", UserId: "reader" } }],
+  ]);
+  assert.equal((hub.sent[2]!.message as unknown[])[3], "AuthRequestResponseRecieved");
+});
