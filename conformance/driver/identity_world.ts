@@ -449,7 +449,7 @@ export async function addConfirmedMember(
       type: 2,
       collections: [],
       groups: [],
-      permissions: null,
+      // `permissions` omitted, not null: Vaultwarden 1.37.2 answers 422 to an explicit null.
       accessSecretsManager: false,
     });
   } catch (error) {
