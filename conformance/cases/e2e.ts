@@ -11,7 +11,8 @@ import { DeviceType } from "../../protocol/bitwarden/mod.ts";
 import { type Envelope, PushType, pushTypeName } from "../../protocol/bitwarden/mod.ts";
 import { MessageType } from "../../protocol/signalr/mod.ts";
 import { type CaseContext, type CaseDefinition, CaseFailure } from "../types.ts";
-import { ApiSession, ENC_STRING } from "../driver/api_client.ts";
+import { type Account, ApiSession, ENC_STRING } from "../driver/api_client.ts";
+import { leasePersonalWorld } from "../driver/e2e_world.ts";
 import { HubClient } from "../driver/hub_client.ts";
 import { show } from "../driver/_format.ts";
 import { gradeDelivery } from "../driver/push_watch.ts";
@@ -25,35 +26,72 @@ interface Actors {
     readonly listener: HubClient;
     readonly stranger: HubClient;
   };
+  /** Closes the hub clients and gives leased accounts back to the run's pool. */
+  close(): Promise<void>;
 }
 
-async function actors(ctx: CaseContext): Promise<Actors> {
-  const [account, stranger] = await Promise.all([
-    ApiSession.register(ctx, "acting"),
-    ApiSession.registerAndLogin(ctx, { name: "stranger", deviceType: DeviceType.FirefoxExtension }),
-  ]);
-  const acting = await ApiSession.login(ctx, account, {
-    name: "acting",
-    deviceType: DeviceType.ChromeBrowser,
-  });
-  const listener = await ApiSession.login(ctx, account, {
-    name: "listener",
-    deviceType: DeviceType.WindowsDesktop,
-  });
-  const connect = (session: ApiSession) =>
-    HubClient.connect(ctx.target.hubUrl, {
-      name: session.name,
-      token: session.accessToken,
-      trace: ctx.trace,
-      signal: ctx.signal,
+/**
+ * A user with an acting and a listening device, and a stranger. The accounts come from the run's
+ * pool (so their logged-in sessions are reused from case to case: a target's login rate limit
+ * is spent once, not per case), unless the case spoils them (`fresh`: a security-stamp change
+ * ends every session of the user), which registers throw-away accounts.
+ */
+async function actors(ctx: CaseContext, fresh = false): Promise<Actors> {
+  let release = () => {};
+  let account: Account;
+  let stranger: ApiSession;
+  if (fresh) {
+    [account, stranger] = await Promise.all([
+      ApiSession.register(ctx, "acting"),
+      ApiSession.registerAndLogin(ctx, {
+        name: "stranger",
+        deviceType: DeviceType.FirefoxExtension,
+      }),
+    ]);
+  } else {
+    const lease = await leasePersonalWorld(ctx);
+    release = () => lease.release();
+    const [user, other] = lease.value;
+    account = user!.account;
+    stranger = await ApiSession.login(ctx, other!.account, {
+      name: "stranger",
+      deviceType: DeviceType.FirefoxExtension,
+    }).catch((error) => {
+      release();
+      throw error;
     });
-  const clients = {
-    acting: await connect(acting),
-    listener: await connect(listener),
-    stranger: await connect(stranger),
-  };
-  await new Promise((r) => setTimeout(r, Math.min(300, ctx.graceMs)));
-  return { acting, listener, stranger, clients };
+  }
+  try {
+    const acting = await ApiSession.login(ctx, account, {
+      name: "acting",
+      deviceType: DeviceType.ChromeBrowser,
+    });
+    const listener = await ApiSession.login(ctx, account, {
+      name: "listener",
+      deviceType: DeviceType.WindowsDesktop,
+    });
+    const connect = (session: ApiSession) =>
+      HubClient.connect(ctx.target.hubUrl, {
+        name: session.name,
+        token: session.accessToken,
+        trace: ctx.trace,
+        signal: ctx.signal,
+      });
+    const clients = {
+      acting: await connect(acting),
+      listener: await connect(listener),
+      stranger: await connect(stranger),
+    };
+    await new Promise((r) => setTimeout(r, Math.min(300, ctx.graceMs)));
+    const close = async () => {
+      await Promise.all(Object.values(clients).map((c) => c.close()));
+      release();
+    };
+    return { acting, listener, stranger, clients, close };
+  } catch (error) {
+    release();
+    throw error;
+  }
 }
 
 function field(record: unknown, name: string): unknown {
@@ -168,7 +206,13 @@ function personalEnvelope(
   }
 }
 
-function e2eCase(id: string, requirement: string, source: string, step: Step): CaseDefinition {
+function e2eCase(
+  id: string,
+  requirement: string,
+  source: string,
+  step: Step,
+  fresh = false,
+): CaseDefinition {
   return {
     id,
     level: "MUST",
@@ -176,7 +220,7 @@ function e2eCase(id: string, requirement: string, source: string, step: Step): C
     source,
     needs: ["inject:api"],
     async run(ctx) {
-      const a = await actors(ctx);
+      const a = await actors(ctx, fresh);
       try {
         const envelope = personalEnvelope(await step(a), a.acting.userId);
         const differences = [
@@ -195,7 +239,7 @@ function e2eCase(id: string, requirement: string, source: string, step: Step): C
           );
         }
       } finally {
-        await Promise.all(Object.values(a.clients).map((c) => c.close()));
+        await a.close();
       }
     },
   };
@@ -314,6 +358,7 @@ export function e2eCases(): CaseDefinition[] {
         });
         return { contextId: null, type: PushType.LogOut };
       },
+      true,
     ),
     e2eCase(
       "e2e/auth-request",
@@ -390,7 +435,7 @@ export function e2eCases(): CaseDefinition[] {
             requester.close(),
             bystander.close(),
             anon?.close(),
-            ...Object.values(a.clients).map((c) => c.close()),
+            a.close(),
           ]);
         }
       },

@@ -283,6 +283,15 @@ export interface Account {
   readonly passwordHash: string;
 }
 
+/** API routes (POST, under the API base) after which every session of the account is refused. */
+const SESSION_ENDING_PATHS: ReadonlySet<string> = new Set([
+  "/accounts/security-stamp",
+  "/accounts/password",
+  "/accounts/kdf",
+  "/accounts/key",
+  "/accounts/key-management/rotate-user-account-keys",
+]);
+
 /**
  * One logged-in device of a user.
  *
@@ -536,7 +545,7 @@ export class ApiSession {
     const missing = knownMissingRoute(this.#ctx.target, route);
     if (missing) throw missing;
     try {
-      return await call(
+      const answer = await call(
         `${trimSlash(this.#ctx.target.apiUrl)}${path}`,
         this.#ctx.trace,
         this.name,
@@ -549,6 +558,12 @@ export class ApiSession {
           ...(body !== undefined ? { body } : {}),
         },
       );
+      // These end every session of the account (Bitwarden and Vaultwarden rotate the security
+      // stamp): no cached device of it may be handed to a later case.
+      if (method === "POST" && SESSION_ENDING_PATHS.has(path)) {
+        sessionCache(this.#ctx.target).forgetAccount(this.account.email);
+      }
+      return answer;
     } catch (error) {
       // A refused token (security stamp rotated, device removed) must not be handed to later cases.
       if (error instanceof ApiError && error.status === 401 && this.#key !== undefined) {

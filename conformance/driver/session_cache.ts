@@ -171,6 +171,19 @@ export class SessionCache {
     this.#devices.delete(key);
   }
 
+  /**
+   * Forgets every device of an account (its security stamp changed, so all its tokens and
+   * refresh tokens are refused), so the next request for any of them logs in again.
+   *
+   * @param email The account's e-mail.
+   */
+  forgetAccount(email: string): void {
+    const prefix = `${email.toLowerCase()}\n`;
+    for (const key of [...this.#devices.keys()]) {
+      if (key.startsWith(prefix)) this.#devices.delete(key);
+    }
+  }
+
   /** The current membership epoch (stamp new credentials with it). */
   get epoch(): number {
     return this.#epoch;

@@ -94,3 +94,22 @@ Deno.test("slots: one case's names get distinct devices; the same name in a late
   assert.equal(ask(two, "web"), web);
   assert.equal(ask(two, "admin", true), web);
 });
+
+Deno.test("forgetAccount: every device of a stamped account logs in again, others are reused", async () => {
+  const cache = new SessionCache();
+  const trace = new RecordingTrace();
+  const keyOf = (email: string, deviceType: number) =>
+    cache.slotFor({ email, deviceType, name: `${email}-${deviceType}`, trace });
+  const steps = (email: string) => ({
+    login: () => Promise.resolve(credential({ email })),
+    refresh: () => Promise.resolve(undefined),
+  });
+  const keys = [keyOf("A@x", 9), keyOf("a@x", 6), keyOf("b@x", 9)];
+  for (const [i, key] of keys.entries()) await cache.device(key, steps(i < 2 ? "a@x" : "b@x"));
+  cache.forgetAccount("A@X");
+  const again = await Promise.all(
+    keys.map((key, i) => cache.device(key, steps(i < 2 ? "a@x" : "b@x"))),
+  );
+  assert.deepEqual(again.map((d) => d.reused), [false, false, true]);
+  assert.equal(cache.logins, 5);
+});
