@@ -1,7 +1,8 @@
 /**
- * The expected-delivery oracle: which hub connections must receive an envelope, computed with
- * the reference routing rules (`routeEnvelope` + `groupsForConnection`, research
- * bitwarden-server.md §4.3) from the connections' claims and the target's installation id.
+ * The expected-delivery oracle: which hub connections must receive an envelope, computed by the
+ * suite's own delivery model (`delivery_model.ts`, written from bitwarden/server's `HubHelpers`
+ * and `NotificationsHub`, apart from the routing code the reference server delivers with) from
+ * the connections' claims and the target's installation id.
  *
  * It follows the tokens the target issued. A connection whose token gives it no group of an
  * organization its user is a member of cannot be reached through the organization's group: a
@@ -13,36 +14,11 @@
  * @module
  */
 
-import type { Envelope, HubClaims } from "../../protocol/bitwarden/mod.ts";
-import {
-  groupsForConnection,
-  organizationGroup,
-  routeEnvelope,
-} from "../../protocol/bitwarden/mod.ts";
+import type { Envelope } from "../../protocol/bitwarden/mod.ts";
+import { modelDelivery, type ModelEndpoint } from "./delivery_model.ts";
 
 /** A hub connection as the oracle sees it. */
-export type Endpoint =
-  | {
-    /** Unique connection name. */
-    readonly name: string;
-    /** Main hub. */
-    readonly hub: "main";
-    /** The claims of the connection's access token. */
-    readonly claims: HubClaims;
-    /**
-     * Organizations the harness made the user a confirmed member of, with access to their
-     * collections (identity-backed worlds); the token may or may not claim them.
-     */
-    readonly memberships?: readonly string[];
-  }
-  | {
-    /** Unique connection name. */
-    readonly name: string;
-    /** Anonymous hub. */
-    readonly hub: "anonymous";
-    /** The `Token` query value (an auth-request id). */
-    readonly token: string;
-  };
+export type Endpoint = ModelEndpoint;
 
 /**
  * Names of the endpoints that must receive `envelope`, once each.
@@ -73,43 +49,15 @@ export function expectedRecipients(
   endpoints: readonly Endpoint[],
   installationId: string | null,
 ): string[] {
-  const route = routeEnvelope(envelope);
-  const recipients: string[] = [];
-  for (const endpoint of endpoints) {
-    if (endpoint.hub !== route.hub) continue;
-    let userId: string | null = null;
-    let groups: readonly string[];
-    if (endpoint.hub === "main") {
-      const joined = groupsForConnection(endpoint.claims, installationId);
-      userId = joined.userId;
-      // Memberships the token does not carry are reached by a user message per member.
-      groups = [
-        ...joined.groups,
-        ...(endpoint.memberships ?? []).map((id) => organizationGroup(id.toLowerCase())).filter(
-          (group) => !joined.groups.includes(group),
-        ),
-      ];
-    } else {
-      groups = endpoint.token.trim() === "" ? [] : [endpoint.token];
-    }
-    // A connection in several targeted groups still gets the message once (SignalR de-duplicates
-    // per send call, and every route here is a single user or a single group).
-    const hit = route.targets.some((target) =>
-      target.kind === "user"
-        ? userId !== null && target.userId === userId
-        : groups.includes(target.group)
-    );
-    if (hit) recipients.push(endpoint.name);
-  }
-  return recipients;
+  return [...modelDelivery(envelope, endpoints, installationId).recipients];
 }
 
 /**
- * The hub method a routed envelope is invoked with.
+ * The hub method an envelope is invoked with.
  *
  * @param envelope The envelope.
  * @returns `ReceiveMessage` or `AuthRequestResponseRecieved`.
  */
 export function expectedMethod(envelope: Envelope): string {
-  return routeEnvelope(envelope).method;
+  return modelDelivery(envelope, [], null).rule?.method ?? "ReceiveMessage";
 }
