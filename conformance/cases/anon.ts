@@ -191,6 +191,7 @@ export function anonCases(): CaseDefinition[] {
       source: "bitwarden-server.md §3.3",
       needs: [],
       async run(ctx) {
+        const caseStart = performance.now();
         const token = await sharedHubToken(ctx);
         const opened = await Promise.allSettled([
           connectMain(ctx, "main", { token }),
@@ -214,7 +215,7 @@ export function anonCases(): CaseDefinition[] {
         const [main, anon] = [opened[0].value, opened[1].value];
         try {
           const started = performance.now();
-          await awaitHeartbeat(ctx, main);
+          await awaitHeartbeat(ctx, main, caseStart);
           // A hub that beats on the anonymous hub on its own schedule may not have done so yet:
           // watch until the main hub's next Heartbeat (one full period) when the timeout allows.
           const left = ctx.timeoutMs - (performance.now() - started) - ctx.graceMs - 2000;

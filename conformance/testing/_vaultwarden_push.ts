@@ -30,6 +30,7 @@ const USER_UPDATE_TYPES = new Set([4, 5, 6, 10]);
 const SEND_TYPES = new Set([12, 13, 14]);
 const LOG_OUT = 11;
 const SYNC_CIPHER_CREATE = 1;
+const SYNC_LOGIN_DELETE = 2;
 const AUTH_REQUEST_RESPONSE = 16;
 
 function text(value: unknown): string | null {
@@ -87,7 +88,11 @@ export class VaultwardenLikePushEngine implements PushEngine {
         CollectionIds: n.type === SYNC_CIPHER_CREATE && cipher ? [...cipher.collectionIds] : null,
         RevisionDate: n.type === SYNC_CIPHER_CREATE ? now : date(p.RevisionDate, now),
       }, contextIdOf(n));
-      for (const userId of this.#membersWithAccess(n.targetId, cipher?.collectionIds)) {
+      // A hard delete computes its recipients after the cipher's collection links are gone
+      // (`cipher.delete()` before `update_users_revision`, src/api/core/ciphers.rs:1809-1816):
+      // only owners and admins hear of it.
+      const collections = n.type === SYNC_LOGIN_DELETE ? [] : cipher?.collectionIds;
+      for (const userId of this.#membersWithAccess(n.targetId, collections)) {
         this.#hub.sendToUser(userId, frame);
       }
       return Promise.resolve();
