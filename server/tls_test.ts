@@ -3,72 +3,10 @@ import * as signalR from "@microsoft/signalr";
 import { MessagePackHubProtocol } from "@microsoft/signalr-protocol-msgpack";
 import { ALICE, ENC, passwordForm, plain, startTestServe, waitFor } from "./_test_helpers.ts";
 import { ConfigError, parseServeConfig } from "./config.ts";
-
-interface TestCert {
-  readonly dir: string;
-  readonly certFile: string;
-  readonly keyFile: string;
-  readonly cert: string;
-}
-
-/** True when `openssl` can be run (the certificate is generated with it). */
-async function hasOpenssl(): Promise<boolean> {
-  try {
-    const { success } = await new Deno.Command("openssl", {
-      args: ["version"],
-      stdout: "null",
-      stderr: "null",
-    }).output();
-    return success;
-  } catch {
-    return false;
-  }
-}
+import { hasOpenssl, makeTestCert } from "../testing/mod.ts";
 
 const OPENSSL = await hasOpenssl();
 if (!OPENSSL) console.warn("server/tls_test.ts: skipped, openssl is not on PATH");
-
-/** A throw-away self-signed certificate for 127.0.0.1 and localhost in a temp folder. */
-async function makeCert(): Promise<TestCert> {
-  const dir = await Deno.makeTempDir({ prefix: "hubproof_tls_" });
-  const certFile = `${dir}/cert.pem`;
-  const keyFile = `${dir}/key.pem`;
-  try {
-    const { success, stderr } = await new Deno.Command("openssl", {
-      args: [
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-        "-days",
-        "1",
-        "-subj",
-        "/CN=localhost",
-        "-addext",
-        "subjectAltName=IP:127.0.0.1,DNS:localhost",
-        // rustls refuses a CA certificate as the server's own (CaUsedAsEndEntity).
-        "-addext",
-        "basicConstraints=critical,CA:FALSE",
-        "-addext",
-        "extendedKeyUsage=serverAuth",
-        "-keyout",
-        keyFile,
-        "-out",
-        certFile,
-      ],
-      stdout: "null",
-      stderr: "piped",
-    }).output();
-    if (!success) throw new Error(`openssl failed: ${new TextDecoder().decode(stderr)}`);
-    return { dir, certFile, keyFile, cert: await Deno.readTextFile(certFile) };
-  } catch (error) {
-    await Deno.remove(dir, { recursive: true });
-    throw error;
-  }
-}
 
 /**
  * A WebSocket constructor trusting the test CA, for the official SignalR client (which calls
@@ -86,7 +24,7 @@ Deno.test({
   name: "serve over TLS: https discovery, password grant, wss MessagePack hub push",
   ignore: !OPENSSL,
   fn: async () => {
-    const cert = await makeCert();
+    const cert = await makeTestCert();
     const client = Deno.createHttpClient({ caCerts: [cert.cert] });
     let connection: signalR.HubConnection | undefined;
     let serve: Awaited<ReturnType<typeof startTestServe>> | undefined;

@@ -42,4 +42,5 @@ export {
   type SilentPeerOptions,
   UPGRADE_HEADERS,
 } from "./tcp_peers.ts";
+export { hasOpenssl, makeTestCert, type TestCert } from "./test_cert.ts";
 export { until, type UntilOptions } from "./until.ts";

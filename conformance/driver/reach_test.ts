@@ -11,60 +11,7 @@ import { ApiSession } from "./api_client.ts";
 import { HubClient } from "./hub_client.ts";
 import { reachFetch, registerReach } from "./reach.ts";
 import { probeUpgrade } from "./upgrade_probe.ts";
-
-async function hasOpenssl(): Promise<boolean> {
-  try {
-    const { success } = await new Deno.Command("openssl", {
-      args: ["version"],
-      stdout: "null",
-      stderr: "null",
-    }).output();
-    return success;
-  } catch {
-    return false;
-  }
-}
-
-/** A throw-away self-signed certificate for 127.0.0.1 (what a private CA amounts to here). */
-async function makeCert(): Promise<{ cert: string; key: string }> {
-  const dir = await Deno.makeTempDir({ prefix: "hubproof_reach_" });
-  try {
-    const { success, stderr } = await new Deno.Command("openssl", {
-      args: [
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-        "-days",
-        "1",
-        "-subj",
-        "/CN=localhost",
-        "-addext",
-        "subjectAltName=IP:127.0.0.1",
-        "-addext",
-        "basicConstraints=critical,CA:FALSE",
-        "-addext",
-        "extendedKeyUsage=serverAuth",
-        "-keyout",
-        `${dir}/key.pem`,
-        "-out",
-        `${dir}/cert.pem`,
-      ],
-      stdout: "null",
-      stderr: "piped",
-    }).output();
-    if (!success) throw new Error(new TextDecoder().decode(stderr));
-    return {
-      cert: await Deno.readTextFile(`${dir}/cert.pem`),
-      key: await Deno.readTextFile(`${dir}/key.pem`),
-    };
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+import { hasOpenssl, makeTestCert } from "../../testing/mod.ts";
 
 const PROXY_HEADER = "cf-access-client-id";
 
@@ -72,7 +19,9 @@ Deno.test({
   name: "--header and --ca-cert apply to identity, API, hub WebSocket and upgrade probe",
   ignore: !(await hasOpenssl()),
   async fn() {
-    const { cert, key } = await makeCert();
+    const made = await makeTestCert();
+    await Deno.remove(made.dir, { recursive: true });
+    const { cert, key } = made;
     const seen: string[] = [];
     const json = (value: unknown, status = 200) =>
       new Response(JSON.stringify(value), {
