@@ -231,3 +231,16 @@ export async function waitFor(
 export function plain(message: unknown): unknown {
   return JSON.parse(JSON.stringify(message, (_k, v) => (v instanceof Date ? v.toISOString() : v)));
 }
+
+/**
+ * The `Payload.Id` of every message the watchers received, in arrival order (duplicates kept):
+ * what the burst tests count deliveries, losses and duplicates from.
+ *
+ * @param watchers The watchers.
+ * @returns The ids.
+ */
+export function receivedIds(...watchers: Watcher[]): string[] {
+  return watchers.flatMap((w) =>
+    w.received.map((r) => (plain(r.message) as { Payload: { Id: string } }).Payload.Id)
+  );
+}

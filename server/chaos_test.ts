@@ -28,7 +28,7 @@ import {
   api,
   ENC,
   login,
-  plain,
+  receivedIds,
   startTestServe,
   waitFor,
   watch,
@@ -66,15 +66,8 @@ async function startInstance(config: ChaosInstanceConfig): Promise<ManagedProces
   return child;
 }
 
-function folderIds(watcher: Watcher): string[] {
-  return watcher.received.map((r) => {
-    const m = plain(r.message) as { Type: number; Payload: { Id: string } };
-    return m.Payload.Id;
-  });
-}
-
 function tally(watcher: Watcher, sent: readonly string[]) {
-  const ids = folderIds(watcher);
+  const ids = receivedIds(watcher);
   const distinct = new Set(ids);
   return {
     sent: sent.length,
@@ -235,8 +228,11 @@ Deno.test({
       ids.push((r.body as { id: string }).id);
     }
     rig.instance = await startInstance(rig.config);
-    await waitFor(() => folderIds(rig.watcher).length >= KILL_AT, "the backlog to start draining");
-    const atKill = folderIds(rig.watcher).length;
+    await waitFor(
+      () => receivedIds(rig.watcher).length >= KILL_AT,
+      "the backlog to start draining",
+    );
+    const atKill = receivedIds(rig.watcher).length;
     const killed = performance.now();
     Deno.kill(rig.instance.pid, "SIGKILL");
     await rig.instance.exited;

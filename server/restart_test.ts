@@ -7,7 +7,7 @@ import {
   api,
   ENC,
   login,
-  plain,
+  receivedIds,
   startTestServe,
   waitFor,
   watch,
@@ -36,15 +36,6 @@ async function notificationsInstance(port: number, options: NotificationsOptions
       await server.shutdown();
     },
   };
-}
-
-function folderIds(...watchers: Watcher[]): string[] {
-  return watchers.flatMap((w) =>
-    w.received.map((r) => {
-      const m = plain(r.message) as { Type: number; Payload: { Id: string } };
-      return m.Payload.Id;
-    })
-  );
 }
 
 async function burst(base: string, token: string, count: number): Promise<string[]> {
@@ -88,7 +79,7 @@ Deno.test("self-hosted: a Notifications restart during a burst loses no message 
     const first = await burst(serve.url, web, 10);
     // A push accepted by /send while the service shuts down reaches no socket: that is the
     // hub's loss, not the transport's, so the restart starts once these arrived.
-    await waitFor(() => folderIds(...watchers).length === 10, "the first pushes");
+    await waitFor(() => receivedIds(...watchers).length === 10, "the first pushes");
     await instance.stop();
     const during = await burst(serve.url, web, 30);
     strictEqual(
@@ -103,8 +94,11 @@ Deno.test("self-hosted: a Notifications restart during a burst loses no message 
     instance.gate.sendOpen = true;
     await serve.sendEngine!.drain();
     const all = [...first, ...during];
-    await waitFor(() => folderIds(...watchers).length >= all.length, "every folder push to arrive");
-    deepStrictEqual(folderIds(...watchers).sort(), [...all].sort());
+    await waitFor(
+      () => receivedIds(...watchers).length >= all.length,
+      "every folder push to arrive",
+    );
+    deepStrictEqual(receivedIds(...watchers).sort(), [...all].sort());
     const stats = serve.sendEngine!.stats;
     deepStrictEqual([stats.delivered, stats.pending, stats.overflowed, stats.rejected], [
       40,
@@ -151,16 +145,16 @@ Deno.test("cloud: a Notifications restart during a queue backlog loses no messag
     const desktop = await login(serve.url, ALICE, { id: ALICE.desktop, type: 8 });
     watchers.push(await watch(hubBase, "before", { token: desktop }));
     const first = await burst(serve.url, web, 10);
-    await waitFor(() => folderIds(...watchers).length === 10, "the first pushes");
+    await waitFor(() => receivedIds(...watchers).length === 10, "the first pushes");
     await instance.stop();
     const backlog = await burst(serve.url, web, 30);
     instance = await notificationsInstance(port, options);
     watchers.push(await watch(hubBase, "after", { token: desktop }));
     await instance.service.start();
     const all = [...first, ...backlog];
-    await waitFor(() => folderIds(...watchers).length >= all.length, "the backlog to drain");
+    await waitFor(() => receivedIds(...watchers).length >= all.length, "the backlog to drain");
     await new Promise((r) => setTimeout(r, 200));
-    deepStrictEqual(folderIds(...watchers).sort(), [...all].sort(), "each message exactly once");
+    deepStrictEqual(receivedIds(...watchers).sort(), [...all].sort(), "each message exactly once");
   } finally {
     await Promise.allSettled(watchers.map((w) => w.stop()));
     await instance.stop();
