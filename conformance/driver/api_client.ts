@@ -13,6 +13,7 @@ import { type CaseContext, CaseUnsupported, type Trace } from "../types.ts";
 import { newGuid } from "./identity.ts";
 import { limitDecision, type LimitedCall, parseRetryAfter, waitRetryAfter } from "./rate_limit.ts";
 import { type Credential, sessionCache } from "./session_cache.ts";
+import { createdData } from "./created_data.ts";
 import { reachFetch } from "./reach.ts";
 import {
   isMissingRoute,
@@ -434,6 +435,8 @@ export class ApiSession {
         `Prelogin answered kdfIterations ${prelogin.kdfIterations}, registered with ${iterations}`,
       );
     }
+    // Recorded once it can log in, so the run can delete it at the end (see cleanup.ts).
+    createdData(ctx.target).registered({ email, passwordHash });
     return { email, passwordHash };
   }
 
@@ -563,6 +566,7 @@ export class ApiSession {
       if (method === "POST" && SESSION_ENDING_PATHS.has(path)) {
         sessionCache(this.#ctx.target).forgetAccount(this.account.email);
       }
+      createdData(this.#ctx.target).answered(this.account, { method, path, body }, answer);
       return answer;
     } catch (error) {
       // A refused token (security stamp rotated, device removed) must not be handed to later cases.

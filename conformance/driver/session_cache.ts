@@ -184,6 +184,19 @@ export class SessionCache {
     }
   }
 
+  /**
+   * The device types an account has a logged-in device of in its first slot, so a later caller
+   * (the run's cleanup) can reuse one instead of spending a login.
+   *
+   * @param email The account's e-mail.
+   * @returns The device types, in login order.
+   */
+  deviceTypesOf(email: string): DeviceType[] {
+    const prefix = `${email.toLowerCase()}\n`;
+    return [...this.#devices.keys()].filter((key) => key.startsWith(prefix) && key.endsWith("\n0"))
+      .map((key) => Number(key.split("\n")[1]) as DeviceType);
+  }
+
   /** The current membership epoch (stamp new credentials with it). */
   get epoch(): number {
     return this.#epoch;

@@ -7,6 +7,7 @@
  */
 
 import type { CaseReport, ConformanceReport, RunEvent } from "../runner.ts";
+import { describeCleanup } from "../driver/cleanup_summary.ts";
 import { VERDICTS } from "../verdict.ts";
 import { failureCauses } from "./causes.ts";
 
@@ -145,6 +146,7 @@ export class ConsoleReporter {
     if (report.staleExpectations.length > 0) {
       write(`Expectations naming no case: ${report.staleExpectations.join(", ")}`);
     }
+    write(`Cleanup: ${describeCleanup(report.cleanup)}`);
     const result = report.passed ? this.#paint("PASS", "PASSED") : this.#paint(
       "FAIL",
       `FAILED: ${report.failing} case${report.failing === 1 ? " fails" : "s fail"} the run`,

@@ -186,7 +186,9 @@ Deno.test("ConsoleReporter prints progress, summary and failures; quiet prints t
   const q = new ConsoleReporter({ write: (l) => quiet.push(l), quiet: true });
   q.onEvent({ type: "start", total: 7, seed: 1 });
   q.summary(report);
-  assert.equal(quiet.length, 6);
+  assert.equal(quiet.length, 7);
+  // The example target has no API: the run created nothing, so it removed nothing.
+  assert.equal(quiet[5], "Cleanup: removed nothing; 0 removal failures; stays: event logs");
   assert.match(
     quiet[0]!,
     /^PASS 0, FAIL 2, NON-STRICT 1, INFORMATIONAL 1, UNSUPPORTED 1, ERROR 2;/,
@@ -283,8 +285,17 @@ Deno.test("escapeMarkup and toJsonSafe", () => {
     failing: 0,
     passed: true,
     staleExpectations: ["<gone>"],
+    cleanup: {
+      kept: true,
+      removed: { accounts: 0, organizations: 0, ciphers: 0, folders: 0, sends: 0 },
+      failed: 0,
+      failures: [],
+      stays: ["everything the run created (--keep-data): 2 accounts", "event logs"],
+      durationMs: 0,
+    },
     cases: [],
   });
+  assert.match(html, /kept \(--keep-data\); stays: everything the run created/);
   assert.match(html, /Expectations naming no case: &lt;gone&gt;/);
   assert.match(html, /PASSED/);
 });

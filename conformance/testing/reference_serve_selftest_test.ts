@@ -191,3 +191,37 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "a run against the reference deployment removes every account and object it created",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const serve = await startReferenceServe();
+    try {
+      const store = serve.store!;
+      const counts = () => ({
+        users: store.users.size,
+        organizations: store.organizations.size,
+        memberships: store.memberships.size,
+        collections: store.collections.size,
+        ciphers: store.ciphers.size,
+        folders: store.folders.size,
+        sends: store.sends.size,
+        devices: store.devices.size,
+      });
+      const before = counts();
+      const { report } = await run(serveTarget(serve, { inject: "api" }), {
+        only: ["e2e/", "isolation/api-changes-equal-oracle"],
+      });
+      assert.deepEqual(mustNotPassed(report), []);
+      assert.ok(report.cleanup.removed.accounts >= 10, JSON.stringify(report.cleanup));
+      assert.ok(report.cleanup.removed.organizations >= 1, JSON.stringify(report.cleanup));
+      assert.equal(report.cleanup.failed, 0, JSON.stringify(report.cleanup.failures));
+      // The fixture users (alice, bob) and their devices are all that is left.
+      assert.deepEqual(counts(), before);
+    } finally {
+      await serve.stop();
+    }
+  },
+});
