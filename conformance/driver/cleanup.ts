@@ -169,8 +169,28 @@ function reasonOf(error: unknown): string {
   if (error instanceof TargetLimitReached) {
     return "could not log in: the target's login rate limit is spent (Vaultwarden LOGIN_RATELIMIT_MAX_BURST, LOGIN_RATELIMIT_SECONDS)";
   }
+  if (error instanceof ApiError) {
+    const said = answerMessage(error.body);
+    const request = error.message.split(" answered ")[0]!;
+    if (said !== undefined) {
+      return `${request} answered HTTP ${error.status}: ${said}`.replace(GUID, "{id}").slice(
+        0,
+        240,
+      );
+    }
+  }
   const text = error instanceof Error ? error.message : String(error);
   return text.split("\n")[0]!.replace(GUID, "{id}").slice(0, 240);
+}
+
+/** The `message` of a Bitwarden or Vaultwarden error body, if it has one. */
+function answerMessage(body: string): string | undefined {
+  try {
+    const parsed = JSON.parse(body) as { message?: unknown };
+    return typeof parsed.message === "string" ? parsed.message : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

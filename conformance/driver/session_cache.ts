@@ -20,7 +20,7 @@
  */
 
 import type { DeviceType } from "../../protocol/bitwarden/mod.ts";
-import type { ResolvedTarget, Trace } from "../types.ts";
+import type { ResolvedTarget, TargetLimitReached, Trace } from "../types.ts";
 
 /** What a password or refresh grant gave for one device. */
 export interface Credential {
@@ -82,6 +82,13 @@ export class SessionCache {
   #changed = new Map<string, number>();
   #logins = 0;
   #reuses = 0;
+
+  /**
+   * Set once a password-grant login was refused for the target's rate limit and not waited
+   * out: the run then registers no more accounts, since an account it cannot log in to can be
+   * neither used by a case nor deleted by the cleanup.
+   */
+  loginLimit: TargetLimitReached | undefined;
 
   /** Password-grant logins the run made. */
   get logins(): number {
