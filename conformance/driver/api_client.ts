@@ -173,7 +173,7 @@ async function limited<T>(ctx: CaseContext, kind: LimitedCall, run: () => Promis
       const decision = attempt === 0 ? limitDecision(ctx, kind, error.retryAfterMs) : undefined;
       if (typeof decision !== "number") {
         const spent = decision ?? limitDecision(ctx, kind, undefined) as TargetLimitReached;
-        if (kind === "login") sessionCache(ctx.target).loginLimit ??= spent;
+        if (kind === "login") sessionCache(ctx.target).loginLimitReached(spent, error.retryAfterMs);
         throw spent;
       }
       ctx.log(`${kind} rate-limited: waiting ${decision} ms (Retry-After)`);
@@ -357,8 +357,8 @@ export class ApiSession {
    * @param name Trace lifeline name.
    * @returns The account.
    * @throws {CaseUnsupported} When the run was given `--accounts` (it registers none then).
-   * @throws {TargetLimitReached} When the run's login budget is spent (the account could not
-   * log in).
+   * @throws {TargetLimitReached} When the run's login budget was found spent less than a
+   * refill period ago (the account could not log in).
    */
   static async register(ctx: CaseContext, name: string): Promise<Account> {
     if (ctx.target.accounts !== undefined) {
@@ -367,7 +367,7 @@ export class ApiSession {
       );
     }
     // Past the login budget a new account could not log in, so it would only stay behind.
-    const spent = sessionCache(ctx.target).loginLimit;
+    const spent = sessionCache(ctx.target).loginLimit();
     if (spent) throw spent;
     const identity = trimSlash(ctx.target.identityUrl);
     const email = `conformance-${newGuid()}@${ctx.target.emailDomain ?? "example.com"}`;

@@ -59,6 +59,13 @@ export interface DeviceRequest {
   readonly shared?: boolean;
 }
 
+/**
+ * How long a spent login budget is taken to stay spent when the 429 names no `Retry-After`:
+ * Vaultwarden's default `LOGIN_RATELIMIT_SECONDS` (dani-garcia/vaultwarden src/config.rs @
+ * 1.37.2 (46d71107f5094460dd5ecbe1dbac6e6c71e5189a)), which refills one login per period.
+ */
+export const LOGIN_LIMIT_PERIOD_MS = 60_000;
+
 /** Tokens this close to expiry are refreshed before reuse. */
 export const REFRESH_MARGIN_MS = 5 * 60_000;
 
@@ -83,12 +90,36 @@ export class SessionCache {
   #logins = 0;
   #reuses = 0;
 
+  #loginLimit: { readonly error: TargetLimitReached; readonly untilMs: number } | undefined;
+
   /**
-   * Set once a password-grant login was refused for the target's rate limit and not waited
-   * out: the run then registers no more accounts, since an account it cannot log in to can be
-   * neither used by a case nor deleted by the cleanup.
+   * Records that a password-grant login was refused for the target's rate limit and not
+   * waited out. Until the limit may have let one more login through (`Retry-After`, else
+   * Vaultwarden's default period of {@linkcode LOGIN_LIMIT_PERIOD_MS}), the run registers no
+   * account: one it cannot log in to can be neither used by a case nor deleted afterwards.
+   *
+   * @param error The case's stop signal.
+   * @param retryAfterMs The 429's `Retry-After`, if it had one.
+   * @param now The clock (default `Date.now`).
    */
-  loginLimit: TargetLimitReached | undefined;
+  loginLimitReached(
+    error: TargetLimitReached,
+    retryAfterMs: number | undefined,
+    now: () => number = Date.now,
+  ): void {
+    this.#loginLimit = { error, untilMs: now() + (retryAfterMs ?? LOGIN_LIMIT_PERIOD_MS) };
+  }
+
+  /**
+   * The stop signal of a spent login budget, while it is likely still spent.
+   *
+   * @param now The clock (default `Date.now`).
+   * @returns The error to throw, or undefined.
+   */
+  loginLimit(now: () => number = Date.now): TargetLimitReached | undefined {
+    const limit = this.#loginLimit;
+    return limit !== undefined && now() < limit.untilMs ? limit.error : undefined;
+  }
 
   /** Password-grant logins the run made. */
   get logins(): number {
