@@ -686,6 +686,7 @@ export class ApiSession {
       },
     ) as { id?: string };
     if (!answer?.id) throw new Error("Auth request answer has no id");
+    createdData(this.#ctx.target).authRequested(this.account, answer.id);
     return { id: answer.id, accessCode };
   }
 }

@@ -1,7 +1,8 @@
 /**
  * Removes what a run created on the target, through the target's own API, once the cases are
  * graded (also after Ctrl-C): first the organizations it created (their collections, members
- * and ciphers go with them), then the accounts it registered (their ciphers, folders, Sends and
+ * and ciphers go with them), then it denies the login-with-device requests no device answered,
+ * then the accounts it registered (their ciphers, folders, Sends and
  * devices go with them), then what it created inside accounts given with `--accounts`, which
  * are never deleted themselves.
  *
@@ -24,7 +25,7 @@
 import { DeviceType } from "../../protocol/bitwarden/mod.ts";
 import { RecordingTrace } from "../trace.ts";
 import { type CaseContext, type ResolvedTarget, TargetLimitReached } from "../types.ts";
-import { ApiError, ApiSession } from "./api_client.ts";
+import { ApiError, ApiSession, ENC_STRING } from "./api_client.ts";
 import {
   type CreatedAccount,
   createdData,
@@ -60,7 +61,7 @@ const GUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
 /** What always stays: the targets keep these and offer no API to remove them. */
 const ALWAYS_STAYS = ["event logs"] as const;
 const GIVEN_STAYS = [
-  "device records and auth requests of the accounts given with --accounts (no delete route on Vaultwarden)",
+  "device records of the accounts given with --accounts (Vaultwarden has no route to delete one)",
 ] as const;
 
 /**
@@ -99,7 +100,7 @@ export async function removeCreatedData(
   const remove = async (
     owner: CreatedAccount,
     what: string,
-    request: { method: string; path: string; body?: unknown },
+    request: RemovalRequest,
   ): Promise<boolean> => {
     try {
       await sessions.call(owner, request);
@@ -124,6 +125,19 @@ export async function removeCreatedData(
       gone.add(inside.id);
       removed[PLURAL[inside.kind]]++;
     }
+  }
+  // Denied first: Vaultwarden cannot delete a user a pending auth request names.
+  for (const request of record.pendingAuthRequests()) {
+    await remove(request.owner, "auth request", {
+      method: "PUT",
+      path: `/auth-requests/${request.id}`,
+      body: (session) => ({
+        key: ENC_STRING,
+        masterPasswordHash: null,
+        deviceIdentifier: session.deviceId,
+        requestApproved: false,
+      }),
+    });
   }
   for (const account of accounts) {
     const deleted = await remove(account, "account", {
@@ -193,6 +207,13 @@ function answerMessage(body: string): string | undefined {
   }
 }
 
+/** One removal call; the body may depend on the session that sends it (its device id). */
+interface RemovalRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly body?: Record<string, unknown> | ((session: ApiSession) => Record<string, unknown>);
+}
+
 /**
  * The sessions of the cleanup: a device the run already logged in when there is one (its token
  * refreshed if stale), else one login; a refused token logs in once more.
@@ -217,19 +238,20 @@ class Sessions {
     };
   }
 
-  async call(
-    account: CreatedAccount,
-    request: { method: string; path: string; body?: unknown },
-  ): Promise<unknown> {
+  async call(account: CreatedAccount, request: RemovalRequest): Promise<unknown> {
     this.#ctx.signal.throwIfAborted();
-    const session = await this.#session(account);
+    const send = (session: ApiSession) =>
+      session.api(
+        request.method,
+        request.path,
+        typeof request.body === "function" ? request.body(session) : request.body,
+      );
     try {
-      return await session.api(request.method, request.path, request.body);
+      return await send(await this.#session(account));
     } catch (error) {
       // A token the target refuses now (its security stamp changed) was forgotten by `api`.
       if (!(error instanceof ApiError) || error.status !== 401) throw error;
-      const fresh = await this.#session(account);
-      return await fresh.api(request.method, request.path, request.body);
+      return await send(await this.#session(account));
     }
   }
 

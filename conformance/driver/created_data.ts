@@ -4,6 +4,12 @@
  * organizations any of its sessions created, each with the account that created it. Objects a
  * case deleted itself are dropped, so the cleanup does not ask for them again.
  *
+ * Login-with-device requests the run made and no device answered are kept too: Vaultwarden
+ * cannot delete a user an auth request still names (its `User::delete` leaves them, and the
+ * table's foreign key refuses; dani-garcia/vaultwarden src/db/models/user.rs @ 1.37.2
+ * (46d71107f5094460dd5ecbe1dbac6e6c71e5189a)), so the cleanup denies them first, which
+ * Vaultwarden answers by deleting the request (src/api/core/accounts.rs `put_auth_request`).
+ *
  * The record is fed from the API answers themselves: a 2xx answer to a POST whose body is a
  * Bitwarden response model (`object` of `cipher`/`cipherDetails`, `folder`, `send`,
  * `organization`/`profileOrganization`) names a new object, whichever route made it, as
@@ -56,6 +62,10 @@ const KINDS: Readonly<Record<string, CreatedKind>> = {
 const DELETE_PATH =
   /^\/(ciphers|folders|sends|organizations)\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(\/delete)?$/i;
 
+// `PUT /auth-requests/{id}`: a device approved or denied the request.
+const AUTH_REQUEST_PATH =
+  /^\/auth-requests\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i;
+
 /**
  * The record of one run.
  *
@@ -80,6 +90,30 @@ const DELETE_PATH =
 export class CreatedData {
   #accounts = new Map<string, CreatedAccount>();
   #objects = new Map<string, CreatedObject>();
+  #authRequests = new Map<string, CreatedAccount>();
+
+  /**
+   * Records a login-with-device request the run made for an account (anonymously, so no
+   * session answer names it).
+   *
+   * @param account The account asked for.
+   * @param id The auth request id.
+   */
+  authRequested(
+    account: { readonly email: string; readonly passwordHash: string },
+    id: string,
+  ): void {
+    this.#authRequests.set(id.toLowerCase(), this.#account(account));
+  }
+
+  /**
+   * The auth requests no session has answered yet, with the account each was made for.
+   *
+   * @returns Id and account, in creation order.
+   */
+  pendingAuthRequests(): { readonly id: string; readonly owner: CreatedAccount }[] {
+    return [...this.#authRequests].map(([id, owner]) => ({ id, owner }));
+  }
 
   /**
    * Records an account the run registered.
@@ -108,6 +142,11 @@ export class CreatedData {
     answer: unknown,
   ): void {
     const path = request.path.split("?")[0]!;
+    const answeredRequest = AUTH_REQUEST_PATH.exec(path);
+    if (answeredRequest && request.method === "PUT") {
+      this.#authRequests.delete(answeredRequest[1]!.toLowerCase());
+      return;
+    }
     const gone = DELETE_PATH.exec(path);
     if (gone && (request.method === "DELETE" || (request.method === "POST" && gone[3]))) {
       this.#objects.delete(gone[2]!.toLowerCase());

@@ -337,6 +337,7 @@ Deno.test({
       "e2e/send-create",
       "e2e/security-stamp",
       "e2e/org-cipher-create",
+      "e2e/auth-request",
     ];
     const options = {
       only,
