@@ -146,7 +146,13 @@ export class ConsoleReporter {
     if (report.staleExpectations.length > 0) {
       write(`Expectations naming no case: ${report.staleExpectations.join(", ")}`);
     }
-    write(`Cleanup: ${describeCleanup(report.cleanup)}`);
+    // Quiet runs name the cleanup only when the run left or removed something.
+    const cleanup = report.cleanup;
+    if (
+      !quiet || cleanup.kept || cleanup.failed > 0 || Object.values(cleanup.removed).some(Boolean)
+    ) {
+      write(`Cleanup: ${describeCleanup(cleanup)}`);
+    }
     const result = report.passed ? this.#paint("PASS", "PASSED") : this.#paint(
       "FAIL",
       `FAILED: ${report.failing} case${report.failing === 1 ? " fails" : "s fail"} the run`,
