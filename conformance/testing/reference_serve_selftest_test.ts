@@ -16,6 +16,7 @@ import { routeCaseInfo } from "../cases/route.ts";
 import type { ResolvedTarget, Verdict } from "../types.ts";
 import { redisSkipReason, startRedis } from "../../testing/mod.ts";
 import { SELFTEST_INTERNAL_KEY, serveTarget, startReferenceServe } from "./reference_serve.ts";
+import { describeCleanup } from "../driver/cleanup_summary.ts";
 
 const RUN: Omit<RunOptions, "target"> = {
   cases: allCases(),
@@ -215,6 +216,11 @@ Deno.test({
         only: ["e2e/", "isolation/api-changes-equal-oracle"],
       });
       assert.deepEqual(mustNotPassed(report), []);
+      console.log(
+        `reference serve cleanup: before ${JSON.stringify(before)}, ${
+          describeCleanup(report.cleanup)
+        }, after ${JSON.stringify(counts())}`,
+      );
       assert.ok(report.cleanup.removed.accounts >= 10, JSON.stringify(report.cleanup));
       assert.ok(report.cleanup.removed.organizations >= 1, JSON.stringify(report.cleanup));
       assert.equal(report.cleanup.failed, 0, JSON.stringify(report.cleanup.failures));
