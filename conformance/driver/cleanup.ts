@@ -61,7 +61,7 @@ const GUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
 /** What always stays: the targets keep these and offer no API to remove them. */
 const ALWAYS_STAYS = ["event logs"] as const;
 const GIVEN_STAYS = [
-  "device records of the accounts given with --accounts (Vaultwarden has no route to delete one)",
+  "device records and approved auth requests of the accounts given with --accounts (no route deletes them; Vaultwarden purges auth requests after 15 min)",
 ] as const;
 
 /**
