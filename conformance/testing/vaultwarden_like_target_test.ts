@@ -417,3 +417,34 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "stand-in: a cancelled run (Ctrl-C) still removes what it created",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const vw = await startVaultwardenLikeTarget({ loginRateLimit: { burst: 1000, seconds: 60 } });
+    try {
+      const cancel = new AbortController();
+      const report = await runConformance({
+        only: ["e2e/folder-create", "e2e/folder-update", "e2e/send-create", "e2e/send-update"],
+        concurrency: 1,
+        timeoutMs: 30_000,
+        graceMs: 300,
+        seed: 1,
+        runs: 1,
+        target: resolveTarget({ target: vw.url, inject: "api" }),
+        signal: cancel.signal,
+        onEvent: (event) => {
+          if (event.type === "case-end") cancel.abort(new DOMException("SIGINT", "AbortError"));
+        },
+      });
+      assert.ok(report.cases.some((c) => c.verdict === "ERROR"), "cases after the cancel");
+      assert.ok(report.cleanup.removed.accounts >= 2, JSON.stringify(report.cleanup));
+      assert.equal(report.cleanup.failed, 0, JSON.stringify(report.cleanup.failures));
+      assert.deepEqual(storeCounts(vw.store), EMPTY);
+    } finally {
+      await vw.close();
+    }
+  },
+});
