@@ -76,3 +76,64 @@ Deno.test("docs/conformance.md has the catalogue markers", async () => {
     doc.indexOf(CATALOGUE_START) >= 0 && doc.indexOf(CATALOGUE_END) > doc.indexOf(CATALOGUE_START),
   );
 });
+
+/** `owner/name path @ commit (detail)`, or with a tag: `owner/name path @ 1.37.2 (commit) (detail)`. */
+const CITATION =
+  /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+ [^\s@]+ @ (?:[0-9a-f]{40}|[^\s()]+ \([0-9a-f]{40}\))(?: \(.+\))?$/;
+/** The research notes kept outside the repository, which a report must never cite. */
+const NOTE =
+  /\.md\s*§|\b(?:bitwarden-server|bitwarden-api|signalr-protocol|clients-[a-z]+|queue-scaleout-anchors)(?:\.md)?\b/;
+
+function sourceProblems(cases: readonly CaseDefinition[]): string[] {
+  const problems: string[] = [];
+  for (const c of cases) {
+    if (NOTE.test(c.requirement)) {
+      problems.push(`${c.id}: requirement cites a note: ${c.requirement}`);
+    }
+    if (c.source === undefined) {
+      problems.push(`${c.id}: no source`);
+      continue;
+    }
+    if (NOTE.test(c.source)) problems.push(`${c.id}: source cites a note: ${c.source}`);
+    for (const citation of c.source.split("; ")) {
+      if (!CITATION.test(citation)) problems.push(`${c.id}: not "repo path @ commit": ${citation}`);
+    }
+  }
+  return problems;
+}
+
+Deno.test("sourceProblems: a note section or a citation without a commit is named", () => {
+  const base = { level: "MUST" as const, needs: [], run: () => Promise.resolve() };
+  assert.deepEqual(
+    sourceProblems([
+      { ...base, id: "a", requirement: "R", source: "bitwarden-server.md §2.4" },
+      { ...base, id: "b", requirement: "R", source: "bitwarden/server src/X.cs" },
+      {
+        ...base,
+        id: "c",
+        requirement: "R",
+        source: `bitwarden/server src/X.cs @ ${
+          "a".repeat(40)
+        } (Y); dani-garcia/vaultwarden src/a.rs @ 1.37.2 (${"b".repeat(40)})`,
+      },
+      { ...base, id: "d", requirement: "R" },
+    ]),
+    [
+      "a: source cites a note: bitwarden-server.md §2.4",
+      'a: not "repo path @ commit": bitwarden-server.md §2.4',
+      'b: not "repo path @ commit": bitwarden/server src/X.cs',
+      "d: no source",
+    ],
+  );
+});
+
+Deno.test({
+  name: "every case cites the upstream files its requirement comes from (repo path @ commit)",
+  ignore: !exists(CASE_LIBRARY),
+  async fn() {
+    const { loadAllCases } = await import("./_load_cases.ts");
+    // The self-test fixtures need no source, but one they carry must be upstream too.
+    const examples = exampleCases().filter((c) => c.source !== undefined);
+    assert.deepEqual(sourceProblems([...await loadAllCases(), ...examples]), []);
+  },
+});

@@ -28,7 +28,7 @@ export type CliCommand =
   | {
     readonly kind: "run";
     /** Options for `runConformance` (without cases and callbacks). */
-    readonly options: Omit<RunOptions, "cases" | "onEvent" | "signal">;
+    readonly options: Omit<RunOptions, "cases" | "onEvent" | "signal" | "cleanupSignal">;
     /** `--report-dir`. */
     readonly reportDir?: string;
     /** `--quiet`. */
@@ -98,6 +98,9 @@ Grading and output:
   --require-all                A MUST or SHOULD case that could not run (UNSUPPORTED) fails the run
   --expectations FILE          Known failures (JSON or "case-id: FAIL  # reason" lines)
   --report-dir DIR             Write index.json, cases/*.json, junit.xml, report.html
+  --keep-data                  Keep what the run created on the target (default: remove the
+                               accounts it registered, the organizations, ciphers, folders and
+                               Sends it created, through the target's API, after the cases)
   --quiet                      Print only the final summary
   --verbose                    Also print case starts and case logs
   --help                       Show this help
@@ -119,6 +122,7 @@ const RUN_FLAGS: Readonly<Record<string, Kind>> = {
   "--require-all": "bool",
   "--expectations": "string",
   "--report-dir": "string",
+  "--keep-data": "bool",
   "--quiet": "bool",
   "--verbose": "bool",
   "--help": "bool",
@@ -328,12 +332,13 @@ export async function parseCli(
     }
   }
   const reportDir = one("--report-dir");
-  const runOptions: Omit<RunOptions, "cases" | "onEvent" | "signal"> = {
+  const runOptions: Omit<RunOptions, "cases" | "onEvent" | "signal" | "cleanupSignal"> = {
     target,
     only,
     skip,
     strict: has("--strict"),
     ...(has("--require-all") ? { requireAll: true } : {}),
+    ...(has("--keep-data") ? { keepData: true } : {}),
     ...(timeoutMs === undefined ? {} : { timeoutMs }),
     ...(graceMs === undefined ? {} : { graceMs }),
     ...(concurrency === undefined ? {} : { concurrency }),

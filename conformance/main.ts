@@ -63,13 +63,23 @@ export async function main(args: readonly string[], io: CliIo): Promise<number> 
       color: io.color,
     });
     const cancel = new AbortController();
-    const onSigint = () => cancel.abort(new DOMException("Run cancelled (SIGINT)", "AbortError"));
+    const stopCleanup = new AbortController();
+    // The first Ctrl-C cancels the cases (what they created is still removed); a second one
+    // stops the removal too.
+    const onSigint = () => {
+      if (cancel.signal.aborted) {
+        stopCleanup.abort(new DOMException("Cleanup cancelled (SIGINT)", "AbortError"));
+      } else {
+        cancel.abort(new DOMException("Run cancelled (SIGINT)", "AbortError"));
+      }
+    };
     Deno.addSignalListener("SIGINT", onSigint);
     try {
       const report = await runConformance({
         ...command.options,
         ...(io.loadCases ? { cases: await io.loadCases() } : {}),
         signal: cancel.signal,
+        cleanupSignal: stopCleanup.signal,
         onEvent: (event) => reporter.onEvent(event),
       });
       reporter.summary(report);

@@ -15,6 +15,8 @@ import {
   expectationStatus,
 } from "./expectations.ts";
 import { preflight } from "./preflight.ts";
+import { removeCreatedData } from "./driver/cleanup.ts";
+import type { CleanupSummary } from "./driver/cleanup_summary.ts";
 import { registerReach } from "./driver/reach.ts";
 import { selectCases } from "./select.ts";
 import { redactTarget, targetCapabilities, unmetNeeds } from "./target.ts";
@@ -75,6 +77,13 @@ export interface RunOptions {
   readonly preflightTimeoutMs?: number;
   /** Cancels the run: running cases are aborted, cases not started are graded ERROR. */
   readonly signal?: AbortSignal;
+  /**
+   * Keep what the run created on the target (`--keep-data`); by default it is removed through
+   * the target's API once the cases are graded, also after the run is cancelled.
+   */
+  readonly keepData?: boolean;
+  /** Stops the removal of what the run created (a second Ctrl-C). */
+  readonly cleanupSignal?: AbortSignal;
   /** Progress callback (console reporter). Exceptions it throws are ignored. */
   readonly onEvent?: (event: RunEvent) => void;
 }
@@ -196,6 +205,8 @@ export interface ConformanceReport {
   readonly passed: boolean;
   /** Expectation ids that name no case (stale entries). */
   readonly staleExpectations: readonly string[];
+  /** What the run removed from the target afterwards, what failed, and what stays. */
+  readonly cleanup: CleanupSummary;
   /** Every case, in catalogue order. */
   readonly cases: readonly CaseReport[];
 }
@@ -529,6 +540,12 @@ async function runRegistered(options: RunOptions): Promise<ConformanceReport> {
   } finally {
     await ownAuthority?.close();
   }
+  // After every case is graded, so a removal failure cannot change a verdict.
+  const cleanup = await removeCreatedData(options.target, {
+    ...(options.keepData ? { keep: true } : {}),
+    ...(options.cleanupSignal ? { signal: options.cleanupSignal } : {}),
+    timeoutMs,
+  });
 
   const totals = Object.fromEntries(VERDICTS.map((v) => [v, 0])) as Record<Verdict, number>;
   for (const r of results) totals[r.verdict]++;
@@ -558,6 +575,7 @@ async function runRegistered(options: RunOptions): Promise<ConformanceReport> {
     failing,
     passed: failing === 0,
     staleExpectations: [...expectations.keys()].filter((id) => !seen.has(id)),
+    cleanup,
     cases: results,
   };
 }

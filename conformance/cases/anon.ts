@@ -15,6 +15,7 @@ import { checkDelivery } from "../driver/compare.ts";
 import { assertExactDeliveries, connectWorld, injectAndObserve } from "../driver/world.ts";
 import { connectMain, leaseTokenWorld, sharedHubToken } from "./_common.ts";
 import { awaitHeartbeat, HEARTBEAT_INTERVAL_MS, isHeartbeat } from "./keepalive.ts";
+import { server, sources } from "./_sources.ts";
 
 /**
  * The anonymous hub cases.
@@ -28,7 +29,10 @@ export function anonCases(): CaseDefinition[] {
       level: "MUST",
       requirement:
         "The anonymous hub MUST accept a connection with a Token query value and no access token",
-      source: "bitwarden-server.md §4.3",
+      source: server(
+        "src/Notifications/AnonymousNotificationsHub.cs",
+        "[AllowAnonymous], Token query",
+      ),
       needs: [],
       async run(ctx) {
         const client = await HubClient.connect(ctx.target.anonymousHubUrl, {
@@ -51,7 +55,10 @@ export function anonCases(): CaseDefinition[] {
       level: "MUST",
       requirement:
         "An AuthRequestResponse MUST reach exactly the anonymous sockets whose Token equals the request id (ordinal), nobody else",
-      source: "bitwarden-server.md §4.3; clients-vaultwarden.md §4 item 9",
+      source: sources(
+        server("src/Notifications/HubHelpers.cs", "AuthRequestResponse to the request id's group"),
+        server("src/Notifications/AnonymousNotificationsHub.cs", "one group per Token"),
+      ),
       needs: ["inject:envelope"],
       needsAnyOf: ["authority", "identity"],
       async run(ctx) {
@@ -188,7 +195,10 @@ export function anonCases(): CaseDefinition[] {
       id: "anon/no-heartbeat",
       level: "SHOULD",
       requirement: "The anonymous hub SHOULD NOT receive the main hub's Heartbeat",
-      source: "bitwarden-server.md §3.3",
+      source: server(
+        "src/Notifications/HeartbeatHostedService.cs",
+        "IHubContext<NotificationsHub> only",
+      ),
       needs: [],
       async run(ctx) {
         const caseStart = performance.now();

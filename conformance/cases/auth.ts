@@ -22,8 +22,15 @@ import { HubClient, HubConnectError, type TokenPlacement } from "../driver/hub_c
 import { createEnvelopeInjector } from "../driver/injectors.ts";
 import { connectMain, ownPushes, sharedHubToken } from "./_common.ts";
 import { attemptConnection, describeOutcome, isRefusal } from "./_refusal.ts";
+import { aspnetcore, server, sources } from "./_sources.ts";
 
-const SOURCE = "bitwarden-server.md §4.1";
+const SOURCE = sources(
+  server(
+    "src/SharedWeb/Utilities/ServiceCollectionExtensions.cs",
+    "AddIdentityAuthenticationServices",
+  ),
+  server("src/Notifications/Startup.cs", "policy Application"),
+);
 
 const REFUSAL = "HTTP 401/403 on the upgrade, a handshake error, or a Close message with an error";
 
@@ -94,7 +101,13 @@ export function authCases(): CaseDefinition[] {
       level: "SHOULD",
       requirement:
         "The hub SHOULD refuse the upgrade without a token with HTTP 401 before switching protocols",
-      source: "clients-vaultwarden.md §4 item 1",
+      source: sources(
+        server("src/Notifications/NotificationsHub.cs", '[Authorize("Application")]'),
+        server(
+          "src/Notifications/Startup.cs",
+          "UseAuthentication, UseAuthorization before the hubs",
+        ),
+      ),
       needs: [],
       async run(ctx) {
         const { status } = await probeUpgrade(ctx.target.hubUrl);
@@ -217,7 +230,14 @@ export function authCases(): CaseDefinition[] {
       requirement: via === "query"
         ? "The hub MUST accept the access token in the access_token query parameter (browsers)"
         : "The hub MUST accept the access token in the Authorization: Bearer header (Node clients)",
-      source: "clients-vaultwarden.md §0.1, §3 #13",
+      source: sources(
+        server("src/Core/Auth/IdentityServer/TokenRetrieval.cs"),
+        aspnetcore(
+          "src/SignalR/clients/ts/signalr/src/WebSocketTransport.ts",
+          "9c542c98a235343297e24974878e5ef6ec59b8f2",
+          "access_token query",
+        ),
+      ),
       needs: [],
       async run(ctx) {
         const token = await sharedHubToken(ctx);
@@ -241,7 +261,10 @@ export function authCases(): CaseDefinition[] {
       level: "SHOULD",
       requirement:
         "The hub SHOULD take the Authorization header over the access_token query when both are sent",
-      source: "bitwarden-server.md §4.1 (TokenRetrieval)",
+      source: server(
+        "src/Core/Auth/IdentityServer/TokenRetrieval.cs",
+        "FromAuthorizationHeaderOrQueryString",
+      ),
       needs: ["authority"],
       async run(ctx) {
         const authority = requireAuthority(ctx);

@@ -16,6 +16,7 @@ import { leasePersonalWorld } from "../driver/e2e_world.ts";
 import { HubClient } from "../driver/hub_client.ts";
 import { show } from "../driver/_format.ts";
 import { gradeDelivery } from "../driver/push_watch.ts";
+import { CLIENT_PROCESSING, HUB_HELPERS, server, sources } from "./_sources.ts";
 
 interface Actors {
   readonly acting: ApiSession;
@@ -245,7 +246,35 @@ function e2eCase(
   };
 }
 
-const ROW = "bitwarden-server.md §2.4; bitwarden-api.md";
+const FOLDERS = sources(
+  server("src/Api/Vault/Controllers/FoldersController.cs"),
+  server("src/Core/Vault/PushNotificationServiceVaultExtensions.cs", "PushSyncFolder*Async"),
+  HUB_HELPERS,
+  CLIENT_PROCESSING,
+);
+const CIPHERS = sources(
+  server("src/Api/Vault/Controllers/CiphersController.cs"),
+  server("src/Core/Vault/Services/Implementations/CipherSyncPushService.cs"),
+  HUB_HELPERS,
+  CLIENT_PROCESSING,
+);
+const SENDS = sources(
+  server("src/Api/Tools/Controllers/SendsController.cs"),
+  server("src/Core/Tools/PushNotificationServiceToolsExtensions.cs"),
+  HUB_HELPERS,
+  CLIENT_PROCESSING,
+);
+const SECURITY_STAMP = sources(
+  server("src/Api/Auth/Controllers/AccountsController.cs", "PostSecurityStamp"),
+  server("src/Core/Services/Implementations/UserService.cs", "RefreshSecurityStampAsync"),
+  server("src/Core/Auth/PushNotificationServiceAuthExtensions.cs", "PushLogOutAsync"),
+  HUB_HELPERS,
+);
+const AUTH_REQUESTS = sources(
+  server("src/Api/Auth/Controllers/AuthRequestsController.cs"),
+  server("src/Core/Auth/PushNotificationServiceAuthExtensions.cs", "PushAuthRequest*Async"),
+  HUB_HELPERS,
+);
 
 /**
  * The end-to-end cases.
@@ -257,7 +286,7 @@ export function e2eCases(): CaseDefinition[] {
     e2eCase(
       "e2e/folder-create",
       "POST /api/folders MUST push SyncFolderCreate to every device of the owner with the acting device as ContextId",
-      `${ROW} §3.1`,
+      FOLDERS,
       async (a) => ({
         id: await a.acting.createFolder(),
         contextId: a.acting.deviceId,
@@ -267,7 +296,7 @@ export function e2eCases(): CaseDefinition[] {
     e2eCase(
       "e2e/folder-update",
       "PUT /api/folders/{id} MUST push SyncFolderUpdate with the acting device as ContextId",
-      `${ROW} §3.1`,
+      FOLDERS,
       async (a) => {
         const id = await a.acting.createFolder();
         await a.acting.api("PUT", `/folders/${id}`, { name: ENC_STRING });
@@ -277,7 +306,7 @@ export function e2eCases(): CaseDefinition[] {
     e2eCase(
       "e2e/folder-delete",
       "DELETE /api/folders/{id} MUST push SyncFolderDelete with the acting device as ContextId",
-      `${ROW} §3.1`,
+      FOLDERS,
       async (a) => {
         const id = await a.acting.createFolder();
         await a.acting.api("DELETE", `/folders/${id}`);
@@ -287,7 +316,7 @@ export function e2eCases(): CaseDefinition[] {
     e2eCase(
       "e2e/cipher-create",
       "POST /api/ciphers MUST push SyncCipherCreate with the acting device as ContextId",
-      `${ROW} §3.2`,
+      CIPHERS,
       async (a) => ({
         id: await a.acting.createCipher(),
         contextId: a.acting.deviceId,
@@ -297,7 +326,7 @@ export function e2eCases(): CaseDefinition[] {
     e2eCase(
       "e2e/cipher-update",
       "PUT /api/ciphers/{id} MUST push SyncCipherUpdate with the acting device as ContextId",
-      `${ROW} §3.2`,
+      CIPHERS,
       async (a) => {
         const id = await a.acting.createCipher();
         await a.acting.api("PUT", `/ciphers/${id}`, {
@@ -311,7 +340,7 @@ export function e2eCases(): CaseDefinition[] {
     e2eCase(
       "e2e/cipher-delete",
       "DELETE /api/ciphers/{id} MUST push SyncLoginDelete with the acting device as ContextId",
-      `${ROW} §3.2`,
+      CIPHERS,
       async (a) => {
         const id = await a.acting.createCipher();
         await a.acting.api("DELETE", `/ciphers/${id}`);
@@ -321,7 +350,7 @@ export function e2eCases(): CaseDefinition[] {
     e2eCase(
       "e2e/send-create",
       "POST /api/sends MUST push SyncSendCreate with the acting device as ContextId",
-      `${ROW} §3.3`,
+      SENDS,
       async (a) => ({
         id: await a.acting.createSend(),
         contextId: a.acting.deviceId,
@@ -331,7 +360,7 @@ export function e2eCases(): CaseDefinition[] {
     e2eCase(
       "e2e/send-update",
       "PUT /api/sends/{id} MUST push SyncSendUpdate with the acting device as ContextId",
-      `${ROW} §3.3`,
+      SENDS,
       async (a) => {
         const id = await a.acting.createSend();
         await a.acting.api("PUT", `/sends/${id}`, a.acting.sendBody());
@@ -341,7 +370,7 @@ export function e2eCases(): CaseDefinition[] {
     e2eCase(
       "e2e/send-delete",
       "DELETE /api/sends/{id} MUST push SyncSendDelete with the acting device as ContextId",
-      `${ROW} §3.3`,
+      SENDS,
       async (a) => {
         const id = await a.acting.createSend();
         await a.acting.api("DELETE", `/sends/${id}`);
@@ -351,7 +380,7 @@ export function e2eCases(): CaseDefinition[] {
     e2eCase(
       "e2e/security-stamp",
       "POST /api/accounts/security-stamp MUST push LogOut to every device of the user with ContextId nil",
-      `${ROW} §3.5`,
+      SECURITY_STAMP,
       async (a) => {
         await a.acting.api("POST", "/accounts/security-stamp", {
           masterPasswordHash: a.acting.account.passwordHash,
@@ -363,7 +392,7 @@ export function e2eCases(): CaseDefinition[] {
     e2eCase(
       "e2e/auth-request",
       "POST /api/auth-requests MUST push AuthRequest to the user's devices with the requesting device (Device-Identifier) as ContextId",
-      `${ROW} §3.4`,
+      AUTH_REQUESTS,
       async (a) => {
         const request = await a.acting.createAuthRequest(a.acting);
         return { id: request.id, contextId: a.acting.deviceId, type: PushType.AuthRequest };
@@ -374,7 +403,7 @@ export function e2eCases(): CaseDefinition[] {
       level: "MUST",
       requirement:
         "Approving an auth request (PUT /api/auth-requests/{id}) MUST send AuthRequestResponse to the requester's anonymous socket only",
-      source: `${ROW} §3.4`,
+      source: AUTH_REQUESTS,
       needs: ["inject:api"],
       async run(ctx) {
         const a = await actors(ctx);

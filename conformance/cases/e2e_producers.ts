@@ -32,8 +32,7 @@ import { createOrganization, registerThrowawayAccount } from "../driver/identity
 import { confirmMember, inviteMember, unsupportedRoute } from "../driver/org_client.ts";
 import { type ExpectedPush, PushWatch, type WatchedDevice } from "../driver/push_watch.ts";
 import { internalToken } from "../driver/send_injector.ts";
-
-const SOURCE = "bitwarden-server.md §2.2-§2.4; bitwarden-api.md";
+import { CLIENT_PROCESSING, HUB_HELPERS, server, sources } from "./_sources.ts";
 
 function now(): string {
   return new Date().toISOString();
@@ -182,7 +181,12 @@ async function createOrgCipher(scene: Omit<OrganizationScene, "watch">): Promise
 function orgCipherCases(): CaseDefinition[] {
   const common = {
     level: "MUST" as const,
-    source: `${SOURCE} §3.2; clients-vaultwarden.md §2.7, §2.9`,
+    source: sources(
+      server("src/Api/Vault/Controllers/CiphersController.cs"),
+      server("src/Core/Vault/Services/Implementations/CipherSyncPushService.cs"),
+      HUB_HELPERS,
+      CLIENT_PROCESSING,
+    ),
     needs: ["inject:api" as const, "identity" as const],
   };
   return [
@@ -259,7 +263,14 @@ function organizationSettingCases(): CaseDefinition[] {
       level: "MUST",
       requirement:
         "PUT /api/organizations/{id}/policies/{type} MUST push PolicyChanged to every connection of the organization's members, once, as {OrganizationId, Policy{Id, OrganizationId, Type, Data, Enabled, CreationDate, RevisionDate}} with ContextId null, and to nobody else",
-      source: `${SOURCE} §3.8; clients-vaultwarden.md §2.9 (Vaultwarden does not push it)`,
+      source: sources(
+        server("src/Api/AdminConsole/Controllers/PoliciesController.cs"),
+        server(
+          "src/Core/AdminConsole/OrganizationFeatures/Policies/Implementations/SavePolicyCommand.cs",
+          "PushType.PolicyChanged",
+        ),
+        HUB_HELPERS,
+      ),
       needs,
       run: (ctx) =>
         inOrganization(ctx, {
@@ -309,7 +320,17 @@ function organizationSettingCases(): CaseDefinition[] {
       level: "MUST",
       requirement:
         "PUT /api/organizations/{id}/collection-management MUST push SyncOrganizationCollectionSettingChanged to every connection of the organization's members, once, re-sent as {OrganizationId, Enabled: false} with ContextId null, and to nobody else",
-      source: `${SOURCE} §3.9`,
+      source: sources(
+        server(
+          "src/Api/AdminConsole/Controllers/OrganizationsController.cs",
+          "collection-management",
+        ),
+        server(
+          "src/Core/AdminConsole/PushNotificationServiceAdminConsoleExtensions.cs",
+          "PushSyncOrganizationCollectionManagementSettingsAsync",
+        ),
+        HUB_HELPERS,
+      ),
       needs,
       run: (ctx) =>
         inOrganization(ctx, {
@@ -357,7 +378,18 @@ function organizationSettingCases(): CaseDefinition[] {
       level: "MUST",
       requirement:
         "Confirming an organization member (POST /api/organizations/{id}/users/{id}/confirm) MUST push SyncOrgKeys to every connection of the confirmed user, once, as {UserId, Reason: null} with ContextId null, and to nobody else",
-      source: `${SOURCE} §3.7; clients-vaultwarden.md §2.7`,
+      source: sources(
+        server("src/Api/AdminConsole/Controllers/OrganizationUsersController.cs", "confirm"),
+        server(
+          "src/Core/AdminConsole/OrganizationFeatures/OrganizationUsers/ConfirmOrganizationUserCommand.cs",
+        ),
+        server(
+          "src/Core/AdminConsole/PushNotificationServiceAdminConsoleExtensions.cs",
+          "PushSyncOrgKeysAsync",
+        ),
+        HUB_HELPERS,
+        CLIENT_PROCESSING,
+      ),
       needs,
       run: async (ctx) => {
         let organizationId = "";
@@ -467,7 +499,19 @@ function notificationCase(which: "read" | "delete"): CaseDefinition {
     level: "MUST",
     requirement:
       `PATCH /api/notifications/{id}/${which} (the first time) MUST push NotificationStatus to every connection of the user, once, with the full notification, ${dateField} set and the acting device as ContextId, and to nobody else`,
-    source: `${SOURCE} §3.10`,
+    source: sources(
+      server("src/Api/NotificationCenter/Controllers/NotificationsController.cs"),
+      server(
+        `src/Core/NotificationCenter/Commands/MarkNotification${
+          which === "read" ? "Read" : "Deleted"
+        }Command.cs`,
+      ),
+      server(
+        "src/Core/NotificationCenter/PushNotificationServiceNotificationCenterExtensions.cs",
+        "PushNotificationStatusAsync",
+      ),
+      HUB_HELPERS,
+    ),
     needs: ["inject:api", "identity"],
     run: (ctx) => {
       let notification = { id: "", title: "", body: "" };
@@ -524,7 +568,13 @@ function accountCases(): CaseDefinition[] {
       level: "MUST",
       requirement:
         "PUT /api/settings/domains MUST push SyncSettings to every connection of the user, once, re-sent as {UserId, Reason: null} with ContextId null, and to nobody else",
-      source: `${SOURCE} §3.5; clients-vaultwarden.md §2.9 (#9)`,
+      source: sources(
+        server("src/Api/Controllers/SettingsController.cs", "domains"),
+        server("src/Core/Services/Implementations/UserService.cs", "SaveUserAsync"),
+        server("src/Core/Auth/PushNotificationServiceAuthExtensions.cs", "PushSyncSettingsAsync"),
+        HUB_HELPERS,
+        CLIENT_PROCESSING,
+      ),
       needs: ["inject:api", "identity"],
       run: (ctx) =>
         inPersonal(ctx, {
@@ -558,7 +608,15 @@ function accountCases(): CaseDefinition[] {
       level: "MUST",
       requirement:
         "POST /api/accounts/password MUST push LogOut to every device of the user with the acting device as ContextId, and nothing to others",
-      source: `${SOURCE} §3.5; clients-vaultwarden.md §2.7`,
+      source: sources(
+        server("src/Api/Auth/Controllers/AccountsController.cs", "PostPassword"),
+        server(
+          "src/Core/Auth/UserFeatures/UserMasterPassword/SelfServicePasswordChangeCommand.cs",
+          "PushLogOutAsync(user.Id, true)",
+        ),
+        HUB_HELPERS,
+        CLIENT_PROCESSING,
+      ),
       needs: ["inject:api", "identity"],
       run: (ctx) =>
         inPersonal(ctx, {

@@ -20,9 +20,27 @@ import {
   hubProtocolSupport,
   type ProtocolSupport,
 } from "../driver/protocol_support.ts";
+import {
+  aspnetcore,
+  CLIENT_CONNECTION,
+  HUB_CONNECTION_CONTEXT_COMMIT,
+  HUB_OPTIONS_SETUP_COMMIT,
+  server,
+  sources,
+} from "./_sources.ts";
 
-const SOURCE =
-  "signalr-protocol.md §3.1; dotnet/aspnetcore src/SignalR/server/Core/src/HubOptionsSetup.cs @ cca91f243918df72a3228817436ab78291684d41 (HandshakeTimeout 15 s)";
+const SOURCE = sources(
+  aspnetcore(
+    "src/SignalR/server/Core/src/HubConnectionContext.cs",
+    HUB_CONNECTION_CONTEXT_COMMIT,
+    "HandshakeAsync",
+  ),
+  aspnetcore(
+    "src/SignalR/server/Core/src/HubOptionsSetup.cs",
+    HUB_OPTIONS_SETUP_COMMIT,
+    "HandshakeTimeout 15 s",
+  ),
+);
 
 async function openWithToken(ctx: CaseContext, name: string): Promise<HubClient> {
   const token = await sharedHubToken(ctx);
@@ -166,7 +184,14 @@ export function handshakeCases(): CaseDefinition[] {
       level: "MUST",
       requirement:
         "The hub MUST accept a WebSocket without negotiate and answer the MessagePack handshake with {} and 0x1E within 15 s",
-      source: "clients-vaultwarden.md §0.1-0.2",
+      source: sources(
+        CLIENT_CONNECTION,
+        aspnetcore(
+          "src/SignalR/docs/specs/HubProtocol.md",
+          "a4af6185ea14f8d498db324806bb67471d3c1e23",
+          "Overview: handshake",
+        ),
+      ),
       needs: [],
       async run(ctx) {
         const client = await openWithToken(ctx, "client");
@@ -188,7 +213,10 @@ export function handshakeCases(): CaseDefinition[] {
       level: "MAY",
       requirement:
         "The hub MAY accept the JSON hub protocol (Bitwarden does; official clients use MessagePack)",
-      source: "bitwarden-server.md §5.2",
+      source: server(
+        "src/Notifications/Startup.cs",
+        "AddSignalR().AddMessagePackProtocol keeps JSON",
+      ),
       needs: [],
       async run(ctx): Promise<CaseResult> {
         const json = (await runProbe(ctx)).probes.find((p) => p.protocol === "json")!;
@@ -202,7 +230,14 @@ export function handshakeCases(): CaseDefinition[] {
       level: "MAY",
       requirement:
         "The hub MAY serve POST /hub/negotiate and accept the WebSocket with its connection token",
-      source: "signalr-protocol.md §2.2-2.5",
+      source: sources(
+        server("src/Notifications/Startup.cs", "MapHub with the default transports"),
+        aspnetcore(
+          "src/SignalR/docs/specs/TransportProtocols.md",
+          "407d4948c1b759e93697e5b1f75c0e4aad9b5a95",
+          "negotiate",
+        ),
+      ),
       needs: [],
       run: (ctx) =>
         probeWebSocket(ctx, { negotiate: true }, "negotiate + WebSocket with id accepted"),
@@ -211,7 +246,14 @@ export function handshakeCases(): CaseDefinition[] {
       id: `hub/handshake/${transport === "ServerSentEvents" ? "sse" : "long-polling"}`,
       level: "MAY",
       requirement: `The hub MAY offer the ${transport} transport after negotiate`,
-      source: "signalr-protocol.md §2.6",
+      source: sources(
+        server("src/Notifications/Startup.cs", "MapHub with the default transports"),
+        aspnetcore(
+          "src/SignalR/docs/specs/TransportProtocols.md",
+          "407d4948c1b759e93697e5b1f75c0e4aad9b5a95",
+          "Server-Sent Events, Long Polling",
+        ),
+      ),
       needs: [],
       async run(ctx): Promise<CaseResult> {
         const token = await sharedHubToken(ctx);
@@ -349,8 +391,11 @@ export function handshakeCases(): CaseDefinition[] {
       level: "SHOULD",
       requirement:
         "The hub SHOULD close a WebSocket that sends no handshake within the 15 s handshake timeout",
-      source:
-        "dotnet/aspnetcore src/SignalR/server/Core/src/HubOptionsSetup.cs @ cca91f243918df72a3228817436ab78291684d41 (DefaultHandshakeTimeout)",
+      source: aspnetcore(
+        "src/SignalR/server/Core/src/HubOptionsSetup.cs",
+        HUB_OPTIONS_SETUP_COMMIT,
+        "DefaultHandshakeTimeout",
+      ),
       needs: [],
       async run(ctx) {
         const started = performance.now();

@@ -22,6 +22,7 @@ import {
 import { newGuid, ORGANIZATION_CLAIMS } from "../driver/identity.ts";
 import { createEnvelopeInjector } from "../driver/injectors.ts";
 import { connectWorld, type EndpointSpec, injectAndObserve } from "../driver/world.ts";
+import { HUB_HELPERS, NOTIFICATIONS_HUB, sources } from "./_sources.ts";
 
 const DEVICE_TYPES: readonly (DeviceType | null)[] = [
   DeviceType.ChromeBrowser,
@@ -421,7 +422,7 @@ export function isolationCases(): CaseDefinition[] {
     level: "MUST",
     requirement:
       "For generated worlds and push sequences, the hub MUST deliver each push to exactly the connections its route names, once, and to nobody else",
-    source: "bitwarden-server.md §2.2, §4.3",
+    source: sources(HUB_HELPERS, NOTIFICATIONS_HUB),
     needs: ["inject:envelope"],
     needsAnyOf: ["authority", "identity"],
     // Connections, injections and the grace wait of every world asked for.

@@ -37,6 +37,7 @@ import {
   SENTINEL,
   type WorldAction,
 } from "../driver/world.ts";
+import { HUB_HELPERS, NOTIFICATIONS_HUB, server, sources } from "./_sources.ts";
 
 /** A change a device makes through the API. */
 export type ChangeKind =
@@ -507,7 +508,14 @@ export function isolationApiCases(): CaseDefinition[] {
     level: "MUST",
     requirement:
       "For generated worlds of the target's users, devices and organizations and sequences of real API changes, each resulting push MUST reach exactly the connections its route names, once, with the acting device as ContextId, and nobody else",
-    source: "bitwarden-server.md §2.4, §4.3; bitwarden-api.md §3",
+    source: sources(
+      HUB_HELPERS,
+      NOTIFICATIONS_HUB,
+      server("src/Core/Vault/PushNotificationServiceVaultExtensions.cs"),
+      server("src/Core/Vault/Services/Implementations/CipherSyncPushService.cs"),
+      server("src/Core/Tools/PushNotificationServiceToolsExtensions.cs"),
+      server("src/Core/Auth/PushNotificationServiceAuthExtensions.cs"),
+    ),
     needs: ["inject:api", "identity"],
     // Logins, organizations, API calls and the grace wait of every world asked for.
     timeout: (run) => propertyTimeout(run, 3 * run.graceMs + 6000),

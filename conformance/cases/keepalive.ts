@@ -13,6 +13,13 @@ import { type HubMessage, MessageType } from "../../protocol/signalr/mod.ts";
 import { type CaseContext, type CaseDefinition, CaseFailure, CaseUnsupported } from "../types.ts";
 import type { HubClient } from "../driver/hub_client.ts";
 import { connectMain, sharedHubToken } from "./_common.ts";
+import {
+  aspnetcore,
+  CLIENT_CONNECTION,
+  HUB_CONNECTION_CONTEXT_COMMIT,
+  HUB_OPTIONS_SETUP_COMMIT,
+  sources,
+} from "./_sources.ts";
 
 /**
  * The official client's server timeout: no hub-level data for this long drops the connection
@@ -147,7 +154,7 @@ export function keepaliveCases(): CaseDefinition[] {
       level: "MUST",
       requirement:
         "A client that pings every 15 s, as the official clients do, MUST hear a hub-level message from the hub within 30 s, or it drops the connection",
-      source: `${CLIENT_SOURCE}; clients-vaultwarden.md §0.5`,
+      source: sources(CLIENT_SOURCE, CLIENT_CONNECTION),
       needs: [],
       async run(ctx) {
         const caseStart = performance.now();
@@ -174,8 +181,18 @@ export function keepaliveCases(): CaseDefinition[] {
       level: "SHOULD",
       requirement:
         "The hub SHOULD send SignalR Pings on its own, so an idle client that does not ping hears from it within 30 s (Bitwarden: KeepAliveInterval 15 s)",
-      source:
-        "dotnet/aspnetcore src/SignalR/server/Core/src/HubOptionsSetup.cs @ cca91f243918df72a3228817436ab78291684d41 (DefaultKeepAliveInterval); signalr-protocol.md §3.6",
+      source: sources(
+        aspnetcore(
+          "src/SignalR/server/Core/src/HubOptionsSetup.cs",
+          HUB_OPTIONS_SETUP_COMMIT,
+          "DefaultKeepAliveInterval",
+        ),
+        aspnetcore(
+          "src/SignalR/server/Core/src/HubConnectionContext.cs",
+          HUB_CONNECTION_CONTEXT_COMMIT,
+          "KeepAliveTick",
+        ),
+      ),
       needs: [],
       async run(ctx) {
         const caseStart = performance.now();
@@ -222,7 +239,11 @@ export function keepaliveCases(): CaseDefinition[] {
       level: "SHOULD",
       requirement:
         "The hub SHOULD send a Close message with an error before closing a connection that sent an unparseable message",
-      source: "signalr-protocol.md §3.7",
+      source: aspnetcore(
+        "src/SignalR/server/Core/src/HubConnectionHandler.cs",
+        "bf884ebc758a8ca4e6d99efdeba223dcf0e38d6c",
+        "SendCloseAsync",
+      ),
       needs: [],
       async run(ctx) {
         const token = await sharedHubToken(ctx);

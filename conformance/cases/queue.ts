@@ -12,8 +12,13 @@ import { checkDelivery, envelopeKey, invocationKey } from "../driver/compare.ts"
 import { newGuid } from "../driver/identity.ts";
 import type { HubClient } from "../driver/hub_client.ts";
 import { connectMain, ownPushes, sleep, validHubToken } from "./_common.ts";
+import { server, sources } from "./_sources.ts";
 
-const SOURCE = "bitwarden-server.md §1.3";
+const SOURCE = sources(
+  server("src/Notifications/AzureQueueHostedService.cs"),
+  server("src/Core/Utilities/CoreHelpers.cs", "DecodeMessageText: base64, else the raw text"),
+  server("src/Core/Platform/Push/Engines/AzureQueuePushEngine.cs"),
+);
 
 function folderUpdate(userId: string): Envelope {
   return {
@@ -110,7 +115,10 @@ export function queueCases(): CaseDefinition[] {
       level: "MUST",
       requirement:
         "A queue message of an undefined push type MUST be dropped without delivery and without stopping the consumer",
-      source: "bitwarden-server.md §2.2 (default branch)",
+      source: sources(
+        server("src/Notifications/HubHelpers.cs", "default branch"),
+        server("src/Notifications/AzureQueueHostedService.cs"),
+      ),
       needs: ["inject:queue"],
       run: (ctx) =>
         withUser(ctx, async (client, userId, queue) => {
@@ -138,7 +146,10 @@ export function queueCases(): CaseDefinition[] {
       level: "MUST",
       requirement:
         "A queue message whose dispatch failed MUST stay in the queue and be retried (not deleted before its retries are used up)",
-      source: "bitwarden-server.md §1.3 (delete only when DequeueCount > 2)",
+      source: server(
+        "src/Notifications/AzureQueueHostedService.cs",
+        "deleted after a failure only when DequeueCount > 2",
+      ),
       needs: ["inject:queue"],
       run: (ctx) =>
         withUser(ctx, async (client, userId, queue) => {

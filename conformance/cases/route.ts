@@ -20,6 +20,13 @@ import {
   type RouteScenario,
 } from "./_route_world.ts";
 import { requireProtocol } from "./_common.ts";
+import {
+  HUB_HELPERS,
+  NOTIFICATIONS_HUB,
+  NOTIFICATIONS_STARTUP,
+  PUSH_TYPE,
+  sources,
+} from "./_sources.ts";
 
 /** Metadata of a route case, for self-tests that predict which cases a fault breaks. */
 export interface RouteCaseInfo {
@@ -122,7 +129,7 @@ export function routeCases(): CaseDefinition[] {
     } (${scenario.type}) ${scenario.summary}, exactly once, with the ${
       protocol === "json" ? "JSON (camelCase)" : "MessagePack (PascalCase)"
     } argument and ContextId, and to nobody else`,
-    source: "bitwarden-server.md §2.2, §4.3, §5",
+    source: sources(HUB_HELPERS, NOTIFICATIONS_HUB, PUSH_TYPE, NOTIFICATIONS_STARTUP),
     needs: ["inject:envelope", ...scenario.needs],
     needsAnyOf: ["authority", "identity"],
     run: (ctx) => runScenario(ctx, scenario, protocol),

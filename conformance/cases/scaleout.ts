@@ -19,6 +19,7 @@ import {
   type EndpointSpec,
   injectAndObserve,
 } from "../driver/world.ts";
+import { HUB_HELPERS, server, sources } from "./_sources.ts";
 
 function hubUrls(ctx: CaseContext): string[] {
   if (ctx.target.extraHubUrls.length === 0) {
@@ -39,7 +40,10 @@ export function scaleoutCases(): CaseDefinition[] {
       level: "MUST",
       requirement:
         "A user push injected once MUST reach the user's sockets on every instance, once each",
-      source: "clients-vaultwarden.md §4 (deployment checks)",
+      source: sources(
+        server("src/Notifications/Startup.cs", "AddStackExchangeRedis backplane"),
+        HUB_HELPERS,
+      ),
       needs: ["inject:envelope", "scaleout"],
       needsAnyOf: ["authority", "identity"],
       async run(ctx) {
@@ -109,7 +113,10 @@ export function scaleoutCases(): CaseDefinition[] {
       level: "MUST",
       requirement:
         "An AuthRequestResponse injected once MUST reach the requester's anonymous socket on whichever instance holds it",
-      source: "clients-vaultwarden.md §3 #6",
+      source: sources(
+        server("src/Notifications/Startup.cs", "AddStackExchangeRedis backplane"),
+        server("src/Notifications/HubHelpers.cs", "AuthRequestResponse to the request id's group"),
+      ),
       needs: ["inject:envelope", "scaleout"],
       needsAnyOf: ["authority", "identity"],
       async run(ctx) {

@@ -11,8 +11,12 @@ import { type CaseContext, type CaseDefinition, CaseFailure } from "../types.ts"
 import { internalToken, postSend } from "../driver/send_injector.ts";
 import { connectMain, ownPushes, validHubToken } from "./_common.ts";
 import type { HubClient } from "../driver/hub_client.ts";
+import { server, sources } from "./_sources.ts";
 
-const SOURCE = "bitwarden-server.md §1.4";
+const SOURCE = sources(
+  server("src/Notifications/Controllers/SendController.cs"),
+  server("src/Notifications/Startup.cs", "policy Internal"),
+);
 
 async function listener(ctx: CaseContext): Promise<{ client: HubClient; userId: string }> {
   const { identity, token } = await validHubToken(ctx);
@@ -156,7 +160,10 @@ export function sendCases(): CaseDefinition[] {
       level: "MUST",
       requirement:
         "POST /send MUST answer a push of an undefined type with 200, deliver nothing, and keep serving later pushes",
-      source: "bitwarden-server.md §2.2 (default branch), §1.4",
+      source: sources(
+        server("src/Notifications/HubHelpers.cs", "default branch"),
+        server("src/Notifications/Controllers/SendController.cs"),
+      ),
       needs: ["inject:send"],
       async run(ctx) {
         const token = await internalToken(ctx);

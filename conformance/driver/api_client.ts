@@ -9,10 +9,16 @@
 import { Buffer } from "node:buffer";
 import { DeviceType } from "../../protocol/bitwarden/mod.ts";
 import { masterPasswordHash } from "../../protocol/bitwarden/mod.ts";
-import { type CaseContext, CaseUnsupported, type Trace } from "../types.ts";
+import {
+  type CaseContext,
+  CaseUnsupported,
+  type TargetLimitReached,
+  type Trace,
+} from "../types.ts";
 import { newGuid } from "./identity.ts";
 import { limitDecision, type LimitedCall, parseRetryAfter, waitRetryAfter } from "./rate_limit.ts";
 import { type Credential, sessionCache } from "./session_cache.ts";
+import { createdData } from "./created_data.ts";
 import { reachFetch } from "./reach.ts";
 import {
   isMissingRoute,
@@ -165,7 +171,11 @@ async function limited<T>(ctx: CaseContext, kind: LimitedCall, run: () => Promis
     } catch (error) {
       if (!(error instanceof ApiError) || error.status !== 429) throw error;
       const decision = attempt === 0 ? limitDecision(ctx, kind, error.retryAfterMs) : undefined;
-      if (typeof decision !== "number") throw decision ?? limitDecision(ctx, kind, undefined);
+      if (typeof decision !== "number") {
+        const spent = decision ?? limitDecision(ctx, kind, undefined) as TargetLimitReached;
+        if (kind === "login") sessionCache(ctx.target).loginLimitReached(spent, error.retryAfterMs);
+        throw spent;
+      }
       ctx.log(`${kind} rate-limited: waiting ${decision} ms (Retry-After)`);
       await waitRetryAfter(decision, ctx.signal);
     }
@@ -347,6 +357,8 @@ export class ApiSession {
    * @param name Trace lifeline name.
    * @returns The account.
    * @throws {CaseUnsupported} When the run was given `--accounts` (it registers none then).
+   * @throws {TargetLimitReached} When the run's login budget was found spent less than a
+   * refill period ago (the account could not log in).
    */
   static async register(ctx: CaseContext, name: string): Promise<Account> {
     if (ctx.target.accounts !== undefined) {
@@ -354,6 +366,9 @@ export class ApiSession {
         `Needs an account of its own to register, but the run was given accounts made beforehand (--accounts), so it registers none`,
       );
     }
+    // Past the login budget a new account could not log in, so it would only stay behind.
+    const spent = sessionCache(ctx.target).loginLimit();
+    if (spent) throw spent;
     const identity = trimSlash(ctx.target.identityUrl);
     const email = `conformance-${newGuid()}@${ctx.target.emailDomain ?? "example.com"}`;
     const password = `Conformance-${newGuid()}`;
@@ -434,6 +449,8 @@ export class ApiSession {
         `Prelogin answered kdfIterations ${prelogin.kdfIterations}, registered with ${iterations}`,
       );
     }
+    // Recorded once it can log in, so the run can delete it at the end (see cleanup.ts).
+    createdData(ctx.target).registered({ email, passwordHash });
     return { email, passwordHash };
   }
 
@@ -563,6 +580,7 @@ export class ApiSession {
       if (method === "POST" && SESSION_ENDING_PATHS.has(path)) {
         sessionCache(this.#ctx.target).forgetAccount(this.account.email);
       }
+      createdData(this.#ctx.target).answered(this.account, { method, path, body }, answer);
       return answer;
     } catch (error) {
       // A refused token (security stamp rotated, device removed) must not be handed to later cases.
@@ -668,6 +686,7 @@ export class ApiSession {
       },
     ) as { id?: string };
     if (!answer?.id) throw new Error("Auth request answer has no id");
+    createdData(this.#ctx.target).authRequested(this.account, answer.id);
     return { id: answer.id, accessCode };
   }
 }

@@ -240,6 +240,11 @@ Deno.test("a spent login limit without Retry-After is TargetLimitReached naming 
       deviceType: DeviceType.LinuxCLI,
     });
     assert.deepEqual([fake.counts.password, fake.counts.limited], [2, 1]);
+    // Once the budget was found spent, the run registers no account it could not log in to.
+    const registered = fake.counts.register;
+    const refused = await ApiSession.register(context(fake.target), "late").catch((e) => e);
+    assert.ok(refused instanceof TargetLimitReached, String(refused));
+    assert.equal(fake.counts.register, registered);
   } finally {
     await fake.close();
   }

@@ -20,7 +20,7 @@
  */
 
 import type { DeviceType } from "../../protocol/bitwarden/mod.ts";
-import type { ResolvedTarget, Trace } from "../types.ts";
+import type { ResolvedTarget, TargetLimitReached, Trace } from "../types.ts";
 
 /** What a password or refresh grant gave for one device. */
 export interface Credential {
@@ -59,6 +59,13 @@ export interface DeviceRequest {
   readonly shared?: boolean;
 }
 
+/**
+ * How long a spent login budget is taken to stay spent when the 429 names no `Retry-After`:
+ * Vaultwarden's default `LOGIN_RATELIMIT_SECONDS` (dani-garcia/vaultwarden src/config.rs @
+ * 1.37.2 (46d71107f5094460dd5ecbe1dbac6e6c71e5189a)), which refills one login per period.
+ */
+export const LOGIN_LIMIT_PERIOD_MS = 60_000;
+
 /** Tokens this close to expiry are refreshed before reuse. */
 export const REFRESH_MARGIN_MS = 5 * 60_000;
 
@@ -82,6 +89,37 @@ export class SessionCache {
   #changed = new Map<string, number>();
   #logins = 0;
   #reuses = 0;
+
+  #loginLimit: { readonly error: TargetLimitReached; readonly untilMs: number } | undefined;
+
+  /**
+   * Records that a password-grant login was refused for the target's rate limit and not
+   * waited out. Until the limit may have let one more login through (`Retry-After`, else
+   * Vaultwarden's default period of {@linkcode LOGIN_LIMIT_PERIOD_MS}), the run registers no
+   * account: one it cannot log in to can be neither used by a case nor deleted afterwards.
+   *
+   * @param error The case's stop signal.
+   * @param retryAfterMs The 429's `Retry-After`, if it had one.
+   * @param now The clock (default `Date.now`).
+   */
+  loginLimitReached(
+    error: TargetLimitReached,
+    retryAfterMs: number | undefined,
+    now: () => number = Date.now,
+  ): void {
+    this.#loginLimit = { error, untilMs: now() + (retryAfterMs ?? LOGIN_LIMIT_PERIOD_MS) };
+  }
+
+  /**
+   * The stop signal of a spent login budget, while it is likely still spent.
+   *
+   * @param now The clock (default `Date.now`).
+   * @returns The error to throw, or undefined.
+   */
+  loginLimit(now: () => number = Date.now): TargetLimitReached | undefined {
+    const limit = this.#loginLimit;
+    return limit !== undefined && now() < limit.untilMs ? limit.error : undefined;
+  }
 
   /** Password-grant logins the run made. */
   get logins(): number {
@@ -182,6 +220,19 @@ export class SessionCache {
     for (const key of [...this.#devices.keys()]) {
       if (key.startsWith(prefix)) this.#devices.delete(key);
     }
+  }
+
+  /**
+   * The device types an account has a logged-in device of in its first slot, so a later caller
+   * (the run's cleanup) can reuse one instead of spending a login.
+   *
+   * @param email The account's e-mail.
+   * @returns The device types, in login order.
+   */
+  deviceTypesOf(email: string): DeviceType[] {
+    const prefix = `${email.toLowerCase()}\n`;
+    return [...this.#devices.keys()].filter((key) => key.startsWith(prefix) && key.endsWith("\n0"))
+      .map((key) => Number(key.split("\n")[1]) as DeviceType);
   }
 
   /** The current membership epoch (stamp new credentials with it). */

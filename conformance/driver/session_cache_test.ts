@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { RecordingTrace } from "../trace.ts";
-import { type Credential, REFRESH_MARGIN_MS, SessionCache } from "./session_cache.ts";
+import { TargetLimitReached } from "../types.ts";
+import {
+  type Credential,
+  LOGIN_LIMIT_PERIOD_MS,
+  REFRESH_MARGIN_MS,
+  SessionCache,
+} from "./session_cache.ts";
 
 function credential(fields: Partial<Credential> = {}): Credential {
   return {
@@ -112,4 +118,21 @@ Deno.test("forgetAccount: every device of a stamped account logs in again, other
   );
   assert.deepEqual(again.map((d) => d.reused), [false, false, true]);
   assert.equal(cache.logins, 5);
+});
+
+Deno.test("a spent login budget holds for Retry-After, else one refill period", () => {
+  const cache = new SessionCache();
+  let now = 1_000_000;
+  const clock = () => now;
+  const spent = new TargetLimitReached("spent");
+  assert.equal(cache.loginLimit(clock), undefined);
+  cache.loginLimitReached(spent, undefined, clock);
+  assert.equal(cache.loginLimit(clock), spent);
+  now += LOGIN_LIMIT_PERIOD_MS - 1;
+  assert.equal(cache.loginLimit(clock), spent);
+  now += 1;
+  assert.equal(cache.loginLimit(clock), undefined, "a login may have refilled");
+  cache.loginLimitReached(spent, 5_000, clock);
+  now += 5_000;
+  assert.equal(cache.loginLimit(clock), undefined, "Retry-After wins");
 });

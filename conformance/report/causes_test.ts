@@ -73,6 +73,14 @@ Deno.test("causes: console, index.json and report.html name a shared cause once 
     startedAt: "2026-12-03T00:00:00.000Z",
     endedAt: "2026-12-03T00:00:01.000Z",
     durationMs: 1000,
+    cleanup: {
+      kept: false,
+      removed: { accounts: 3, organizations: 0, ciphers: 1, folders: 1, sends: 1 },
+      failed: 1,
+      failures: [{ reason: "account: DELETE /api/accounts answered HTTP 400", count: 1 }],
+      stays: ["event logs"],
+      durationMs: 10,
+    },
   } as unknown as ConformanceReport;
   const lines: string[] = [];
   new ConsoleReporter({ write: (line) => lines.push(line) }).summary(report);
@@ -81,6 +89,10 @@ Deno.test("causes: console, index.json and report.html name a shared cause once 
   assert.match(text, /ERROR 3 cases, one cause \(all fail the run\)/);
   assert.match(text, /cases: {4}e2e\/folder-create, e2e\/cipher-create, e2e\/send-create/);
   assert.match(text, /FAIL hub\/handshake\/json \[MUST\]/);
+  assert.match(
+    text,
+    /Cleanup: removed 3 accounts, 1 cipher, 1 folder, 1 send; 1 removal failure \(1× account: DELETE \/api\/accounts answered HTTP 400\); stays: event logs/,
+  );
 
   const index = renderIndex(report) as { failureCauses: { cases: string[] }[] };
   assert.deepEqual(index.failureCauses[0]!.cases, [
@@ -92,4 +104,9 @@ Deno.test("causes: console, index.json and report.html name a shared cause once 
   const html = renderHtml(report);
   assert.match(html, /Failures by cause \(1 shared by several cases\)/);
   assert.match(html, /href="#case-e2e_send-create"/);
+  assert.match(html, /Cleanup of what the run created on the target: removed 3 accounts/);
+  const cleanup =
+    (index as unknown as { cleanup: { removed: { accounts: number }; failed: number } })
+      .cleanup;
+  assert.deepEqual([cleanup.removed.accounts, cleanup.failed], [3, 1]);
 });

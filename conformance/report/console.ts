@@ -7,6 +7,7 @@
  */
 
 import type { CaseReport, ConformanceReport, RunEvent } from "../runner.ts";
+import { describeCleanup } from "../driver/cleanup_summary.ts";
 import { VERDICTS } from "../verdict.ts";
 import { failureCauses } from "./causes.ts";
 
@@ -144,6 +145,13 @@ export class ConsoleReporter {
     }
     if (report.staleExpectations.length > 0) {
       write(`Expectations naming no case: ${report.staleExpectations.join(", ")}`);
+    }
+    // Quiet runs name the cleanup only when the run left or removed something.
+    const cleanup = report.cleanup;
+    if (
+      !quiet || cleanup.kept || cleanup.failed > 0 || Object.values(cleanup.removed).some(Boolean)
+    ) {
+      write(`Cleanup: ${describeCleanup(cleanup)}`);
     }
     const result = report.passed ? this.#paint("PASS", "PASSED") : this.#paint(
       "FAIL",

@@ -7,6 +7,7 @@
  */
 
 import type { CaseReport, ConformanceReport } from "../runner.ts";
+import { describeCleanup } from "../driver/cleanup_summary.ts";
 import { VERDICTS } from "../verdict.ts";
 import { escapeMarkup as x } from "./_escape.ts";
 import { type FailureCause, failureCauses } from "./causes.ts";
@@ -180,6 +181,9 @@ export function renderHtml(report: ConformanceReport): string {
   }</p>
 <table style="width:auto"><tr>${totals}</tr></table>
 <p class="meta">Expected failures: ${report.expectedFailures} · unexpected passes: ${report.unexpectedPasses}</p>${stale}
+<p class="meta" id="cleanup">Cleanup of what the run created on the target: ${
+    x(describeCleanup(report.cleanup))
+  }</p>
 ${causesSection(failureCauses(failures))}
 <h2>Failures (${failures.length})</h2>
 ${

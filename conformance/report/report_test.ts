@@ -187,6 +187,10 @@ Deno.test("ConsoleReporter prints progress, summary and failures; quiet prints t
   q.onEvent({ type: "start", total: 7, seed: 1 });
   q.summary(report);
   assert.equal(quiet.length, 6);
+  // The example target has no API: the run created nothing, so it removed nothing; only the
+  // full summary says so.
+  assert.ok(!quiet.some((l) => l.startsWith("Cleanup:")));
+  assert.match(text, /\nCleanup: removed nothing; 0 removal failures; stays: event logs\n/);
   assert.match(
     quiet[0]!,
     /^PASS 0, FAIL 2, NON-STRICT 1, INFORMATIONAL 1, UNSUPPORTED 1, ERROR 2;/,
@@ -283,8 +287,17 @@ Deno.test("escapeMarkup and toJsonSafe", () => {
     failing: 0,
     passed: true,
     staleExpectations: ["<gone>"],
+    cleanup: {
+      kept: true,
+      removed: { accounts: 0, organizations: 0, ciphers: 0, folders: 0, sends: 0 },
+      failed: 0,
+      failures: [],
+      stays: ["everything the run created (--keep-data): 2 accounts", "event logs"],
+      durationMs: 0,
+    },
     cases: [],
   });
+  assert.match(html, /kept \(--keep-data\); stays: everything the run created/);
   assert.match(html, /Expectations naming no case: &lt;gone&gt;/);
   assert.match(html, /PASSED/);
 });

@@ -43,7 +43,8 @@ export const requiresToken: CaseDefinition = {
   id: "example/hub/requires-token",
   level: "MUST",
   requirement: "The hub MUST answer 401 to a request without an access token",
-  source: "signalr-protocol.md",
+  source:
+    'bitwarden/server src/Notifications/NotificationsHub.cs @ ac309aa19ed351406a56032d5f26a7a9a99f4abd ([Authorize("Application")])',
   needs: [],
   async run(ctx) {
     const response = await request(ctx, "GET", ctx.target.hubUrl);

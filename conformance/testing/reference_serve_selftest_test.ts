@@ -16,6 +16,7 @@ import { routeCaseInfo } from "../cases/route.ts";
 import type { ResolvedTarget, Verdict } from "../types.ts";
 import { redisSkipReason, startRedis } from "../../testing/mod.ts";
 import { SELFTEST_INTERNAL_KEY, serveTarget, startReferenceServe } from "./reference_serve.ts";
+import { describeCleanup } from "../driver/cleanup_summary.ts";
 
 const RUN: Omit<RunOptions, "target"> = {
   cases: allCases(),
@@ -188,6 +189,45 @@ Deno.test({
       }
     } finally {
       await redis.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "a run against the reference deployment removes every account and object it created",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const serve = await startReferenceServe();
+    try {
+      const store = serve.store!;
+      const counts = () => ({
+        users: store.users.size,
+        organizations: store.organizations.size,
+        memberships: store.memberships.size,
+        collections: store.collections.size,
+        ciphers: store.ciphers.size,
+        folders: store.folders.size,
+        sends: store.sends.size,
+        devices: store.devices.size,
+      });
+      const before = counts();
+      const { report } = await run(serveTarget(serve, { inject: "api" }), {
+        only: ["e2e/", "isolation/api-changes-equal-oracle"],
+      });
+      assert.deepEqual(mustNotPassed(report), []);
+      console.log(
+        `reference serve cleanup: before ${JSON.stringify(before)}, ${
+          describeCleanup(report.cleanup)
+        }, after ${JSON.stringify(counts())}`,
+      );
+      assert.ok(report.cleanup.removed.accounts >= 10, JSON.stringify(report.cleanup));
+      assert.ok(report.cleanup.removed.organizations >= 1, JSON.stringify(report.cleanup));
+      assert.equal(report.cleanup.failed, 0, JSON.stringify(report.cleanup.failures));
+      // The fixture users (alice, bob) and their devices are all that is left.
+      assert.deepEqual(counts(), before);
+    } finally {
+      await serve.stop();
     }
   },
 });

@@ -5,6 +5,8 @@ import { splitBinaryMessages } from "../../protocol/signalr/mod.ts";
 import { KeyedRateLimiter } from "./_rate_limit.ts";
 import { type HubSink, VaultwardenLikePushEngine } from "./_vaultwarden_push.ts";
 import { startVaultwardenLikeTarget } from "./vaultwarden_like_target.ts";
+import { runConformance } from "../runner.ts";
+import { resolveTarget } from "../target.ts";
 
 const HANDSHAKE = '{"protocol":"messagepack","version":1}\x1e';
 const PING = new Uint8Array([0x02, 0x91, 0x06]);
@@ -297,4 +299,152 @@ Deno.test("stand-in push engine: per-member org pushes, Vaultwarden payload form
     ["user:reader", { ContextId: "dev", Type: 16, Payload: { Id: "req", UserId: "reader" } }],
   ]);
   assert.equal((hub.sent[2]!.message as unknown[])[3], "AuthRequestResponseRecieved");
+});
+
+const EMPTY = {
+  users: 0,
+  organizations: 0,
+  memberships: 0,
+  collections: 0,
+  ciphers: 0,
+  folders: 0,
+  sends: 0,
+};
+
+/** What the store holds that a run could have made: users, organizations and vault objects. */
+function storeCounts(store: MemoryStore): typeof EMPTY {
+  return {
+    users: store.users.size,
+    organizations: store.organizations.size,
+    memberships: store.memberships.size,
+    collections: store.collections.size,
+    ciphers: store.ciphers.size,
+    folders: store.folders.size,
+    sends: store.sends.size,
+  };
+}
+
+Deno.test({
+  name:
+    "stand-in: a run removes the accounts, organizations and objects it created; --keep-data keeps them",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const vw = await startVaultwardenLikeTarget({ loginRateLimit: { burst: 1000, seconds: 60 } });
+    const only = [
+      "e2e/folder-create",
+      "e2e/cipher-create",
+      "e2e/send-create",
+      "e2e/security-stamp",
+      "e2e/org-cipher-create",
+      "e2e/auth-request",
+    ];
+    const options = {
+      only,
+      timeoutMs: 60_000,
+      graceMs: 300,
+      seed: 1,
+      runs: 1,
+    };
+    try {
+      const kept = await runConformance({
+        ...options,
+        target: resolveTarget({ target: vw.url, inject: "api" }),
+        keepData: true,
+      });
+      const made = storeCounts(vw.store);
+      assert.ok(
+        made.users >= 5 && made.organizations >= 1 && made.ciphers >= 2,
+        JSON.stringify(made),
+      );
+      assert.equal(kept.cleanup.kept, true);
+      assert.match(
+        kept.cleanup.stays[0]!,
+        /^everything the run created \(--keep-data\): \d+ accounts/,
+      );
+      // Start the second run from an empty store, so what it leaves is what it did not remove.
+      for (const id of [...vw.store.organizations.keys()]) vw.store.deleteOrganization(id);
+      for (const id of [...vw.store.users.keys()]) vw.store.deleteUser(id);
+      assert.deepEqual(storeCounts(vw.store), EMPTY);
+
+      const report = await runConformance({
+        ...options,
+        target: resolveTarget({ target: vw.url, inject: "api" }),
+      });
+      assert.deepEqual(
+        Object.fromEntries(report.cases.map((c) => [c.id, c.verdict])),
+        Object.fromEntries(kept.cases.map((c) => [c.id, c.verdict])),
+        "removal changes no verdict",
+      );
+      assert.deepEqual(storeCounts(vw.store), EMPTY);
+      assert.equal(report.cleanup.failed, 0, JSON.stringify(report.cleanup.failures));
+      assert.equal(report.cleanup.removed.accounts, made.users);
+      assert.ok(report.cleanup.removed.organizations >= 1);
+    } finally {
+      await vw.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "stand-in: accounts the spent login budget keeps out are counted as removal failures, verdicts stay",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const vw = await startVaultwardenLikeTarget({ loginRateLimit: { burst: 1, seconds: 600 } });
+    try {
+      const report = await runConformance({
+        only: ["e2e/folder-create"],
+        timeoutMs: 30_000,
+        graceMs: 300,
+        seed: 1,
+        runs: 1,
+        target: resolveTarget({ target: vw.url, inject: "api" }),
+      });
+      assert.equal(report.cases[0]!.verdict, "UNSUPPORTED");
+      assert.equal(report.totals.ERROR, 0);
+      // The one device logged in is reused to delete its account; the others cannot log in.
+      assert.equal(report.cleanup.removed.accounts, 1);
+      assert.equal(report.cleanup.failed, vw.store.users.size);
+      assert.ok(report.cleanup.failed >= 1);
+      assert.match(
+        report.cleanup.failures[0]!.reason,
+        /^account: could not log in: the target's login rate limit is spent/,
+      );
+    } finally {
+      await vw.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "stand-in: a cancelled run (Ctrl-C) still removes what it created",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const vw = await startVaultwardenLikeTarget({ loginRateLimit: { burst: 1000, seconds: 60 } });
+    try {
+      const cancel = new AbortController();
+      const report = await runConformance({
+        only: ["e2e/folder-create", "e2e/folder-update", "e2e/send-create", "e2e/send-update"],
+        concurrency: 1,
+        timeoutMs: 30_000,
+        graceMs: 300,
+        seed: 1,
+        runs: 1,
+        target: resolveTarget({ target: vw.url, inject: "api" }),
+        signal: cancel.signal,
+        onEvent: (event) => {
+          if (event.type === "case-end") cancel.abort(new DOMException("SIGINT", "AbortError"));
+        },
+      });
+      assert.ok(report.cases.some((c) => c.verdict === "ERROR"), "cases after the cancel");
+      assert.ok(report.cleanup.removed.accounts >= 2, JSON.stringify(report.cleanup));
+      assert.equal(report.cleanup.failed, 0, JSON.stringify(report.cleanup.failures));
+      assert.deepEqual(storeCounts(vw.store), EMPTY);
+    } finally {
+      await vw.close();
+    }
+  },
 });

@@ -1,7 +1,7 @@
 /**
  * Account routes of the API: security stamp (11 LogOut, ContextId null), password change
  * (11 LogOut, ContextId = acting device), equivalent-domain settings (10 SyncSettings) and
- * `GET /sync` (research bitwarden-api.md §3.5-§3.6).
+ * `GET /sync` (research bitwarden-api.md §3.5-§3.6), and account deletion (11 LogOut).
  *
  * @module
  */
@@ -9,6 +9,7 @@
 import { PushType } from "../../protocol/bitwarden/mod.ts";
 import { hashSecret, verifySecret } from "../kernel/mod.ts";
 import { type ApiDeps, iso, userPush } from "./_deps.ts";
+import { requireUserSecret } from "./_secret.ts";
 import { cipherResponse } from "./ciphers.ts";
 import { folderResponse } from "./folders.ts";
 import {
@@ -117,6 +118,14 @@ function nestedString(state: ModelState, object: JsonObject | null, key: string)
   return value;
 }
 
+/**
+ * `SoleOwnerError` (bitwarden/server
+ * src/Core/AdminConsole/OrganizationFeatures/OrganizationUsers/DeleteClaimedAccount/Errors.cs @
+ * ac309aa19ed351406a56032d5f26a7a9a99f4abd).
+ */
+const SOLE_OWNER =
+  "You cannot delete this member because they are the sole owner of at least one organization vault. Delete these organization vaults or make another member an owner.";
+
 /** New security stamp: the user's refresh tokens die (access tokens live until `exp`). */
 function refreshSecurityStamp(deps: ApiDeps, user: User): void {
   user.securityStamp = newId();
@@ -179,6 +188,40 @@ export function addAccountRoutes(router: Router, deps: ApiDeps): void {
     );
     return emptyOk();
   });
+
+  // bitwarden/server src/Api/Auth/Controllers/AccountsController.cs `Delete` / `PostDelete` and
+  // src/Core/Services/Implementations/UserService.cs `DeleteAsync` @
+  // ac309aa19ed351406a56032d5f26a7a9a99f4abd: the sole owner of an organization is refused,
+  // unless it is their only organization and they its only member (it goes with them).
+  const deleteAccount = async (request: Request) => {
+    const ctx = await deps.auth.user(request);
+    await requireUserSecret(request, ctx.user);
+    const owned = store.membershipsOf(ctx.user.id, MemberStatus.Confirmed).filter((m) =>
+      m.type === MemberType.Owner &&
+      store.membersOf(m.organizationId).filter((o) =>
+          o.type === MemberType.Owner && o.status === MemberStatus.Confirmed
+        ).length <= 1
+    );
+    if (owned.length > 0) {
+      const confirmed = store.membershipsOf(ctx.user.id, MemberStatus.Confirmed);
+      const only = confirmed.length === 1 ? confirmed[0]!.organizationId : undefined;
+      if (only === undefined || store.membersOf(only).length > 1) {
+        throw modelStateError({ "": [SOLE_OWNER] });
+      }
+      store.deleteOrganization(only);
+    }
+    store.deleteUser(ctx.user.id);
+    await deps.push({
+      type: PushType.LogOut,
+      target: "user",
+      targetId: ctx.user.id,
+      payload: { UserId: ctx.user.id, Reason: null },
+      excludeCurrentContext: false,
+    });
+    return emptyOk();
+  };
+  router.on("DELETE", "/accounts", deleteAccount);
+  router.on("POST", "/accounts/delete", deleteAccount);
 
   const domains = (user: User) => ({
     object: "domains",

@@ -1,5 +1,6 @@
 import { deepStrictEqual, strictEqual } from "node:assert/strict";
 import {
+  ACME,
   ALICE,
   api,
   BOB,
@@ -117,6 +118,91 @@ Deno.test("POST /api/accounts/password checks the hash, rotates it and logs othe
     );
   } finally {
     await Promise.all(watchers.map((w) => w.stop()));
+    await serve.stop();
+  }
+});
+
+Deno.test("DELETE /api/accounts and /api/organizations/{id} ask for the hash, refuse a sole owner, push LogOut", async (t) => {
+  const serve = await startTestServe();
+  const base = serve.url;
+  const store = serve.store!;
+  const web = await login(base, ALICE, { id: ALICE.web, type: 9 });
+  const bob = await login(base, BOB, { id: BOB.web, type: 10 });
+  const desktop = await login(base, ALICE, { id: ALICE.desktop, type: 8 });
+  const aliceHub = await watch(base, "alice-desktop", { token: desktop });
+  const errors = (body: unknown) => (body as { validationErrors: unknown }).validationErrors;
+  try {
+    await t.step("a wrong hash is 400 'User verification failed.'", async () => {
+      const wrong = await api(base, "DELETE", "/accounts", {
+        token: web,
+        body: { masterPasswordHash: "wrong" },
+      });
+      deepStrictEqual([wrong.status, errors(wrong.body)], [400, {
+        "": ["User verification failed."],
+      }]);
+      const none = await api(base, "DELETE", "/accounts", { token: web, body: {} });
+      deepStrictEqual(errors(none.body), {
+        "": ["MasterPasswordHash, OTP, or AccessCode must be supplied."],
+      });
+    });
+
+    await t.step("the sole owner of an organization with other members is refused", async () => {
+      const refused = await api(base, "DELETE", "/accounts", {
+        token: web,
+        body: { masterPasswordHash: ALICE.hash },
+      });
+      strictEqual(refused.status, 400);
+      strictEqual(
+        (errors(refused.body) as Record<string, string[]>)[""]![0]!.startsWith(
+          "You cannot delete this member because they are the sole owner",
+        ),
+        true,
+      );
+      strictEqual(store.users.has(ALICE.id), true);
+    });
+
+    await t.step("only an owner deletes an organization, with its collections", async () => {
+      const member = await api(base, "DELETE", `/organizations/${ACME}`, {
+        token: bob,
+        body: { masterPasswordHash: BOB.hash },
+      });
+      strictEqual(member.status, 404);
+      const owner = await api(base, "POST", `/organizations/${ACME}/delete`, {
+        token: web,
+        body: { masterPasswordHash: ALICE.hash },
+      });
+      deepStrictEqual([owner.status, owner.body], [200, null]);
+      strictEqual(store.organizations.has(ACME), false);
+      strictEqual([...store.collections.values()].some((c) => c.organizationId === ACME), false);
+      strictEqual([...store.memberships.values()].some((m) => m.organizationId === ACME), false);
+    });
+
+    await t.step("then the account goes, with its vault, and its devices hear LogOut", async () => {
+      const deleted = await api(base, "DELETE", "/accounts", {
+        token: web,
+        body: { masterPasswordHash: ALICE.hash },
+      });
+      deepStrictEqual([deleted.status, deleted.body], [200, null]);
+      await waitFor(() => aliceHub.received.length > 0, "LogOut on alice's desktop");
+      deepStrictEqual(aliceHub.received.map((r) => plain(r.message) as Pushed), [{
+        ContextId: null,
+        Type: 11,
+        Payload: { UserId: ALICE.id, Reason: null },
+      }]);
+      strictEqual(store.users.has(ALICE.id), false);
+      const left = [store.ciphers, store.folders, store.sends, store.devices, store.memberships]
+        .flatMap((m) => [...m.values()]).filter((r) =>
+          (r as { userId: unknown }).userId === ALICE.id
+        );
+      deepStrictEqual(left, []);
+      strictEqual((await api(base, "GET", "/accounts/profile", { token: web })).status, 401);
+      strictEqual(
+        (await tokenRequest(base, passwordForm(ALICE, { id: ALICE.web, type: 9 }))).status,
+        400,
+      );
+    });
+  } finally {
+    await aliceHub.stop();
     await serve.stop();
   }
 });

@@ -1,7 +1,7 @@
 /**
  * Organization routes: create (6 SyncOrgKeys to the owner), invite / accept / confirm
  * (6 to the confirmed member) / remove (6 to the removed member), collection-management
- * settings (19 to `Organization_{id}`) and policies (25 to `Organization_{id}`)
+ * settings (19 to `Organization_{id}`), policies (25 to `Organization_{id}`) and deletion (no push)
  * (research bitwarden-api.md §3.7-§3.9).
  *
  * Hubproof sends no e-mail: inviting a registered user makes them Accepted at once (as
@@ -14,6 +14,7 @@ import { Buffer } from "node:buffer";
 import { PushType } from "../../protocol/bitwarden/mod.ts";
 import type { PushNotification } from "../push/types.ts";
 import { type ApiDeps, guidParam, iso } from "./_deps.ts";
+import { requireUserSecret } from "./_secret.ts";
 import type { UserContext } from "./context.ts";
 import {
   badRequest,
@@ -255,6 +256,20 @@ export function addOrganizationRoutes(router: Router, deps: ApiDeps): void {
     if (!membership(ctx, org)) throw notFound();
     return jsonResponse(organizationResponse(org));
   });
+
+  // bitwarden/server src/Api/AdminConsole/Controllers/OrganizationsController.cs `Delete` /
+  // `PostDelete` @ ac309aa19ed351406a56032d5f26a7a9a99f4abd: owners only (others get 404), the
+  // master password again, and OrganizationDeleteCommand pushes nothing.
+  const deleteOrganization = async (request: Request, params: Record<string, string>) => {
+    const ctx = await deps.auth.user(request);
+    const org = organization(params.orgId);
+    if (membership(ctx, org)?.type !== MemberType.Owner) throw notFound();
+    await requireUserSecret(request, ctx.user);
+    store.deleteOrganization(org.id);
+    return emptyOk();
+  };
+  router.on("DELETE", "/organizations/:orgId", deleteOrganization);
+  router.on("POST", "/organizations/:orgId/delete", deleteOrganization);
 
   router.on("GET", "/organizations/:orgId/users", async (request, params) => {
     const ctx = await deps.auth.user(request);

@@ -455,4 +455,48 @@ export class MemoryStore {
   membersOf(organizationId: string): Membership[] {
     return [...this.memberships.values()].filter((m) => m.organizationId === organizationId);
   }
+
+  /**
+   * Deletes a user and what hangs off it, as Bitwarden's `User_DeleteById` does (bitwarden/server
+   * src/Sql/dbo/Stored Procedures/User_DeleteById.sql @ ac309aa19ed351406a56032d5f26a7a9a99f4abd):
+   * personal ciphers, folders, Sends, devices, memberships, auth requests, refresh grants and
+   * notification statuses. Organizations stay; callers check sole ownership first.
+   *
+   * @param userId The user.
+   */
+  deleteUser(userId: string): void {
+    const own = (record: { readonly userId: string | null }) => record.userId === userId;
+    deleteWhere(this.ciphers, own);
+    deleteWhere(this.folders, own);
+    deleteWhere(this.sends, own);
+    deleteWhere(this.devices, own);
+    deleteWhere(this.memberships, own);
+    deleteWhere(this.authRequests, own);
+    deleteWhere(this.refreshGrants, own);
+    for (const key of [...this.notificationStatuses.keys()]) {
+      if (key.endsWith(`:${userId}`)) this.notificationStatuses.delete(key);
+    }
+    this.users.delete(userId);
+  }
+
+  /**
+   * Deletes an organization with its ciphers, collections, memberships and policies, as
+   * Bitwarden's `Organization_DeleteById` does (bitwarden/server src/Sql/dbo/Stored
+   * Procedures/Organization_DeleteById.sql @ ac309aa19ed351406a56032d5f26a7a9a99f4abd).
+   *
+   * @param organizationId The organization.
+   */
+  deleteOrganization(organizationId: string): void {
+    const inside = (record: { readonly organizationId: string | null }) =>
+      record.organizationId === organizationId;
+    deleteWhere(this.ciphers, inside);
+    deleteWhere(this.collections, inside);
+    deleteWhere(this.memberships, inside);
+    deleteWhere(this.policies, inside);
+    this.organizations.delete(organizationId);
+  }
+}
+
+function deleteWhere<V>(map: Map<string, V>, match: (value: V) => boolean): void {
+  for (const [key, value] of map) if (match(value)) map.delete(key);
 }
