@@ -24,6 +24,7 @@ import {
 } from "./_bitwarden_client.ts";
 import { connectHubClient, type HubClient } from "./_hub_client.ts";
 import { percentile, within } from "./_measure.ts";
+import { cpuSeconds } from "./_pinning.ts";
 
 /** Push types of the two changes (bitwarden/server src/Core/Enums/PushType.cs). */
 const SYNC_FOLDER_CREATE = 7;
@@ -80,6 +81,10 @@ export interface PhaseResult {
   readonly changesPerSecond: number;
   /** Changes answered per second while the schedule ran. */
   readonly answeredPerSecond: number;
+  /** The server's CPU per change in ms (NaN when its process is not known). */
+  readonly serverCpuMsPerChange: number;
+  /** The server's CPU seconds per wall second over the phase (1 = one core busy). */
+  readonly serverCpuShare: number;
 }
 
 interface Receipt {
@@ -94,6 +99,7 @@ interface Receipt {
  * @param name Display name.
  * @param baseUrl The deployment.
  * @param connections Hub connections to hold.
+ * @param serverPid The server's process, when known, for its CPU time.
  * @returns The prepared target.
  * @throws {Error} When registration, login or a connection fails.
  */
@@ -101,7 +107,9 @@ export async function prepareTarget(
   name: string,
   baseUrl: string,
   connections: number,
+  serverPid?: number,
 ): Promise<PreparedTarget> {
+  const cpu = () => serverPid === undefined ? Promise.resolve(NaN) : cpuSeconds(serverPid);
   const account: BenchAccount = await registerAccount(baseUrl, name.split(" ")[0]!.toLowerCase());
   const setup = await loginDevice(baseUrl, account);
   const { organizationId, collectionId } = await createOrganization(baseUrl, setup, account);
@@ -186,6 +194,7 @@ export async function prepareTarget(
     made: Map<string, number>,
     startedAt: number,
     answeredSeconds: number,
+    cpuAtStart: number,
   ): Promise<PhaseResult> => {
     const complete = () =>
       [...made.keys()].every((id) => (receipts.get(id)?.times.length ?? 0) >= connections);
@@ -193,6 +202,8 @@ export async function prepareTarget(
     while (!complete() && performance.now() - waitStart < 15_000 && lost === 0) {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
+    const cpuUsed = await cpu() - cpuAtStart;
+    const wallSeconds = (performance.now() - startedAt) / 1000;
     // Let duplicates and strays surface before counting.
     await new Promise((resolve) => setTimeout(resolve, 200));
     const latencies: number[] = [];
@@ -225,6 +236,8 @@ export async function prepareTarget(
       p99Ms: percentile(latencies, 99),
       changesPerSecond: made.size / ((last - startedAt) / 1000),
       answeredPerSecond: made.size / answeredSeconds,
+      serverCpuMsPerChange: (cpuUsed * 1000) / made.size,
+      serverCpuShare: cpuUsed / wallSeconds,
     };
   };
 
@@ -244,6 +257,7 @@ export async function prepareTarget(
       const interval = 1000 / rate;
       const inFlight = new Set<Promise<void>>();
       const failures: unknown[] = [];
+      const cpuAtStart = await cpu();
       const startedAt = performance.now();
       for (let n = 0; n < total; n++) {
         const scheduled = startedAt + n * interval;
@@ -261,11 +275,12 @@ export async function prepareTarget(
       if (failures.length > 0) {
         throw new Error(`${name}: ${failures.length} change(s) failed: ${failures[0]}`);
       }
-      return await settle(made, startedAt, answeredSeconds);
+      return await settle(made, startedAt, answeredSeconds, cpuAtStart);
     },
     async saturate(kind, { workers, seconds }) {
       begin(kind);
       const made = new Map<string, number>();
+      const cpuAtStart = await cpu();
       const startedAt = performance.now();
       const stopAt = startedAt + seconds * 1000;
       await within(
@@ -278,7 +293,7 @@ export async function prepareTarget(
         seconds * 1000 + 30_000,
         `${name}: the saturation phase`,
       );
-      return await settle(made, startedAt, (performance.now() - startedAt) / 1000);
+      return await settle(made, startedAt, (performance.now() - startedAt) / 1000, cpuAtStart);
     },
     async close() {
       await Promise.all(clients.map((c) => c.close()));

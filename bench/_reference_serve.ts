@@ -7,7 +7,7 @@
  */
 
 import { type ManagedProcess, spawnManaged } from "../testing/mod.ts";
-import { pinned } from "./_measure.ts";
+import { pinned } from "./_pinning.ts";
 
 /** A running reference server. */
 export interface ReferenceServe {
@@ -27,6 +27,9 @@ export const LOAD_CORE = 1;
 /**
  * Starts `server/main.ts --port 0` with `args` and waits for its banner.
  *
+ * With `HUBPROOF_BENCH_CPU_PROF=<dir>` in the environment the server runs with
+ * `--cpu-prof --cpu-prof-dir=<dir>` and writes a V8 CPU profile when it stops.
+ *
  * @param args Extra serve flags (`--mode cloud`, `--queue-connection-string …`).
  * @returns The running server; `process.stop()` it in a `finally`.
  * @throws {Error} With the server's output when it exits or does not listen within 60 s.
@@ -36,6 +39,7 @@ export async function startReferenceServe(args: readonly string[] = []): Promise
   const [command, ...rest] = pinned(SERVER_CORE, [
     Deno.execPath(),
     "run",
+    ...profileFlags(),
     "--allow-net",
     "--allow-read",
     "--allow-write",
@@ -57,4 +61,9 @@ export async function startReferenceServe(args: readonly string[] = []): Promise
     await process.stop();
     throw new Error(`The reference server did not start: ${error}\n${process.output()}`);
   }
+}
+
+function profileFlags(): string[] {
+  const dir = Deno.env.get("HUBPROOF_BENCH_CPU_PROF");
+  return dir === undefined || dir === "" ? [] : ["--cpu-prof", `--cpu-prof-dir=${dir}`];
 }

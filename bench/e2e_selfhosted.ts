@@ -23,7 +23,7 @@ import {
 } from "./_e2e_workload.ts";
 import { percentile } from "./_measure.ts";
 import { LOAD_CORE, startReferenceServe } from "./_reference_serve.ts";
-import { pinSelf } from "./_measure.ts";
+import { pinSelf } from "./_pinning.ts";
 import { formatTable, loadAverage, printResults, type ScenarioResult } from "./_results.ts";
 
 /** Settings of a run. */
@@ -140,11 +140,18 @@ export async function runE2eSelfHosted(settings: E2eSettings): Promise<ScenarioR
   const targets: PreparedTarget[] = [];
   let baselineName: string | undefined;
   try {
-    targets.push(await prepareTarget("hubproof", serve.url, settings.connections));
+    targets.push(
+      await prepareTarget("hubproof", serve.url, settings.connections, serve.process.pid),
+    );
     if (settings.vaultwarden !== undefined) {
       const version = await vaultwardenVersion(settings.vaultwarden);
       baselineName = `Vaultwarden ${version} (debug build)`;
       targets.push(await prepareTarget(baselineName, settings.vaultwarden, settings.connections));
+    }
+    // Warm-up (JIT, connection pools, database caches), not counted.
+    for (const target of targets) {
+      await target.paced("user", { rate: 100, seconds: 1 });
+      await target.paced("org", { rate: 100, seconds: 1 });
     }
     const measured = new Map<string, PhaseResult[]>();
     for (let round = 0; round < settings.rounds; round++) {
@@ -172,6 +179,8 @@ export async function runE2eSelfHosted(settings: E2eSettings): Promise<ScenarioR
         hubproofChanges: runs.reduce((n, r) => n + r.changes, 0),
         hubproofDeliveriesVerified: runs.reduce((n, r) => n + r.deliveries, 0),
         hubproofAnsweredPerSecond: median("hubproof", phase, (r) => r.answeredPerSecond)!,
+        hubproofServerCpuMsPerChange: median("hubproof", phase, (r) => r.serverCpuMsPerChange)!,
+        hubproofServerCpuShare: median("hubproof", phase, (r) => r.serverCpuShare)!,
         loadAverageAtStart: load,
         server: "reference serve, all roles in one process, pinned to core 0; load on core 1",
       };
