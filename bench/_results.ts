@@ -139,7 +139,9 @@ export interface MachineInfo {
 }
 
 /**
- * Reads the machine description and the commit.
+ * Reads the machine description and the commit (Deno lets only a process with all permissions
+ * read /proc/cpuinfo and /proc/loadavg: `deno task bench` runs with `-A`, as the scenario
+ * processes it starts do).
  *
  * @param repo The repository root (for git).
  * @returns The machine information; unknown fields read `unknown`.

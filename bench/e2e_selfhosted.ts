@@ -8,7 +8,8 @@
  * - ciphers created in an organization collection at 100 changes/s: p50/p99;
  * - folders created by 32 request loops as fast as the deployment answers: changes/s.
  *
- * Usage: deno run -A bench/e2e_selfhosted.ts [--vaultwarden URL] [--rounds 3] [--seconds 5]
+ * Usage: deno run -A bench/e2e_selfhosted.ts [--vaultwarden URL [--vaultwarden-pid PID]]
+ *          [--rounds 3] [--seconds 5]
  *          [--connections 10] [--quick] [--json]
  *
  * @module
@@ -30,6 +31,8 @@ import { formatTable, loadAverage, printResults, type ScenarioResult } from "./_
 export interface E2eSettings {
   /** A running Vaultwarden to compare with, or undefined. */
   readonly vaultwarden: string | undefined;
+  /** Its process id, for its CPU time per change (optional). */
+  readonly vaultwardenPid: number | undefined;
   /** Interleaved rounds (medians are reported). */
   readonly rounds: number;
   /** Seconds per paced or saturation phase. */
@@ -60,6 +63,7 @@ export function parseE2eArgs(args: readonly string[]): E2eSettings {
       args: [...args],
       options: {
         vaultwarden: { type: "string" },
+        "vaultwarden-pid": { type: "string" },
         rounds: { type: "string" },
         seconds: { type: "string" },
         connections: { type: "string" },
@@ -84,8 +88,15 @@ export function parseE2eArgs(args: readonly string[]): E2eSettings {
   if (vaultwarden !== undefined && !URL.canParse(vaultwarden)) {
     throw new TypeError(`Invalid --vaultwarden: expected a URL, got ${vaultwarden}`);
   }
+  const pidText = parsed["vaultwarden-pid"];
+  if (pidText !== undefined && vaultwarden === undefined) {
+    throw new TypeError("Invalid --vaultwarden-pid: it needs --vaultwarden URL too");
+  }
   return {
     vaultwarden: vaultwarden?.replace(/\/+$/, ""),
+    vaultwardenPid: pidText === undefined
+      ? undefined
+      : integer("vaultwarden-pid", pidText, 0, 4_194_304),
     rounds: integer("rounds", parsed.rounds, parsed.quick ? 1 : 3, 20),
     seconds: integer("seconds", parsed.seconds, parsed.quick ? 2 : 5, 120),
     connections: integer("connections", parsed.connections, 10, 2_000),
@@ -146,7 +157,14 @@ export async function runE2eSelfHosted(settings: E2eSettings): Promise<ScenarioR
     if (settings.vaultwarden !== undefined) {
       const version = await vaultwardenVersion(settings.vaultwarden);
       baselineName = `Vaultwarden ${version} (debug build)`;
-      targets.push(await prepareTarget(baselineName, settings.vaultwarden, settings.connections));
+      targets.push(
+        await prepareTarget(
+          baselineName,
+          settings.vaultwarden,
+          settings.connections,
+          settings.vaultwardenPid,
+        ),
+      );
     }
     // Warm-up (JIT, connection pools, database caches), not counted.
     for (const target of targets) {
@@ -188,6 +206,14 @@ export async function runE2eSelfHosted(settings: E2eSettings): Promise<ScenarioR
         const base = measured.get(`${baselineName}|${phase}`)!;
         out.baselineDeliveriesVerified = base.reduce((n, r) => n + r.deliveries, 0);
         out.baselineAnsweredPerSecond = median(baselineName, phase, (r) => r.answeredPerSecond)!;
+        if (settings.vaultwardenPid !== undefined) {
+          out.baselineServerCpuMsPerChange = median(
+            baselineName,
+            phase,
+            (r) => r.serverCpuMsPerChange,
+          )!;
+          out.baselineServerCpuShare = median(baselineName, phase, (r) => r.serverCpuShare)!;
+        }
         out.baselineNote =
           "Vaultwarden is a debug build (not release); started by the operator, login limits raised";
       }

@@ -1,6 +1,6 @@
 /**
- * Fan-out benchmark of the Notifications service (run by `deno task bench` after the
- * `Deno.bench` files): the service runs in a child process on a free loopback port; this process
+ * Fan-out benchmark of the Notifications service (one scenario of `deno task bench`,
+ * `bench/main.ts`): the service runs in a child process on a free loopback port; this process
  * opens N real WebSocket hub connections (MessagePack), injects pushes through `POST /send` with
  * internal tokens from an {@linkcode ActingAuthority}, and prints
  * - deliveries/s of an organization broadcast to every connection, one at a time and sustained;

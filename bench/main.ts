@@ -4,7 +4,8 @@
  * `bench/results/<ISO timestamp>.json` (machine, commit, every figure) and the SVG chart beside
  * it, then runs the `Deno.bench` protocol micro-benchmarks (`*_bench.ts`).
  *
- * Usage: deno task bench [--quick] [--vaultwarden URL] [--only NAME[,NAME]] [--update-docs]
+ * Usage: deno task bench [--quick] [--vaultwarden URL [--vaultwarden-pid PID]]
+ *          [--only NAME[,NAME]] [--update-docs]
  *          [--no-micro]
  *
  * `--quick` is a smoke run of about a minute (short phases, one round, no conformance timing,
@@ -42,6 +43,8 @@ export interface BenchSettings {
   readonly quick: boolean;
   /** A running Vaultwarden for the comparison. */
   readonly vaultwarden: string | undefined;
+  /** Its process id (for its CPU per change), passed through to e2e_selfhosted.ts. */
+  readonly vaultwardenPid: string | undefined;
   /** Run only these scenario names. */
   readonly only: readonly string[] | undefined;
   /** Copy the chart to docs/performance.svg. */
@@ -80,6 +83,7 @@ export function parseBenchArgs(args: readonly string[]): BenchSettings {
       options: {
         quick: { type: "boolean", default: false },
         vaultwarden: { type: "string" },
+        "vaultwarden-pid": { type: "string" },
         only: { type: "string" },
         "update-docs": { type: "boolean", default: false },
         "no-micro": { type: "boolean", default: false },
@@ -104,6 +108,7 @@ export function parseBenchArgs(args: readonly string[]): BenchSettings {
   return {
     quick: values.quick,
     vaultwarden: values.vaultwarden,
+    vaultwardenPid: values["vaultwarden-pid"],
     only,
     updateDocs: values["update-docs"],
     micro: !values["no-micro"] && !values.quick,
@@ -141,6 +146,9 @@ export function planScenarios(settings: BenchSettings): {
       args: [
         ...(q ? ["--quick"] : []),
         ...(settings.vaultwarden === undefined ? [] : ["--vaultwarden", settings.vaultwarden]),
+        ...(settings.vaultwardenPid === undefined
+          ? []
+          : ["--vaultwarden-pid", settings.vaultwardenPid]),
       ],
     },
     { name: "e2e-cloud", script: "e2e_cloud.ts", args: q ? ["--quick"] : [] },
