@@ -32,6 +32,11 @@ const SYNC_CIPHER_CREATE = 1;
 /** The organization creation's own push to its owner; through a queue it can arrive late. */
 const SYNC_ORG_KEYS = 6;
 
+/** A phase fails when no delivery has arrived for this long while some are missing. */
+const STALL_MS = 5_000;
+/** Longest wait for a phase's backlog after its last change was answered. */
+const SETTLE_LIMIT_MS = 120_000;
+
 /** Which change the workload makes. */
 export type ChangeKind = "user" | "org";
 
@@ -124,6 +129,7 @@ export async function prepareTarget(
   let expectedType = SYNC_FOLDER_CREATE;
   const problems: string[] = [];
   let lost = 0;
+  let lastReceiptAt = 0;
   const onReceive = (argument: unknown, at: number) => {
     const message = argument as {
       Type?: number;
@@ -154,6 +160,7 @@ export async function prepareTarget(
     ) {
       problems.push(`cipher push ${id} names organization ${message.Payload?.OrganizationId}`);
     }
+    lastReceiptAt = at;
     let receipt = receipts.get(id);
     if (receipt === undefined) receipts.set(id, receipt = { times: [] });
     receipt.times.push(at);
@@ -204,8 +211,13 @@ export async function prepareTarget(
   ): Promise<PhaseResult> => {
     const complete = () =>
       [...made.keys()].every((id) => (receipts.get(id)?.times.length ?? 0) >= connections);
+    // A backlog drains as long as deliveries keep arriving: the phase fails once nothing has
+    // arrived for 5 s (or after 2 minutes in all), never while the deployment is still catching up.
     const waitStart = performance.now();
-    while (!complete() && performance.now() - waitStart < 15_000 && lost === 0) {
+    const stalled = () =>
+      performance.now() - Math.max(lastReceiptAt, waitStart) > STALL_MS ||
+      performance.now() - waitStart > SETTLE_LIMIT_MS;
+    while (!complete() && !stalled() && lost === 0) {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     const cpuUsed = await cpu() - cpuAtStart;
