@@ -5,7 +5,9 @@
  * and push latency to one user and to every connection through one organization group.
  *
  * Usage: deno run --allow-net --allow-read --allow-env --allow-sys --allow-run \
- *          bench/connections.ts [connections=2000]
+ *          bench/connections.ts [connections=2000] [--json]
+ *
+ * With `--json` the last stdout line is `{"results": ScenarioResult[]}` (`bench/_results.ts`).
  *
  * @module
  */
@@ -13,18 +15,26 @@
 import { ActingAuthority } from "../testing/mod.ts";
 import { connectHubClient, type HubClient } from "./_hub_client.ts";
 import { percentile, rssKiB, startServiceProcess, within } from "./_measure.ts";
+import { loadAverage, printResults } from "./_results.ts";
 
 const ORG = "0a000000-0000-4000-8000-0000000000a1";
 const BATCH = 100;
 
-const count = Number(Deno.args[0] ?? 2000);
-if (!Number.isInteger(count) || count < 1) {
-  console.error(`Invalid connection count: expected a positive integer, got ${Deno.args[0]}`);
+const json = Deno.args.includes("--json");
+const positional = Deno.args.filter((arg) => arg !== "--json");
+const count = Number(positional[0] ?? 2000);
+if (positional.length > 1 || !Number.isInteger(count) || count < 1) {
+  console.error(
+    `Invalid arguments: expected [connections] [--json], connections a positive integer, got ${
+      Deno.args.join(" ")
+    }`,
+  );
   Deno.exit(2);
 }
 
 const userId = (i: number) => `b0000000-0000-4000-8000-${i.toString(16).padStart(12, "0")}`;
 
+const load = await loadAverage();
 const authority = await ActingAuthority.create();
 const authorityUrl = await authority.listen({ port: 0 });
 const service = await startServiceProcess(authorityUrl);
@@ -91,27 +101,40 @@ try {
     await within(all, 30_000, "the organization broadcast");
     fanout.push(performance.now() - t0);
   }
-  console.log(JSON.stringify(
-    {
-      connectionsRequested: count,
-      connectionsHeld: count - lost,
-      connectSeconds: +(connectMs / 1000).toFixed(2),
-      serviceRssBaselineMiB: +(baseline / 1024).toFixed(1),
-      serviceRssLoadedMiB: +(loaded / 1024).toFixed(1),
-      rssPerConnectionKiB: +((loaded - baseline) / count).toFixed(1),
-      singleUserLatencyMs: {
-        p50: +percentile(single, 50).toFixed(2),
-        p95: +percentile(single, 95).toFixed(2),
-        max: +Math.max(...single).toFixed(2),
-      },
-      fanoutAllConnectionsMs: {
-        p50: +percentile(fanout, 50).toFixed(1),
-        max: +Math.max(...fanout).toFixed(1),
-      },
+  const summary = {
+    connectionsRequested: count,
+    connectionsHeld: count - lost,
+    connectSeconds: +(connectMs / 1000).toFixed(2),
+    serviceRssBaselineMiB: +(baseline / 1024).toFixed(1),
+    serviceRssLoadedMiB: +(loaded / 1024).toFixed(1),
+    rssPerConnectionKiB: +((loaded - baseline) / count).toFixed(1),
+    singleUserLatencyMs: {
+      p50: +percentile(single, 50).toFixed(2),
+      p95: +percentile(single, 95).toFixed(2),
+      max: +Math.max(...single).toFixed(2),
     },
-    null,
-    2,
-  ));
+    fanoutAllConnectionsMs: {
+      p50: +percentile(fanout, 50).toFixed(1),
+      max: +Math.max(...fanout).toFixed(1),
+    },
+  };
+  console.log(JSON.stringify(summary, null, 2));
+  if (json) {
+    const details = { connections: count, held: count - lost, loadAverageAtStart: load };
+    const result = (metric: string, unit: string, hubproof: number) => ({
+      scenario: `connections-${count}`,
+      metric,
+      unit,
+      hubproof,
+      details,
+    });
+    printResults([
+      result("connections opened/s", "connections/s", Math.round(count / (connectMs / 1000))),
+      result("RSS per connection", "KiB", summary.rssPerConnectionKiB),
+      result("one-user push p50", "ms", summary.singleUserLatencyMs.p50),
+      result("broadcast to all, last receipt p50", "ms", summary.fanoutAllConnectionsMs.p50),
+    ]);
+  }
   if (lost > 0) Deno.exitCode = 1;
 } finally {
   await Promise.all(clients.map((c) => c.close()));

@@ -1,6 +1,6 @@
 /**
- * Fan-out benchmark of the Notifications service (run by `deno task bench` after the
- * `Deno.bench` files): the service runs in a child process on a free loopback port; this process
+ * Fan-out benchmark of the Notifications service (one scenario of `deno task bench`,
+ * `bench/main.ts`): the service runs in a child process on a free loopback port; this process
  * opens N real WebSocket hub connections (MessagePack), injects pushes through `POST /send` with
  * internal tokens from an {@linkcode ActingAuthority}, and prints
  * - deliveries/s of an organization broadcast to every connection, one at a time and sustained;
@@ -13,12 +13,15 @@
  * Usage: deno run --allow-net --allow-read --allow-env --allow-sys --allow-run bench/fanout.ts
  *          [--connections 1000] [--broadcasts 20] [--samples 200] [--json]
  *
+ * With `--json` the last stdout line is `{"results": ScenarioResult[]}` (`bench/_results.ts`).
+ *
  * @module
  */
 
 import { ActingAuthority } from "../testing/mod.ts";
 import { connectHubClient, type HubClient } from "./_hub_client.ts";
 import { percentile, rssKiB, startServiceProcess, within } from "./_measure.ts";
+import { loadAverage, printResults, type ScenarioResult } from "./_results.ts";
 
 /** Settings of one run. */
 export interface FanoutSettings {
@@ -410,6 +413,49 @@ export function formatFanoutReport(report: FanoutReport): string {
     .join("\n");
 }
 
+/**
+ * The report as results of the bench's contract (`fanout-<N>-…`; no baseline: the bare
+ * WebSocket comparison is `bench/hub_vs_bare.ts`).
+ *
+ * @param report A run's measurements.
+ * @param loadAverage /proc/loadavg at the start.
+ * @returns One result per figure.
+ */
+export function fanoutResults(report: FanoutReport, loadAverage: string): ScenarioResult[] {
+  const n = report.settings.connections;
+  const details = {
+    connections: n,
+    broadcasts: report.settings.broadcasts,
+    samples: report.settings.samples,
+    loadAverageAtStart: loadAverage,
+    note: "service and clients unpinned in one machine; clients share its cores",
+  };
+  const result = (scenario: string, metric: string, unit: string, hubproof: number) => ({
+    scenario: `fanout-${n}-${scenario}`,
+    metric,
+    unit,
+    hubproof,
+    details,
+  });
+  return [
+    result(
+      "broadcast-one",
+      "deliveries/s",
+      "deliveries/s",
+      report.singleBroadcast.deliveriesPerSecond,
+    ),
+    result(
+      "broadcast-sustained",
+      "deliveries/s",
+      "deliveries/s",
+      report.sustainedBroadcast.deliveriesPerSecond,
+    ),
+    result("user-message", "p50 ms", "ms", report.userMessageMs.p50),
+    result("user-message", "p99 ms", "ms", report.userMessageMs.p99),
+    result("memory", "RSS per connection", "KiB", report.serviceMemory.perConnectionKiB),
+  ];
+}
+
 if (import.meta.main) {
   let settings: FanoutSettings;
   try {
@@ -419,10 +465,10 @@ if (import.meta.main) {
     Deno.exit(2);
   }
   try {
+    const load = await loadAverage();
     const report = await runFanout(settings);
-    console.log(
-      settings.json ? JSON.stringify(report, null, 2) : `fan-out\n${formatFanoutReport(report)}`,
-    );
+    console.log(`fan-out\n${formatFanoutReport(report)}`);
+    if (settings.json) printResults(fanoutResults(report, load));
   } catch (error) {
     console.error(`Fan-out benchmark failed: ${(error as Error).message}`);
     Deno.exitCode = 1;

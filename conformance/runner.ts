@@ -506,13 +506,18 @@ async function runRegistered(options: RunOptions): Promise<ConformanceReport> {
   };
 
   const results: CaseReport[] = new Array(selected.length);
+  // Start order: `startFirst` cases, then the catalogue order; results keep the catalogue order.
+  const order = selected.map((_, i) => i);
+  order.sort((a, b) =>
+    Number(selected[b]!.startFirst === true) - Number(selected[a]!.startFirst === true)
+  );
   const running = new Set<string>();
   let next = 0;
   let completed = 0;
   emit({ type: "start", total: selected.length, seed });
   const worker = async () => {
     while (next < selected.length) {
-      const index = next++;
+      const index = order[next++]!;
       const def = selected[index]!;
       running.add(def.id);
       emit({

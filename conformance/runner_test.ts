@@ -245,6 +245,24 @@ Deno.test("runConformance: the pool never runs more than --concurrency cases", a
   }
 });
 
+Deno.test("runConformance starts startFirst cases first and reports in catalogue order", async () => {
+  const started: string[] = [];
+  const track = (id: string) =>
+    inlineCase(id, () => {
+      started.push(id);
+      return Promise.resolve();
+    });
+  const cases = [track("order/a"), { ...track("order/long"), startFirst: true }, track("order/b")];
+  const report = await runConformance({
+    target: resolveTarget({ target: "http://127.0.0.1:1" }),
+    cases,
+    preflight: false,
+    concurrency: 1,
+  });
+  assert.deepEqual(started, ["order/long", "order/a", "order/b"]);
+  assert.deepEqual(report.cases.map((c) => c.id), ["order/a", "order/long", "order/b"]);
+});
+
 Deno.test("runConformance: selection, events, errors", async (t) => {
   const target = resolveTarget({ target: "http://127.0.0.1:1" });
   const cases = [
