@@ -17,6 +17,7 @@ import {
   type JWTVerifyGetKey,
 } from "jose";
 import type { HubClaims } from "../../protocol/bitwarden/mod.ts";
+import { cacheVerifiedTokens } from "./token_cache.ts";
 
 /** Where the service gets its signing keys and which issuer it trusts. */
 export interface AuthOptions {
@@ -252,7 +253,9 @@ function describeJoseError(error: unknown, issuer: string): AuthError {
  * Builds the token verifier: signature against the configured key source, header `typ` =
  * `at+jwt`, issuer, `exp` required, `exp`/`nbf` with the clock skew; `alg: none` refused.
  * With an authority the discovery document is fetched lazily (and refetched after a
- * failure), the JWKS is cached and refetched on an unknown `kid`.
+ * failure), the JWKS is cached and refetched on an unknown `kid`. A token that verified is
+ * accepted again without a second signature check until `exp` plus the skew, for at most
+ * 10 minutes (`token_cache.ts`); refusals are checked every time.
  *
  * @param options Key source, issuer and skew.
  * @returns A verifier throwing {@linkcode AuthError} with a message naming the problem.
@@ -289,7 +292,7 @@ export async function createTokenVerifier(options: AuthOptions): Promise<TokenVe
     return attempt;
   };
 
-  return async (token: string): Promise<HubClaims> => {
+  const verify = async (token: string): Promise<HubClaims> => {
     let header;
     try {
       header = decodeProtectedHeader(token);
@@ -319,4 +322,7 @@ export async function createTokenVerifier(options: AuthOptions): Promise<TokenVe
       throw describeJoseError(error, source.issuer);
     }
   };
+  // A signature check costs far more than the rest of a connect or a `/send`: each token
+  // string is verified once while it stays valid.
+  return cacheVerifiedTokens(verify, { clockSkewSeconds: skew });
 }
