@@ -35,7 +35,8 @@ export interface DispatcherOptions {
 /**
  * Encodes one logical message at most once per protocol and hands the frame to each recipient.
  *
- * @param recipients Connections to write to (a snapshot: writes may close connections).
+ * @param recipients Connections to write to (a write may close a connection, which then leaves
+ *   the registry's set being iterated: JavaScript sets allow deletion during iteration).
  * @param build Builds the message for a protocol name.
  * @returns Connections written to, per protocol name (counted here, not per delivery in the
  *   metrics: a labelled counter update per recipient was a visible share of a fan-out's CPU).
