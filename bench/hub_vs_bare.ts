@@ -12,7 +12,7 @@
  *
  * Per N and server, each round measures:
  * - connection opening: connections/s, handshake p50/p99 (WebSocket created → handshake
- *   answered), RSS per connection (`VmRSS` after − before, / N);
+ *   answered), server CPU µs per connection, RSS per connection (`VmRSS` after − before, / N);
  * - fan-out as fast as possible: server CPU µs per delivery (utime + stime from `/proc`) and
  *   deliveries/s (first POST → last receipt);
  * - fan-out paced at 200 pushes/s: POST start → receipt latency of every delivery, p50/p99.
@@ -72,7 +72,7 @@ export interface HubBenchSettings {
   readonly rate: number;
   /** Print `{"results": […]}` as the last stdout line. */
   readonly json: boolean;
-  /** Write a `--cpu-prof` profile of each hubproof process into this directory. */
+  /** Write a `--cpu-prof` profile of each server process into this directory. */
   readonly profile: string | undefined;
 }
 
@@ -268,6 +268,7 @@ interface RoundFigures {
   handshakeP50: number;
   handshakeP99: number;
   rssPerConnectionKiB: number;
+  cpuMicrosPerConnection: number;
   cpuMicrosPerDelivery: number;
   deliveriesPerSecond: number;
   pacedP50: number;
@@ -356,11 +357,11 @@ async function runRound(
   let server: ServiceProcess | undefined;
   const workers: LoadWorker[] = [];
   try {
-    const profileFlags = kind === "hubproof" && settings.profile !== undefined
+    const profileFlags = settings.profile !== undefined
       ? [
         "--cpu-prof",
         `--cpu-prof-dir=${settings.profile}`,
-        `--cpu-prof-name=hubproof-${n}-${round}.cpuprofile`,
+        `--cpu-prof-name=${kind}-${n}-${round}.cpuprofile`,
       ]
       : [];
     server = await startServiceProcess(authorityUrl, {
@@ -397,6 +398,7 @@ async function runRound(
       });
     }
     const concurrency = Math.max(1, Math.floor(CONNECT_CONCURRENCY / workerCount));
+    const connectCpuBefore = await cpuMicros(pid);
     const connected = await within(
       Promise.all(
         workers.map((worker, w) =>
@@ -409,6 +411,7 @@ async function runRound(
     const startAt = Math.min(...connected.map((c) => c.startAt as number));
     const endAt = Math.max(...connected.map((c) => c.endAt as number));
     const handshakes = connected.flatMap((c) => c.handshakeMs as number[]);
+    const connectCpu = await cpuMicros(pid) - connectCpuBefore;
     await new Promise((resolve) => setTimeout(resolve, 500));
     const rssAfter = await procRssKiB(pid);
 
@@ -463,6 +466,7 @@ async function runRound(
       handshakeP50: percentile(handshakes, 50),
       handshakeP99: percentile(handshakes, 99),
       rssPerConnectionKiB: (rssAfter - rssBefore) / n,
+      cpuMicrosPerConnection: connectCpu / n,
       cpuMicrosPerDelivery: measured.cpu / measured.expected,
       deliveriesPerSecond: measured.expected / measured.seconds,
       pacedP50: percentile(latencies, 50),
@@ -554,6 +558,7 @@ export async function runHubBench(
         kind: "ratio-min",
         value: 0.7,
       });
+      add(`connect-${n}`, "cpu µs per connection", "µs", "cpuMicrosPerConnection");
       add(`connect-${n}`, "handshake p50 ms", "ms", "handshakeP50");
       add(`connect-${n}`, "handshake p99 ms", "ms", "handshakeP99");
       add(`connect-${n}`, "RSS KiB per connection", "KiB", "rssPerConnectionKiB", {
