@@ -128,6 +128,8 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
 }
 
 const UTF8 = new TextEncoder();
+/** Shared by every connection past (or before) its handshake instead of one empty array each. */
+const NO_BYTES = new Uint8Array(0);
 
 /**
  * A hub connection.
@@ -153,7 +155,7 @@ export class HubConnection implements RegistryEntry {
   readonly transport: TransportSink;
   #options: HubConnectionOptions;
   #state: "handshake" | "connected" | "closed" = "handshake";
-  #handshakeBuffer: Uint8Array = new Uint8Array(0);
+  #handshakeBuffer: Uint8Array = NO_BYTES;
   #codec: HubCodec | undefined;
   #parser: HubFrameParser | undefined;
   #createdAt: number;
@@ -223,7 +225,7 @@ export class HubConnection implements RegistryEntry {
       this.#handshakeBuffer = buffer;
       return;
     }
-    this.#handshakeBuffer = new Uint8Array(0);
+    this.#handshakeBuffer = NO_BYTES;
     if (end + 1 > this.#options.maxMessageSize) {
       this.#failHandshake(
         HANDSHAKE_CANCELED_ERROR,
