@@ -33,6 +33,7 @@ import { authErrorResponse, type CorsOrigins, decorate, preflightResponse } from
 import { DEFAULT_CODECS } from "./_hub_codec.ts";
 import { ConnectionLimits, type ConnectionLimitSettings } from "./connection_limits.ts";
 import { ConnectionRegistry } from "./connection_registry.ts";
+import { cacheGroupsByClaims, type GroupsRule } from "./groups_cache.ts";
 import { Dispatcher } from "./dispatcher.ts";
 import { type CloseReason, HubConnection, type HubTimers } from "./hub_connection.ts";
 import { HubEndpoint } from "./http_dispatcher.ts";
@@ -217,9 +218,14 @@ class Service implements NotificationsService {
   #now: () => number;
   #basePath: string;
   #cors: CorsOrigins;
+  #groups: GroupsRule;
 
   constructor(options: NotificationsOptions, verify: TokenVerifier) {
     this.#options = options;
+    // Once per verified token (its claims object), not once per connection.
+    this.#groups = cacheGroupsByClaims(
+      options.overrides?.groupsForConnection ?? groupsForConnection,
+    );
     this.#log = safeLogger(options.log ?? defaultLog);
     this.#timers = resolveTimers(options.timers);
     this.#now = options.now ?? (() => Date.now());
@@ -301,8 +307,7 @@ class Service implements NotificationsService {
   }
 
   #mainIdentity(claims: HubClaims): ConnectionGroups {
-    const rule = this.#options.overrides?.groupsForConnection ?? groupsForConnection;
-    return rule(claims, this.#options.installationId);
+    return this.#groups(claims, this.#options.installationId);
   }
 
   #anonymousIdentity(url: URL, negotiateUrl: URL | null): ConnectionGroups {
