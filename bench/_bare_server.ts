@@ -36,9 +36,22 @@ import {
 const HANDSHAKE_OK = new TextEncoder().encode(writeHandshakeResponse());
 const RS = 0x1e;
 
-/** Sockets by user id and by organization id. */
-const users = new Map<string, Set<WebSocket>>();
-const organizations = new Map<string, Set<WebSocket>>();
+/** Options of {@linkcode serveBareHub}. */
+export interface BareHubOptions {
+  /**
+   * Writes one push's frame to its recipients (default: `socket.send(frame)` to each). Only the
+   * bench's self-tests replace it, with a deliberately wrong delivery.
+   */
+  readonly deliver?: (recipients: ReadonlySet<WebSocket>, frame: Uint8Array) => void;
+}
+
+/** A running bare hub. */
+export interface BareHub {
+  /** Base URL, e.g. `http://127.0.0.1:40123`. */
+  readonly url: string;
+  /** Stops listening and closes the server. */
+  close(): Promise<void>;
+}
 
 function addTo(map: Map<string, Set<WebSocket>>, key: string, socket: WebSocket): void {
   let set = map.get(key);
@@ -65,79 +78,105 @@ function claimList(value: unknown): string[] {
   return Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : [];
 }
 
-function acceptHub(request: Request, url: URL): Response {
-  const token = url.searchParams.get("access_token");
-  if (token === null) return Response.json({ message: "Missing access_token" }, { status: 401 });
-  let claims: ReturnType<typeof unverifiedClaims>;
-  try {
-    claims = unverifiedClaims(token);
-  } catch (error) {
-    return Response.json({ message: `Undecodable token: ${(error as Error).message}` }, {
-      status: 401,
-    });
-  }
-  const userId = typeof claims.sub === "string" ? claims.sub : null;
-  const orgs = claimList(claims.orguser);
-  const { socket, response } = Deno.upgradeWebSocket(request);
-  socket.binaryType = "arraybuffer";
-  let joined = false;
-  socket.onmessage = (event: MessageEvent<string | ArrayBuffer>) => {
-    if (joined) return;
-    const data = event.data;
-    const ended = typeof data === "string"
-      ? data.includes("\x1e")
-      : new Uint8Array(data).includes(RS);
-    if (!ended) return;
-    joined = true;
-    socket.send(HANDSHAKE_OK);
-    if (userId !== null) addTo(users, userId, socket);
-    for (const org of orgs) addTo(organizations, org, socket);
-  };
-  socket.onclose = () => {
-    if (!joined) return;
-    if (userId !== null) removeFrom(users, userId, socket);
-    for (const org of orgs) removeFrom(organizations, org, socket);
-  };
-  return response;
+function sendToEach(recipients: ReadonlySet<WebSocket>, frame: Uint8Array): void {
+  for (const socket of recipients) socket.send(frame);
 }
 
-async function acceptSend(request: Request): Promise<Response> {
-  const envelope = parseSendBody(await request.text());
-  const userId = envelope.payload.UserId;
-  const organizationId = envelope.payload.OrganizationId;
-  const recipients = typeof userId === "string"
-    ? users.get(userId)
-    : typeof organizationId === "string"
-    ? organizations.get(organizationId)
-    : undefined;
-  if (recipients !== undefined) {
-    const frame = new Uint8Array(
-      messagePackHubProtocol.writeMessage({
-        type: MessageType.Invocation,
-        target: "ReceiveMessage",
-        arguments: [toHubMessagePackArgument(envelope)],
-      }) as ArrayBuffer,
-    );
-    for (const socket of recipients) socket.send(frame);
-  }
-  return new Response(null, { status: 200 });
-}
+/**
+ * Serves the bare hub on a free loopback port.
+ *
+ * @param options The delivery function (tests only).
+ * @returns Its URL and `close`.
+ */
+export function serveBareHub(options: BareHubOptions = {}): BareHub {
+  const deliver = options.deliver ?? sendToEach;
+  /** Sockets by user id and by organization id. */
+  const users = new Map<string, Set<WebSocket>>();
+  const organizations = new Map<string, Set<WebSocket>>();
 
-const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (request) => {
-  const url = new URL(request.url);
-  try {
-    if (url.pathname === "/hub") return acceptHub(request, url);
-    if (url.pathname === "/send" && request.method === "POST") {
-      return acceptSend(request).catch((error) =>
-        Response.json({ message: (error as Error).message }, { status: 400 })
+  const acceptHub = (request: Request, url: URL): Response => {
+    const token = url.searchParams.get("access_token");
+    if (token === null) {
+      return Response.json({ message: "Missing access_token" }, { status: 401 });
+    }
+    let claims: ReturnType<typeof unverifiedClaims>;
+    try {
+      claims = unverifiedClaims(token);
+    } catch (error) {
+      return Response.json({ message: `Undecodable token: ${(error as Error).message}` }, {
+        status: 401,
+      });
+    }
+    const userId = typeof claims.sub === "string" ? claims.sub : null;
+    const orgs = claimList(claims.orguser);
+    const { socket, response } = Deno.upgradeWebSocket(request);
+    socket.binaryType = "arraybuffer";
+    let joined = false;
+    socket.onmessage = (event: MessageEvent<string | ArrayBuffer>) => {
+      if (joined) return;
+      const data = event.data;
+      const ended = typeof data === "string"
+        ? data.includes("\x1e")
+        : new Uint8Array(data).includes(RS);
+      if (!ended) return;
+      joined = true;
+      socket.send(HANDSHAKE_OK);
+      if (userId !== null) addTo(users, userId, socket);
+      for (const org of orgs) addTo(organizations, org, socket);
+    };
+    socket.onclose = () => {
+      if (!joined) return;
+      if (userId !== null) removeFrom(users, userId, socket);
+      for (const org of orgs) removeFrom(organizations, org, socket);
+    };
+    return response;
+  };
+
+  const acceptSend = async (request: Request): Promise<Response> => {
+    const envelope = parseSendBody(await request.text());
+    const userId = envelope.payload.UserId;
+    const organizationId = envelope.payload.OrganizationId;
+    const recipients = typeof userId === "string"
+      ? users.get(userId)
+      : typeof organizationId === "string"
+      ? organizations.get(organizationId)
+      : undefined;
+    if (recipients !== undefined) {
+      deliver(
+        recipients,
+        new Uint8Array(
+          messagePackHubProtocol.writeMessage({
+            type: MessageType.Invocation,
+            target: "ReceiveMessage",
+            arguments: [toHubMessagePackArgument(envelope)],
+          }) as ArrayBuffer,
+        ),
       );
     }
-  } catch (error) {
-    return Response.json({ message: (error as Error).message }, { status: 400 });
-  }
-  return Response.json({ message: `Not found: ${url.pathname}` }, { status: 404 });
-});
-console.log(`LISTENING http://127.0.0.1:${server.addr.port}`);
-// Reading until EOF: the parent closes stdin to stop us.
-for await (const _ of Deno.stdin.readable) { /* ignore input */ }
-await server.shutdown();
+    return new Response(null, { status: 200 });
+  };
+
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (request) => {
+    const url = new URL(request.url);
+    try {
+      if (url.pathname === "/hub") return acceptHub(request, url);
+      if (url.pathname === "/send" && request.method === "POST") {
+        return acceptSend(request).catch((error) =>
+          Response.json({ message: (error as Error).message }, { status: 400 })
+        );
+      }
+    } catch (error) {
+      return Response.json({ message: (error as Error).message }, { status: 400 });
+    }
+    return Response.json({ message: `Not found: ${url.pathname}` }, { status: 404 });
+  });
+  return { url: `http://127.0.0.1:${server.addr.port}`, close: () => server.shutdown() };
+}
+
+if (import.meta.main) {
+  const hub = serveBareHub();
+  console.log(`LISTENING ${hub.url}`);
+  // Reading until EOF: the parent closes stdin to stop us.
+  for await (const _ of Deno.stdin.readable) { /* ignore input */ }
+  await hub.close();
+}

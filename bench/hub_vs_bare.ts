@@ -74,6 +74,11 @@ export interface HubBenchSettings {
   readonly json: boolean;
   /** Write a `--cpu-prof` profile of each server process into this directory. */
   readonly profile: string | undefined;
+  /**
+   * Server scripts relative to `bench/` (defaults `./_serve_notifications.ts` and
+   * `./_bare_server.ts`); the self-tests swap in a deliberately wrong one.
+   */
+  readonly scripts?: { readonly hubproof?: string; readonly bare?: string };
 }
 
 function positiveInteger(flag: string, text: string, max: number): number {
@@ -365,7 +370,8 @@ async function runRound(
       ]
       : [];
     server = await startServiceProcess(authorityUrl, {
-      script: kind === "hubproof" ? "./_serve_notifications.ts" : "./_bare_server.ts",
+      script: settings.scripts?.[kind] ??
+        (kind === "hubproof" ? "./_serve_notifications.ts" : "./_bare_server.ts"),
       cpus: SERVER_CPU,
       denoFlags: profileFlags,
     });

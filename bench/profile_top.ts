@@ -3,7 +3,8 @@
  * `deno run --cpu-prof` writes, e.g. from `bench/hub_vs_bare.ts --profile DIR`), so a profile can
  * be read and quoted without a browser.
  *
- * Usage: deno run --allow-read bench/profile_top.ts <file.cpuprofile> [count=25]
+ * Usage: deno run --allow-read bench/profile_top.ts [--total] <file.cpuprofile> [count=25]
+ * (`--total`: inclusive time, the function and everything it called)
  *
  * @module
  */
@@ -13,6 +14,7 @@ export interface CpuProfile {
   /** Call-tree nodes. */
   readonly nodes: readonly {
     readonly id: number;
+    readonly children?: readonly number[];
     readonly callFrame: {
       readonly functionName: string;
       readonly url: string;
@@ -35,6 +37,65 @@ export interface SelfTime {
   readonly share: number;
 }
 
+function frameNames(profile: CpuProfile): Map<number, string> {
+  const frames = new Map<number, string>();
+  for (const node of profile.nodes) {
+    const { functionName, url, lineNumber } = node.callFrame;
+    const file = url.slice(url.lastIndexOf("/") + 1);
+    frames.set(
+      node.id,
+      `${functionName || "(anonymous)"}${file ? ` ${file}:${lineNumber + 1}` : ""}`,
+    );
+  }
+  return frames;
+}
+
+/**
+ * Sums total (inclusive) time per function: the time of every sample with the function anywhere
+ * on its stack, each function counted once per sample even when recursive.
+ *
+ * @example
+ * ```ts
+ * import { strictEqual } from "node:assert/strict";
+ * import { totalTimes } from "./profile_top.ts";
+ * const frame = (functionName: string) => ({ functionName, url: "file:///a.ts", lineNumber: 0 });
+ * const top = totalTimes({
+ *   nodes: [{ id: 1, callFrame: frame("f"), children: [2] }, { id: 2, callFrame: frame("g") }],
+ *   samples: [1, 2, 2],
+ *   timeDeltas: [0, 1000, 1000],
+ * });
+ * strictEqual(top[0]!.frame, "f a.ts:1");
+ * strictEqual(top[0]!.ms, 2);
+ * ```
+ * @param profile A parsed `.cpuprofile`.
+ * @returns One entry per function, largest first.
+ */
+export function totalTimes(profile: CpuProfile): SelfTime[] {
+  const frames = frameNames(profile);
+  const parent = new Map<number, number>();
+  for (const node of profile.nodes) {
+    for (const child of node.children ?? []) parent.set(child, node.id);
+  }
+  const totals = new Map<string, number>();
+  let all = 0;
+  profile.samples.forEach((id, i) => {
+    const micros = profile.timeDeltas[i] ?? 0;
+    all += micros;
+    const seen = new Set<string>();
+    for (let node: number | undefined = id; node !== undefined; node = parent.get(node)) {
+      const frame = frames.get(node) ?? "(unknown)";
+      if (seen.has(frame)) continue;
+      seen.add(frame);
+      totals.set(frame, (totals.get(frame) ?? 0) + micros);
+    }
+  });
+  return [...totals].map(([frame, micros]) => ({
+    frame,
+    ms: Math.round(micros / 10) / 100,
+    share: all === 0 ? 0 : micros / all,
+  })).sort((a, b) => b.ms - a.ms);
+}
+
 /**
  * Sums self time per function (name, file and line), largest first.
  *
@@ -55,15 +116,7 @@ export interface SelfTime {
  * @returns One entry per function.
  */
 export function selfTimes(profile: CpuProfile): SelfTime[] {
-  const frames = new Map<number, string>();
-  for (const node of profile.nodes) {
-    const { functionName, url, lineNumber } = node.callFrame;
-    const file = url.slice(url.lastIndexOf("/") + 1);
-    frames.set(
-      node.id,
-      `${functionName || "(anonymous)"}${file ? ` ${file}:${lineNumber + 1}` : ""}`,
-    );
-  }
+  const frames = frameNames(profile);
   const totals = new Map<string, number>();
   let all = 0;
   profile.samples.forEach((id, i) => {
@@ -81,18 +134,17 @@ export function selfTimes(profile: CpuProfile): SelfTime[] {
 }
 
 if (import.meta.main) {
-  const [path, countText] = Deno.args;
+  const inclusive = Deno.args.includes("--total");
+  const [path, countText] = Deno.args.filter((arg) => arg !== "--total");
   const count = Number(countText ?? 25);
   if (path === undefined || !Number.isInteger(count) || count < 1) {
-    console.error("Usage: profile_top.ts <file.cpuprofile> [count=25]");
+    console.error("Usage: profile_top.ts [--total] <file.cpuprofile> [count=25]");
     Deno.exit(2);
   }
-  const top = selfTimes(JSON.parse(await Deno.readTextFile(path)) as CpuProfile);
+  const profile = JSON.parse(await Deno.readTextFile(path)) as CpuProfile;
+  const top = inclusive ? totalTimes(profile) : selfTimes(profile);
   for (const entry of top.slice(0, count)) {
-    console.log(
-      `${(entry.share * 100).toFixed(1).padStart(5)}%  ${
-        entry.ms.toFixed(1).padStart(9)
-      } ms  ${entry.frame}`,
-    );
+    const share = (entry.share * 100).toFixed(1).padStart(5);
+    console.log(`${share}%  ${entry.ms.toFixed(1).padStart(9)} ms  ${entry.frame}`);
   }
 }
