@@ -35,7 +35,7 @@ import { ConnectionLimits, type ConnectionLimitSettings } from "./connection_lim
 import { ConnectionRegistry } from "./connection_registry.ts";
 import { Dispatcher } from "./dispatcher.ts";
 import { type CloseReason, HubConnection, type HubTimers } from "./hub_connection.ts";
-import { HubEndpoint } from "./http_dispatcher.ts";
+import { HubEndpoint } from "./hub_endpoint.ts";
 import { infoResponse, metricsResponse } from "./info_routes.ts";
 import { type MetricFamily, type MetricsProvider, NotificationsMetrics } from "./metrics.ts";
 import { QueueConsumer, type QueueConsumerOptions } from "./queue_consumer.ts";
