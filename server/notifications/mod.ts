@@ -34,8 +34,12 @@ export type {
   DispatchResult,
   Logger,
   MessageSource,
-  NotificationsOverrides,
 } from "./types.ts";
+export {
+  anonymousGroupForToken,
+  defaultDeliveryRules,
+  type DeliveryRules,
+} from "./delivery_rules.ts";
 export {
   AuthError,
   type AuthOptions,
