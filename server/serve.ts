@@ -36,7 +36,7 @@ export interface StartServeOptions {
   readonly log?: (message: string) => void;
   /** Server-side PBKDF2 iterations for stored secrets. */
   readonly secretIterations?: number;
-  /** Notifications timers. */
+  /** Notifications timers (over `config.closeTimeoutMs` where both set the close timeout). */
   readonly notificationsTimers?: NotificationsTimers;
   /** `/send` engine retry delays. */
   readonly backoff?: { readonly minMs: number; readonly maxMs: number };
@@ -258,7 +258,9 @@ export async function startServe(
           }
           : {}),
         ...(backplane ? { backplane } : {}),
-        ...(options.notificationsTimers ? { timers: options.notificationsTimers } : {}),
+        // The flag gives the close timeout; a test's own timers may still override it.
+        timers: { closeTimeoutMs: config.closeTimeoutMs, ...options.notificationsTimers },
+        limits: config.limits,
         log: toLogger(log),
       });
       await service.start();

@@ -51,6 +51,12 @@ export {
 } from "../auth/mod.ts";
 export { ConnectionRegistry, type RegistryEntry } from "./connection_registry.ts";
 export {
+  type ConnectionLimitSettings,
+  DEFAULT_CONNECTION_LIMITS,
+  type Refusal,
+  type RefusalReason,
+} from "./connection_limits.ts";
+export {
   LabelledCounter,
   type MetricFamily,
   type MetricSample,
