@@ -84,7 +84,7 @@ export async function startServiceProcess(authorityUrl: string): Promise<Service
       "--allow-env",
       "--allow-sys",
       new URL("./_serve_notifications.ts", import.meta.url).pathname,
-      authorityUrl,
+      `--authority=${authorityUrl}`,
     ],
     stdin: "piped",
     stdout: "piped",

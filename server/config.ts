@@ -6,6 +6,7 @@
  * @module
  */
 
+import { FlagError, type FlagTable, parseFlags, parseInteger } from "../config/mod.ts";
 import { DEFAULT_CONNECTION_LIMITS } from "./notifications/mod.ts";
 
 /** A role of the reference server. */
@@ -91,21 +92,33 @@ export const SERVE_DEFAULTS: {
   readonly limits: ServeLimits;
 } = { closeTimeoutMs: 5_000, limits: DEFAULT_CONNECTION_LIMITS };
 
-/** A configuration problem; `flag` names the flag (`--port`). */
-export class ConfigError extends Error {
-  /** The offending flag. */
-  readonly flag: string;
-
+/**
+ * A configuration problem; `flag` names the flag (`--port`). A {@linkcode FlagError}, so every
+ * program's bad command line is caught the same way.
+ */
+export class ConfigError extends FlagError {
   /**
    * Creates the error.
    *
    * @param flag The flag, e.g. `--port`.
-   * @param message What is wrong.
+   * @param message What is wrong (the message reads `Invalid {flag}: {message}`).
    */
   constructor(flag: string, message: string) {
-    super(`Invalid ${flag}: ${message}`);
+    super(flag, `Invalid ${flag}: ${message}`);
     this.name = "ConfigError";
-    this.flag = flag;
+  }
+
+  /**
+   * The same problem as a `ConfigError`, keeping the parser's or value check's message.
+   *
+   * @param flag The flag.
+   * @param error A {@linkcode FlagError} or a value check's `RangeError`.
+   * @returns The error.
+   */
+  static from(flag: string, error: Error): ConfigError {
+    const wrapped = new ConfigError(flag, "");
+    wrapped.message = error.message;
+    return wrapped;
   }
 }
 
@@ -213,6 +226,14 @@ const FLAGS: Readonly<Record<string, FlagSpec>> = {
   "--help": { env: "", boolean: true, help: "print this help" },
 };
 
+/** The flag table of the shared parser, derived from {@linkcode FLAGS}. */
+const PARSE_TABLE: FlagTable = Object.fromEntries(
+  Object.entries(FLAGS).map(([flag, spec]) => [flag.slice(2), {
+    type: spec.boolean ? "boolean" : "string",
+    ...(spec.repeatable ? { multiple: true } : {}),
+  }]),
+);
+
 /** Usage text of `deno task serve`. */
 export const SERVE_USAGE: string = [
   "Usage: deno task serve [flags]",
@@ -250,17 +271,11 @@ function integerFlag(
   range: { readonly fallback: number; readonly min: number; readonly max?: number },
 ): number {
   if (raw === undefined) return range.fallback;
-  const value = Number(raw);
-  const max = range.max ?? Number.MAX_SAFE_INTEGER;
-  if (!/^\d+$/.test(raw) || value < range.min || value > max) {
-    throw new ConfigError(
-      flag,
-      `expected an integer ${
-        range.max === undefined ? `of at least ${range.min}` : `${range.min}..${max}`
-      }, got ${raw}`,
-    );
+  try {
+    return parseInteger(flag, raw, range);
+  } catch (error) {
+    throw ConfigError.from(flag, error as Error);
   }
-  return value;
 }
 
 function randomKey(): string {
@@ -289,29 +304,17 @@ export function parseServeConfig(
   args: readonly string[],
   env: Readonly<Record<string, string | undefined>> = {},
 ): ServeConfig {
+  let parsed: Record<string, string | string[] | true | undefined>;
+  try {
+    parsed = parseFlags(args, PARSE_TABLE);
+  } catch (error) {
+    if (error instanceof FlagError) throw ConfigError.from(error.flag, error);
+    throw error;
+  }
   const values = new Map<string, string[]>();
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (!arg.startsWith("--")) {
-      throw new ConfigError(arg, "unexpected argument (flags start with --; see --help)");
-    }
-    const eq = arg.indexOf("=");
-    const flag = eq < 0 ? arg : arg.slice(0, eq);
-    const spec = FLAGS[flag];
-    if (!spec) throw new ConfigError(flag, "unknown flag (see --help)");
-    let value: string;
-    if (spec.boolean) value = eq < 0 ? "true" : arg.slice(eq + 1);
-    else if (eq >= 0) value = arg.slice(eq + 1);
-    else {
-      const next = args[i + 1];
-      if (next === undefined || next.startsWith("--")) throw new ConfigError(flag, "missing value");
-      value = next;
-      i++;
-    }
-    const list = values.get(flag) ?? [];
-    if (list.length > 0 && !spec.repeatable) throw new ConfigError(flag, "given more than once");
-    list.push(value);
-    values.set(flag, list);
+  for (const [name, value] of Object.entries(parsed)) {
+    if (value === undefined) continue;
+    values.set(`--${name}`, value === true ? ["true"] : typeof value === "string" ? [value] : value);
   }
   const get = (flag: string): string | undefined => {
     const given = values.get(flag)?.[0];
@@ -340,11 +343,7 @@ export function parseServeConfig(
     roles.add(role);
   }
 
-  const portRaw = get("--port") ?? "8080";
-  const port = Number(portRaw);
-  if (!/^\d+$/.test(portRaw) || port > 65535) {
-    throw new ConfigError("--port", `expected an integer 0..65535, got ${portRaw}`);
-  }
+  const port = integerFlag("--port", get("--port"), { fallback: 8080, min: 0, max: 65535 });
 
   const certFile = get("--tls-cert");
   const keyFile = get("--tls-key");

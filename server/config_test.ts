@@ -79,8 +79,8 @@ Deno.test("parseServeConfig: clear errors naming the flag", () => {
     [["--port", "70000"], "--port", /0\.\.65535/],
     [["--mode", "hybrid"], "--mode", /selfhosted or cloud/],
     [["--role", "billing"], "--role", /identity, api or notifications/],
-    [["--bogus"], "--bogus", /unknown flag/],
-    [["--port"], "--port", /missing value/],
+    [["--bogus"], "--bogus", /^Unknown flag --bogus: expected one of --mode, --role, /],
+    [["--port"], "--port", /^Invalid --port: expected a value, got nothing$/],
     [["--tls-cert", "c.pem"], "--tls-key", /go together/],
     [["--installation-id", "nope"], "--installation-id", /GUID/],
     [["--role", "api", "--notifications-url", "http://n"], "--identity-url", /required/],
@@ -105,7 +105,7 @@ Deno.test("parseServeConfig: clear errors naming the flag", () => {
     [["--max-pending-per-ip", "1.5"], "--max-pending-per-ip", /integer of at least 0, got 1\.5/],
     [["--max-pending", "lots"], "--max-pending", /integer of at least 0, got lots/],
     [["--max-connections-per-user", "-3"], "--max-connections-per-user", /at least 0/],
-    [["--max-connections"], "--max-connections", /missing value/],
+    [["--max-connections"], "--max-connections", /expected a value, got nothing/],
     [["--max-connections", "1e4"], "--max-connections", /at least 0, got 1e4/],
   ];
   for (const [args, flag, message] of cases) {
