@@ -128,3 +128,33 @@ export function parseFlags<const T extends FlagTable>(
   }
   return values as FlagValues<T>;
 }
+
+/**
+ * The values of {@linkcode parseFlags} keyed by the flag as written, each as a list (a switch:
+ * `["true"]`), for programs that look flags up by their spelling and merge them with other
+ * sources (environment variables, a target file).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { flagLists, parseFlags } from "./flags.ts";
+ * const table = { only: { type: "string", multiple: true }, quiet: { type: "boolean" } } as const;
+ * const lists = flagLists(parseFlags(["--only=a", "--quiet"], table));
+ * assert.deepEqual([...lists], [["--only", ["a"]], ["--quiet", ["true"]]]);
+ * ```
+ * @param values What `parseFlags` returned.
+ * @returns Lists by `--name`.
+ */
+export function flagLists(
+  values: Readonly<Record<string, string | readonly string[] | true | undefined>>,
+): Map<string, string[]> {
+  const lists = new Map<string, string[]>();
+  for (const [name, value] of Object.entries(values)) {
+    if (value === undefined) continue;
+    lists.set(
+      `--${name}`,
+      value === true ? ["true"] : typeof value === "string" ? [value] : [...value],
+    );
+  }
+  return lists;
+}

@@ -14,7 +14,14 @@
  * @module
  */
 
-export { FlagError, type FlagSpec, type FlagTable, type FlagValues, parseFlags } from "./flags.ts";
+export {
+  FlagError,
+  flagLists,
+  type FlagSpec,
+  type FlagTable,
+  type FlagValues,
+  parseFlags,
+} from "./flags.ts";
 export {
   durationMs,
   integerInRange,

@@ -5,7 +5,14 @@
  * @module
  */
 
-import { FlagError, type FlagTable, parseFlags, parseInteger, type Range } from "../config/mod.ts";
+import {
+  FlagError,
+  flagLists,
+  type FlagTable,
+  parseFlags,
+  parseInteger,
+  type Range,
+} from "../config/mod.ts";
 import { UsageError } from "./errors.ts";
 import { type Expectations, parseExpectations } from "./expectations.ts";
 import { parseAccounts } from "./accounts.ts";
@@ -168,22 +175,12 @@ function integer(flag: string, raw: string | undefined, range: Range): number | 
  * single-valued flag, or a positional argument.
  */
 export function splitFlags(args: readonly string[]): Map<string, string[]> {
-  let parsed: Record<string, string | string[] | true | undefined>;
   try {
-    parsed = parseFlags(args, FLAG_TABLE);
+    return flagLists(parseFlags(args, FLAG_TABLE));
   } catch (error) {
     if (error instanceof FlagError) throw new UsageError(error.flag, error.message);
     throw error;
   }
-  const values = new Map<string, string[]>();
-  for (const [name, value] of Object.entries(parsed)) {
-    if (value === undefined) continue;
-    values.set(
-      `--${name}`,
-      value === true ? ["true"] : typeof value === "string" ? [value] : value,
-    );
-  }
-  return values;
 }
 
 async function readFile(

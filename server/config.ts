@@ -6,7 +6,7 @@
  * @module
  */
 
-import { FlagError, type FlagTable, parseFlags, parseInteger } from "../config/mod.ts";
+import { FlagError, flagLists, type FlagTable, parseFlags, parseInteger } from "../config/mod.ts";
 import { DEFAULT_CONNECTION_LIMITS } from "./notifications/mod.ts";
 
 /** A role of the reference server. */
@@ -304,18 +304,14 @@ export function parseServeConfig(
   args: readonly string[],
   env: Readonly<Record<string, string | undefined>> = {},
 ): ServeConfig {
-  let parsed: Record<string, string | string[] | true | undefined>;
+  let values: Map<string, string[]>;
   try {
-    parsed = parseFlags(args, PARSE_TABLE);
+    values = flagLists(parseFlags(args, PARSE_TABLE));
   } catch (error) {
     if (error instanceof FlagError) throw ConfigError.from(error.flag, error);
     throw error;
   }
-  const values = new Map<string, string[]>();
-  for (const [name, value] of Object.entries(parsed)) {
-    if (value === undefined) continue;
-    values.set(`--${name}`, value === true ? ["true"] : typeof value === "string" ? [value] : value);
-  }
+
   const get = (flag: string): string | undefined => {
     const given = values.get(flag)?.[0];
     if (given !== undefined) return given;
