@@ -6,6 +6,7 @@
  * @module
  */
 
+import { durationMs } from "../../config/mod.ts";
 import type { AuthOptions, TokenVerifier } from "../auth/mod.ts";
 import type { CorsOrigins } from "./_http.ts";
 import type { ConnectionLimitSettings } from "./connection_limits.ts";
@@ -120,12 +121,9 @@ export interface ResolvedNotificationsOptions {
 
 const DEFAULT_CORS: CorsOrigins = ["file://", "bw-desktop-file://bundle"];
 
+/** A millisecond or byte count of at least 0, defaulted. */
 function nonNegative(name: string, value: number | undefined, fallback: number): number {
-  const v = value ?? fallback;
-  if (!Number.isFinite(v) || v < 0) {
-    throw new RangeError(`Invalid option ${name}: expected a non-negative number, got ${v}`);
-  }
-  return v;
+  return durationMs(`option ${name}`, value ?? fallback);
 }
 
 function resolveTimers(t: NotificationsTimers = {}): ResolvedTimers {

@@ -16,6 +16,7 @@
  * @module
  */
 
+import { integerInRange, invalid } from "../../config/mod.ts";
 import { QueueServiceClient } from "@azure/storage-queue";
 import type { QueueClient, ReceivedMessageItem } from "@azure/storage-queue";
 import type { Envelope } from "../../protocol/bitwarden/mod.ts";
@@ -167,16 +168,13 @@ function describe(error: unknown): string {
 }
 
 function checkInteger(name: string, value: number, min: number, max: number): number {
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new RangeError(`Invalid queue option ${name}: expected an integer in ${min}..${max}`);
-  }
-  return value;
+  return integerInRange(`queue option ${name}`, value, { min, max });
 }
 
 function checkRange(name: string, range: WaitRange): WaitRange {
   const { minMs, maxMs } = range;
   if (!(Number.isFinite(minMs) && minMs > 0 && Number.isFinite(maxMs) && maxMs >= minMs)) {
-    throw new RangeError(`Invalid queue option ${name}: expected 0 < minMs <= maxMs`);
+    throw new RangeError(invalid(`queue option ${name}`, "0 < minMs <= maxMs", { minMs, maxMs }));
   }
   return { minMs, maxMs };
 }

@@ -22,6 +22,7 @@
  * @module
  */
 
+import { positiveInteger } from "../../config/mod.ts";
 import { createClient } from "redis";
 import type { Envelope } from "../../protocol/bitwarden/mod.ts";
 import type { MetricFamily, MetricsProvider } from "./metrics.ts";
@@ -108,11 +109,8 @@ function destroyQuietly(client: Client): void {
   if (client.isOpen) client.destroy();
 }
 
-function positiveInteger(name: string, value: number): number {
-  if (!Number.isInteger(value) || value < 1) {
-    throw new RangeError(`Invalid Redis backplane option ${name}: expected a positive integer`);
-  }
-  return value;
+function positiveOption(name: string, value: number): number {
+  return positiveInteger(`Redis backplane option ${name}`, value);
 }
 
 /** The URL without its password, for messages. */
@@ -196,8 +194,8 @@ export class RedisBackplane implements Backplane, MetricsProvider {
     this.channel = `${options.channelPrefix ?? "hubproof"}:notifications:envelopes`;
     this.#log = log;
     this.#settings = {
-      maxPending: positiveInteger("maxPending", options.maxPending ?? 10_000),
-      dedupeWindow: positiveInteger("dedupeWindow", options.dedupeWindow ?? 10_000),
+      maxPending: positiveOption("maxPending", options.maxPending ?? 10_000),
+      dedupeWindow: positiveOption("dedupeWindow", options.dedupeWindow ?? 10_000),
       resubscribeGraceMs: options.resubscribeGraceMs ?? 2_000,
       closeFlushMs: options.closeFlushMs ?? 1_000,
       reconnect: options.reconnect ?? { minMs: 50, maxMs: 2_000 },
