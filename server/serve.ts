@@ -11,6 +11,7 @@ import { loadFixtures, readFixtures } from "./api/fixtures.ts";
 import { jsonResponse } from "./kernel/http.ts";
 import { createApiService } from "./api/service.ts";
 import { MemoryStore } from "./kernel/store.ts";
+import { consoleLogger, type Logger } from "./kernel/log.ts";
 import { stripPrefix } from "./kernel/router.ts";
 import { ConfigError, type ServeConfig } from "./config.ts";
 import { createIdentityService } from "./identity/service.ts";
@@ -18,7 +19,6 @@ import { SigningKeys } from "./identity/signing_keys.ts";
 import { createTokenVerifier } from "./auth/mod.ts";
 import {
   createNotificationsService,
-  type Logger,
   type NotificationsService,
   type NotificationsTimers,
 } from "./notifications/mod.ts";
@@ -33,7 +33,7 @@ import { startAzurite } from "./azurite/mod.ts";
 /** Options of {@linkcode startServe} beyond the configuration (tests tune these). */
 export interface StartServeOptions {
   /** Logger (default stderr). */
-  readonly log?: (message: string) => void;
+  readonly log?: Logger;
   /** Server-side PBKDF2 iterations for stored secrets. */
   readonly secretIterations?: number;
   /** Notifications timers (over `config.closeTimeoutMs` where both set the close timeout). */
@@ -137,14 +137,14 @@ export async function startServe(
   config: ServeConfig,
   options: StartServeOptions = {},
 ): Promise<RunningServe> {
-  const log = options.log ?? ((m: string) => console.error(m));
+  const log = options.log ?? consoleLogger("hubproof");
   const cleanups: (() => Promise<void>)[] = [];
   const cleanup = async () => {
     for (const fn of cleanups.splice(0).reverse()) {
       try {
         await fn();
       } catch (error) {
-        log(`Shutdown step failed: ${(error as Error).message}`);
+        log("warn", `Shutdown step failed: ${(error as Error).message}`);
       }
     }
   };
@@ -222,7 +222,10 @@ export async function startServe(
       config.mode === "cloud" && queueConnectionString === undefined &&
       (config.roles.has("api") || config.roles.has("notifications"))
     ) {
-      log("Starting an in-memory Azurite queue service (no --queue-connection-string given)");
+      log(
+        "info",
+        "Starting an in-memory Azurite queue service (no --queue-connection-string given)",
+      );
       const azurite = await startAzurite();
       cleanups.push(() => azurite.stop());
       queueConnectionString = azurite.connectionString;
@@ -230,7 +233,7 @@ export async function startServe(
 
     let backplane: RedisBackplane | undefined;
     if (config.redisUrl !== undefined) {
-      backplane = await RedisBackplane.connect({ url: config.redisUrl, log: toLogger(log) }).catch(
+      backplane = await RedisBackplane.connect({ url: config.redisUrl, log: log }).catch(
         (error: Error) => {
           throw new ConfigError(
             "--redis",
@@ -261,7 +264,7 @@ export async function startServe(
         // The flag gives the close timeout; a test's own timers may still override it.
         timers: { closeTimeoutMs: config.closeTimeoutMs, ...options.notificationsTimers },
         limits: config.limits,
-        log: toLogger(log),
+        log: log,
       });
       await service.start();
       return service;
@@ -391,12 +394,4 @@ export async function startServe(
 
 function notServed(role: string): Response {
   return jsonResponse({ message: `Role not served by this process: ${role}` }, 404);
-}
-
-function toLogger(log: (message: string) => void): Logger {
-  return (level, message, fields) => {
-    if (level === "debug") return;
-    const detail = fields && Object.keys(fields).length > 0 ? ` ${JSON.stringify(fields)}` : "";
-    log(`[notifications] ${level}: ${message}${detail}`);
-  };
 }

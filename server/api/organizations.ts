@@ -322,6 +322,7 @@ export function addOrganizationRoutes(router: Router, deps: ApiDeps): void {
       store.memberships.set(m.id, m);
       if (!user) {
         deps.log(
+          "info",
           `Invite e-mail (not sent) to ${email}: organization ${org.id}, organizationUserId ${m.id}, token ${token}`,
         );
       }

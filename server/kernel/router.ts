@@ -5,6 +5,7 @@
  * @module
  */
 
+import { consoleLogger, type Logger } from "./log.ts";
 import {
   DEFAULT_MAX_BODY_BYTES,
   errorResponse,
@@ -35,7 +36,7 @@ interface Route {
 /** Routes requests by method and path (paths relative to the role's base). */
 export class Router {
   #routes: Route[] = [];
-  #log: (message: string) => void;
+  #log: Logger;
   #maxBodyBytes: number;
 
   /**
@@ -45,8 +46,8 @@ export class Router {
    * {@linkcode DEFAULT_MAX_BODY_BYTES}; `Infinity` hands bodies on untouched, for handlers
    * that stream and bound their bodies themselves).
    */
-  constructor(options: { log?: (message: string) => void; maxBodyBytes?: number } = {}) {
-    this.#log = options.log ?? ((m) => console.error(m));
+  constructor(options: { log?: Logger; maxBodyBytes?: number } = {}) {
+    this.#log = options.log ?? consoleLogger("router");
     this.#maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   }
 

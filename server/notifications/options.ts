@@ -8,6 +8,7 @@
 
 import { durationMs } from "../../config/mod.ts";
 import type { AuthOptions, TokenVerifier } from "../auth/mod.ts";
+import { consoleLogger, safeLogger } from "../kernel/mod.ts";
 import type { CorsOrigins } from "./_http.ts";
 import type { ConnectionLimitSettings } from "./connection_limits.ts";
 import { defaultDeliveryRules, type DeliveryRules } from "./delivery_rules.ts";
@@ -64,7 +65,7 @@ export interface NotificationsOptions {
   readonly queue?: Omit<QueueConsumerOptions, "dispatch">;
   /** Scale-out backplane. */
   readonly backplane?: Backplane;
-  /** Log sink (default: warnings and errors to stderr). */
+  /** Log sink (default: info, warnings and errors to stderr). */
   readonly log?: Logger;
   /**
    * Allowed CORS origins (default `file://` and `bw-desktop-file://bundle`, plus
@@ -138,28 +139,6 @@ function resolveTimers(t: NotificationsTimers = {}): ResolvedTimers {
   };
 }
 
-function defaultLog(level: string, message: string, fields?: Record<string, unknown>): void {
-  if (level === "warn" || level === "error") {
-    console.error(
-      `[notifications] ${level}: ${message}${fields ? ` ${JSON.stringify(fields)}` : ""}`,
-    );
-  }
-}
-
-/**
- * A log sink that never throws: logging runs inside socket event handlers, where an exception
- * would terminate the process.
- */
-function safeLogger(log: Logger): Logger {
-  return (level, message, fields) => {
-    try {
-      log(level, message, fields);
-    } catch {
-      // A broken sink loses the line, not the service.
-    }
-  };
-}
-
 /**
  * Applies defaults and checks every numeric option.
  *
@@ -196,7 +175,7 @@ export function resolveNotificationsOptions(
     corsOrigins: options.corsOrigins ??
       (options.selfHosted ? DEFAULT_CORS : [...DEFAULT_CORS, "https://bitwarden.com"]),
     detailedErrors: options.detailedErrors ?? false,
-    log: safeLogger(options.log ?? defaultLog),
+    log: safeLogger(options.log ?? consoleLogger("notifications")),
     now: options.now ?? (() => Date.now()),
   };
 }

@@ -16,6 +16,7 @@
  * @module
  */
 
+import { consoleLogger } from "../kernel/mod.ts";
 import { integerInRange, invalid } from "../../config/mod.ts";
 import { QueueServiceClient } from "@azure/storage-queue";
 import type { QueueClient, ReceivedMessageItem } from "@azure/storage-queue";
@@ -66,7 +67,7 @@ export interface QueueConsumerOptions extends QueueSettings {
    * in the queue and is retried after its lease, up to `maxDequeueCount` attempts.
    */
   readonly dispatch: (envelope: Envelope) => Promise<void> | void;
-  /** Log sink (default: warnings and errors to `console.error`). */
+  /** Log sink (default: `consoleLogger`, info, warnings and errors to stderr). */
   readonly log?: Logger;
   /** Time source (default: `Date.now` and `setTimeout`). */
   readonly clock?: QueueClock;
@@ -131,9 +132,7 @@ export const systemClock: QueueClock = {
     }),
 };
 
-const defaultLog: Logger = (level, message) => {
-  if (level === "warn" || level === "error") console.error(`[queue] ${level}: ${message}`);
-};
+const defaultLog: Logger = consoleLogger("queue");
 
 /** A message being worked on: the newest pop receipt and when its lease ends (local clock). */
 interface Lease {

@@ -22,6 +22,7 @@
  * @module
  */
 
+import { consoleLogger } from "../kernel/mod.ts";
 import { positiveInteger } from "../../config/mod.ts";
 import { createClient } from "redis";
 import type { Envelope } from "../../protocol/bitwarden/mod.ts";
@@ -56,7 +57,7 @@ export interface RedisBackplaneOptions {
   readonly connectTimeoutMs?: number;
   /** Reconnect delay after a lost connection: doubling from `minMs` to `maxMs` (default 50..2000). */
   readonly reconnect?: { readonly minMs: number; readonly maxMs: number };
-  /** Log sink (default: warnings and errors to `console.error`). */
+  /** Log sink (default: `consoleLogger`, info, warnings and errors to stderr). */
   readonly log?: Logger;
 }
 
@@ -93,9 +94,7 @@ export interface RedisBackplaneMetrics {
 type Counter = Exclude<keyof RedisBackplaneMetrics, "connected" | "pending">;
 type Client = ReturnType<typeof createClient>;
 
-const defaultLog: Logger = (level, message) => {
-  if (level === "warn" || level === "error") console.error(`[backplane] ${level}: ${message}`);
-};
+const defaultLog: Logger = consoleLogger("backplane");
 
 function describe(error: unknown): string {
   if (error instanceof AggregateError && error.errors.length > 0) {

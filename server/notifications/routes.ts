@@ -179,10 +179,7 @@ export function createNotificationsRoutes(
   const info = () => infoResponse(new Date(settings.now()));
   const metricsText = () => metricsResponse(options.metricFamilies());
   // The hub paths and /send stream and bound their own bodies.
-  const router = new Router({
-    log: (message) => settings.log("error", message),
-    maxBodyBytes: Infinity,
-  });
+  const router = new Router({ log: settings.log, maxBodyBytes: Infinity });
   const routes: [string, string, RouteHandler][] = [
     ["*", "/hub", hubRoute("main", false)],
     ["*", "/hub/negotiate", hubRoute("main", true)],

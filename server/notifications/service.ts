@@ -22,7 +22,7 @@ import {
 } from "./options.ts";
 import { QueueConsumer } from "./queue_consumer.ts";
 import { createNotificationsRoutes } from "./routes.ts";
-import { type Router, stripPrefix } from "../kernel/mod.ts";
+import { type Router, stripPrefix, withFields } from "../kernel/mod.ts";
 import type { DispatchResult, Logger, MessageSource } from "./types.ts";
 
 export type { NotificationsOptions, NotificationsTimers } from "./options.ts";
@@ -112,9 +112,7 @@ class Service implements NotificationsService {
       this.#providers.push(backplane as MetricsProvider);
     }
     if (options.queue) {
-      const queueLog = options.queue.log ??
-        ((level: "debug" | "info" | "warn" | "error", message: string) =>
-          this.#log(level, message, { component: "queue" }));
+      const queueLog = options.queue.log ?? withFields(this.#log, { component: "queue" });
       this.#queue = new QueueConsumer({
         ...options.queue,
         log: queueLog,

@@ -7,12 +7,8 @@
 
 import type { Envelope, Route } from "../../protocol/bitwarden/mod.ts";
 
-/** Log sink; `fields` carries structured context. */
-export type Logger = (
-  level: "debug" | "info" | "warn" | "error",
-  message: string,
-  fields?: Record<string, unknown>,
-) => void;
+/** The log contract of every role (`server/kernel/log.ts`). */
+export type { Logger, LogLevel } from "../kernel/mod.ts";
 
 /** Where an envelope entered the service. */
 export type MessageSource = "send" | "queue" | "backplane" | "local";
