@@ -10,6 +10,9 @@ import { MessagePackHubProtocol } from "@microsoft/signalr-protocol-msgpack";
 import { parseServeConfig } from "./config.ts";
 import { type RunningServe, startServe, type StartServeOptions } from "./serve.ts";
 
+// The tests' one password-grant helper lives in testing/ (shared with the suite's self-tests).
+export { passwordForm, passwordLogin as login, tokenRequest } from "../testing/mod.ts";
+
 /** Fixture accounts (see fixtures/seed.json). */
 export const ALICE = {
   id: "a11ce000-0000-4000-8000-000000000001",
@@ -62,70 +65,6 @@ export function startTestServe(
     queueIdleWait: { minMs: 20, maxMs: 100 },
     ...options,
   });
-}
-
-/**
- * The form a client sends for the password grant.
- *
- * @param user E-mail and hash.
- * @param device Identifier and DeviceType.
- * @param clientId Client id.
- * @returns The form.
- */
-export function passwordForm(
-  user: { email: string; hash: string },
-  device: { id: string; type: number },
-  clientId = "web",
-): URLSearchParams {
-  return new URLSearchParams({
-    grant_type: "password",
-    username: user.email,
-    password: user.hash,
-    scope: "api offline_access",
-    client_id: clientId,
-    deviceType: String(device.type),
-    deviceIdentifier: device.id,
-    deviceName: "test",
-  });
-}
-
-/**
- * POSTs `/connect/token` with the client headers.
- *
- * @param base Base URL.
- * @param form The form.
- * @param headers Extra headers (default: version header and Device-Type).
- * @returns Status and JSON body.
- */
-export async function tokenRequest(
-  base: string,
-  form: URLSearchParams,
-  headers: Record<string, string> = { "bitwarden-client-version": "2026.8.0" },
-): Promise<{ status: number; body: Record<string, unknown> }> {
-  const response = await fetch(`${base}/identity/connect/token`, {
-    method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded; charset=utf-8", ...headers },
-    body: form,
-  });
-  return { status: response.status, body: await response.json() };
-}
-
-/**
- * Logs in and returns the access token.
- *
- * @param base Base URL.
- * @param user E-mail and hash.
- * @param device Identifier and type.
- * @returns The access token.
- */
-export async function login(
-  base: string,
-  user: { email: string; hash: string },
-  device: { id: string; type: number },
-): Promise<string> {
-  const { status, body } = await tokenRequest(base, passwordForm(user, device));
-  if (status !== 200) throw new Error(`Login failed: ${status} ${JSON.stringify(body)}`);
-  return body.access_token as string;
 }
 
 /**
@@ -201,25 +140,6 @@ export async function watch(
   connection.on("Heartbeat", () => {});
   await connection.start();
   return { name, received, stop: () => connection.stop() };
-}
-
-/**
- * Polls until `check` is true.
- *
- * @param check The condition.
- * @param what What is awaited (for the timeout message).
- * @param timeoutMs Timeout.
- */
-export async function waitFor(
-  check: () => boolean,
-  what: string,
-  timeoutMs = 10_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 /**

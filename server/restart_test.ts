@@ -1,6 +1,6 @@
 import { deepStrictEqual, strictEqual } from "node:assert/strict";
 import { startAzurite } from "./azurite/mod.ts";
-import { freePort } from "../testing/mod.ts";
+import { freePort, until } from "../testing/mod.ts";
 import { createNotificationsService, type NotificationsOptions } from "./notifications/mod.ts";
 import { stripPrefix } from "./kernel/mod.ts";
 import {
@@ -10,7 +10,6 @@ import {
   login,
   receivedIds,
   startTestServe,
-  waitFor,
   watch,
   type Watcher,
 } from "./_test_helpers.ts";
@@ -83,7 +82,9 @@ Deno.test("self-hosted: a Notifications restart during a burst loses no message 
     const first = await burst(serve.url, web, 10);
     // A push accepted by /send while the service shuts down reaches no socket: that is the
     // hub's loss, not the transport's, so the restart starts once these arrived.
-    await waitFor(() => receivedIds(...watchers).length === 10, "the first pushes");
+    await until(() => receivedIds(...watchers).length === 10, "the first pushes", {
+      timeoutMs: 10_000,
+    });
     await instance.stop();
     const during = await burst(serve.url, web, 30);
     strictEqual(
@@ -98,9 +99,10 @@ Deno.test("self-hosted: a Notifications restart during a burst loses no message 
     instance.gate.sendOpen = true;
     await serve.sendEngine!.drain();
     const all = [...first, ...during];
-    await waitFor(
+    await until(
       () => receivedIds(...watchers).length >= all.length,
       "every folder push to arrive",
+      { timeoutMs: 10_000 },
     );
     deepStrictEqual(receivedIds(...watchers).sort(), [...all].sort());
     const stats = serve.sendEngine!.stats;
@@ -148,14 +150,18 @@ Deno.test("cloud: a Notifications restart during a queue backlog loses no messag
     const desktop = await login(serve.url, ALICE, { id: ALICE.desktop, type: 8 });
     watchers.push(await watch(hubBase, "before", { token: desktop }));
     const first = await burst(serve.url, web, 10);
-    await waitFor(() => receivedIds(...watchers).length === 10, "the first pushes");
+    await until(() => receivedIds(...watchers).length === 10, "the first pushes", {
+      timeoutMs: 10_000,
+    });
     await instance.stop();
     const backlog = await burst(serve.url, web, 30);
     instance = await notificationsInstance(port, options);
     watchers.push(await watch(hubBase, "after", { token: desktop }));
     await instance.service.start();
     const all = [...first, ...backlog];
-    await waitFor(() => receivedIds(...watchers).length >= all.length, "the backlog to drain");
+    await until(() => receivedIds(...watchers).length >= all.length, "the backlog to drain", {
+      timeoutMs: 10_000,
+    });
     await new Promise((r) => setTimeout(r, 200));
     deepStrictEqual(receivedIds(...watchers).sort(), [...all].sort(), "each message exactly once");
   } finally {

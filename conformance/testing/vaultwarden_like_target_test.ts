@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { passwordForm, postToken } from "../../testing/mod.ts";
 import { decode } from "@msgpack/msgpack";
 import { MemberStatus, MemberType, MemoryStore } from "../../server/kernel/mod.ts";
 import { splitBinaryMessages } from "../../protocol/signalr/mod.ts";
@@ -30,19 +31,11 @@ async function register(base: string, email: string): Promise<void> {
 }
 
 function login(base: string, email: string): Promise<Response> {
-  return fetch(`${base}/identity/connect/token`, {
-    method: "POST",
-    body: new URLSearchParams({
-      grant_type: "password",
-      username: email,
-      password: "aGFzaA==",
-      scope: "api offline_access",
-      client_id: "web",
-      deviceType: "9",
-      deviceIdentifier: crypto.randomUUID(),
-      deviceName: "test",
-    }),
-  });
+  return postToken(
+    base,
+    passwordForm({ email, hash: "aGFzaA==" }, { id: crypto.randomUUID(), type: 9 }),
+    { headers: {} },
+  );
 }
 
 /** Opens a hub socket, sends `steps` 200 ms apart and returns what came back before closing. */
