@@ -407,11 +407,23 @@ async function startAuthority(target: ResolvedTarget): Promise<ActingAuthority> 
  * @throws {PreflightError} When the target is unreachable or the harness authority cannot start.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { runConformance } from "./runner.ts";
  * import { resolveTarget } from "./target.ts";
- * const report = await runConformance({ target: resolveTarget({ target: "http://127.0.0.1:8080" }) });
- * console.log(report.passed, report.totals);
+ * // Any deployment will do; here the reference server, started on a free port.
+ * import { parseServeConfig, startServe } from "../server/mod.ts";
+ * const running = await startServe(parseServeConfig(["--port", "0"]), { log: () => {} });
+ * try {
+ *   const report = await runConformance({
+ *     target: resolveTarget({ target: running.url }),
+ *     only: ["hub/auth/missing"],
+ *   });
+ *   assert.ok(report.passed);
+ *   assert.equal(report.totals.PASS, report.cases.length);
+ * } finally {
+ *   await running.stop();
+ * }
  * ```
  */
 export async function runConformance(options: RunOptions): Promise<ConformanceReport> {

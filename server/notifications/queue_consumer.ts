@@ -182,16 +182,24 @@ function checkRange(name: string, range: WaitRange): WaitRange {
  * Consumes push envelopes from an Azure Storage queue.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { QueueConsumer } from "./queue_consumer.ts";
+ * import { startAzurite } from "../azurite/mod.ts";
  *
- * const consumer = new QueueConsumer({
- *   connectionString: "UseDevelopmentStorage=true",
- *   dispatch: (envelope) => console.log(envelope.type),
- * });
- * consumer.start();
- * // ... on SIGTERM:
- * await consumer.stop();
+ * // Any Azure Storage queue; here the embedded in-memory Azurite.
+ * const azurite = await startAzurite();
+ * try {
+ *   const consumer = new QueueConsumer({
+ *     connectionString: azurite.connectionString,
+ *     dispatch: (envelope) => console.log(envelope.type),
+ *     log: () => {},
+ *   });
+ *   consumer.start();
+ *   // ... on SIGTERM:
+ *   await consumer.stop();
+ * } finally {
+ *   await azurite.stop();
+ * }
  * ```
  */
 export class QueueConsumer implements MetricsProvider {

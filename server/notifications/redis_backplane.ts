@@ -131,6 +131,7 @@ function redactUrl(url: string): string {
  *
  * @example
  * ```ts ignore
+ * // Not run by `deno test --doc`: it needs a live Redis server.
  * import { RedisBackplane } from "./redis_backplane.ts";
  *
  * const backplane = await RedisBackplane.connect({ url: "redis://127.0.0.1:6379" });

@@ -198,14 +198,26 @@ class Service implements NotificationsService {
  * Creates the Notifications service (not yet started: call `start`).
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createNotificationsService } from "./service.ts";
  * const service = await createNotificationsService({
  *   selfHosted: true,
  *   installationId: null,
- *   auth: { authority: "http://127.0.0.1:33656" },
+ *   auth: { jwks: { keys: [] }, issuer: "http://127.0.0.1:8080/identity" },
+ *   timers: { heartbeatMs: 0 },
+ *   log: () => {},
  * });
  * await service.start();
- * Deno.serve({ port: 61840 }, (request, info) => service.fetch(request, info));
+ * try {
+ *   // Mount it under any prefix: the caller strips it and passes the rest of the path.
+ *   const request = new Request("http://127.0.0.1:8080/notifications/metrics");
+ *   const metrics = await service.fetch(request, "/metrics");
+ *   assert.match(await metrics.text(), /hubproof_notifications_connections\{hub="main"\} 0/);
+ *   assert.equal((await service.fetch(new Request("http://x/nope"), "/nope")).status, 404);
+ * } finally {
+ *   await service.shutdown();
+ * }
  * ```
  * @param options Configuration.
  * @returns The service.
