@@ -1,12 +1,12 @@
 /**
  * Private test helpers of the server tests: start a deployment on a free port, log fixture
- * users in as real clients do, and watch hubs with the official SignalR client.
+ * users in as real clients do, and watch hubs with the tests' one hub client (`testing/`).
  *
  * @module
  */
 
-import * as signalR from "@microsoft/signalr";
-import { MessagePackHubProtocol } from "@microsoft/signalr-protocol-msgpack";
+import { MessageType } from "../protocol/signalr/mod.ts";
+import { RawHubClient } from "../testing/mod.ts";
 import { parseServeConfig } from "./config.ts";
 import { type RunningServe, startServe, type StartServeOptions } from "./serve.ts";
 
@@ -102,14 +102,18 @@ export async function api(
 export interface Watcher {
   /** Label for messages. */
   readonly name: string;
-  /** Received `[method, message]` pairs. */
-  readonly received: { method: string; message: Record<string, unknown> }[];
+  /** Received `[method, message]` pairs, in arrival order. */
+  readonly received: readonly { method: string; message: Record<string, unknown> }[];
   /** Stops the connection. */
   stop(): Promise<void>;
 }
 
+/** The client methods a watcher records. */
+const WATCHED = new Set(["ReceiveMessage", "AuthRequestResponseRecieved"]);
+
 /**
- * Connects to `/hub` (token) or `/anonymous-hub` (auth request id) with the official client.
+ * Connects to `/hub` (token) or `/anonymous-hub` (auth request id) with the tests' one hub
+ * client, MessagePack timestamps decoded to `Date` as the official client does.
  *
  * @param base Base URL.
  * @param name Label.
@@ -123,23 +127,29 @@ export async function watch(
   auth: { token: string } | { anonymous: string },
   protocol: "messagepack" | "json" = "messagepack",
 ): Promise<Watcher> {
-  const builder = new signalR.HubConnectionBuilder().configureLogging(signalR.LogLevel.None);
-  const ws = { skipNegotiation: true, transport: signalR.HttpTransportType.WebSockets };
-  if ("token" in auth) {
-    const token = auth.token;
-    builder.withUrl(`${base}/notifications/hub`, { ...ws, accessTokenFactory: () => token });
-  } else {
-    builder.withUrl(`${base}/notifications/anonymous-hub?Token=${auth.anonymous}`, ws);
+  const client = await RawHubClient.open(`${base}/notifications`, {
+    ...("token" in auth ? { path: "/hub", token: auth.token } : {
+      path: "/anonymous-hub",
+      query: new URLSearchParams({ Token: auth.anonymous }).toString(),
+    }),
+    timestamps: "date",
+  });
+  const answer = await client.handshake(protocol);
+  if (answer.error) {
+    await client.close();
+    throw new Error(`${name}: handshake refused: ${answer.error}`);
   }
-  if (protocol === "messagepack") builder.withHubProtocol(new MessagePackHubProtocol());
-  const connection = builder.build();
-  const received: Watcher["received"] = [];
-  for (const method of ["ReceiveMessage", "AuthRequestResponseRecieved"]) {
-    connection.on(method, (message) => received.push({ method, message }));
-  }
-  connection.on("Heartbeat", () => {});
-  await connection.start();
-  return { name, received, stop: () => connection.stop() };
+  return {
+    name,
+    get received() {
+      return client.messages.flatMap((m) =>
+        m.type === MessageType.Invocation && WATCHED.has(m.target)
+          ? [{ method: m.target, message: m.arguments[0] as Record<string, unknown> }]
+          : []
+      );
+    },
+    stop: () => client.close(),
+  };
 }
 
 /**

@@ -11,6 +11,8 @@
  * - {@linkcode freePort}: a free loopback port for servers that cannot listen on port 0.
  * - {@linkcode serverSocketStates} and {@linkcode SilentPeer}: a server's sockets counted by TCP
  *   state, and a WebSocket peer that never reads or answers.
+ * - {@linkcode RawHubClient} and {@linkcode rawHttp}: the tests' one hub client (every frame
+ *   recorded) and a raw HTTP/1.1 client for upgrade requests `fetch` cannot send.
  * - {@linkcode until}: polling for a condition with a timeout that names what was awaited (the
  *   one polling helper of the tests).
  * - {@linkcode passwordForm}, {@linkcode postToken}, {@linkcode tokenRequest},
@@ -46,6 +48,14 @@ export {
   UPGRADE_HEADERS,
 } from "./tcp_peers.ts";
 export { hasOpenssl, makeTestCert, type TestCert } from "./test_cert.ts";
+export {
+  type ConnectOptions,
+  rawHttp,
+  RawHubClient,
+  rawMessagePack,
+  type RawResponse,
+  type RecordedFrame,
+} from "./raw_hub_client.ts";
 export {
   passwordForm,
   passwordLogin,
