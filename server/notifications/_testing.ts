@@ -1,29 +1,12 @@
 /**
  * Test fixtures for the notifications tests (private): a served service trusting an
- * {@linkcode ActingAuthority}, with the tests' one hub client (`testing/raw_hub_client.ts`)
- * re-exported for them.
+ * {@linkcode ActingAuthority}, whose clients are the tests' one hub client
+ * (`testing/raw_hub_client.ts`).
  *
  * @module
  */
 
-import {
-  ActingAuthority,
-  type ConnectOptions,
-  RawHubClient,
-  UPGRADE_HEADERS,
-} from "../../testing/mod.ts";
-export {
-  type ConnectOptions,
-  rawHttp,
-  RawHubClient,
-  rawMessagePack,
-  type RawResponse,
-  type RecordedFrame,
-  type ServerSocketStates,
-  serverSocketStates,
-  SilentPeer,
-  type SilentPeerOptions,
-} from "../../testing/mod.ts";
+import { ActingAuthority, type ConnectOptions, RawHubClient } from "../../testing/mod.ts";
 import {
   type ServedNotifications,
   serveNotifications,
@@ -122,9 +105,31 @@ export async function withService(
   }
 }
 
-export { UPGRADE_HEADERS };
-
 /** Resolves after `ms`. */
 export function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * A Notification (type 20) to one user with a 60,000-character title: a few of these fill a
+ * connection's send buffer, for slow-consumer and socket-release tests.
+ *
+ * @param userId The recipient.
+ * @returns The `/send` body.
+ */
+export function largeNotification(userId: string): Record<string, unknown> {
+  return {
+    type: 20,
+    payload: {
+      id: "c0000000-0000-4000-8000-00000000000c",
+      priority: 0,
+      global: false,
+      clientType: 0,
+      userId,
+      title: "x".repeat(60_000),
+      creationDate: "2024-05-01T12:00:00Z",
+      revisionDate: "2024-05-01T12:00:00Z",
+    },
+    contextId: null,
+  };
 }

@@ -5,7 +5,8 @@
  */
 
 import assert from "node:assert/strict";
-import { delay, type RawHubClient, withService } from "./_testing.ts";
+import { type RawHubClient } from "../../testing/mod.ts";
+import { delay, withService } from "./_testing.ts";
 
 const INSTALLATION = "1a2b3c4d-0000-4000-8000-000000000001";
 const U1 = "a1000000-0000-4000-8000-000000000001";
