@@ -111,13 +111,13 @@ export function delay(ms: number): Promise<void> {
 }
 
 /**
- * A Notification (type 20) to one user with a 60,000-character title: a few of these fill a
- * connection's send buffer, for slow-consumer and socket-release tests.
+ * A Notification Center push (type 20) as `/send` takes it: every payload field with its
+ * default (nobody targeted, dated 2024-05-01T12:00:00Z), then `fields` over them.
  *
- * @param userId The recipient.
+ * @param fields Payload fields to set (camelCase).
  * @returns The `/send` body.
  */
-export function largeNotification(userId: string): Record<string, unknown> {
+export function notificationPush(fields: Record<string, unknown>): Record<string, unknown> {
   return {
     type: 20,
     payload: {
@@ -125,11 +125,29 @@ export function largeNotification(userId: string): Record<string, unknown> {
       priority: 0,
       global: false,
       clientType: 0,
-      userId,
-      title: "x".repeat(60_000),
+      userId: null,
+      organizationId: null,
+      installationId: null,
+      taskId: null,
+      title: null,
+      body: null,
       creationDate: "2024-05-01T12:00:00Z",
       revisionDate: "2024-05-01T12:00:00Z",
+      readDate: null,
+      deletedDate: null,
+      ...fields,
     },
     contextId: null,
   };
+}
+
+/**
+ * A Notification to one user with a 60,000-character title: a few of these fill a
+ * connection's send buffer, for slow-consumer and socket-release tests.
+ *
+ * @param userId The recipient.
+ * @returns The `/send` body.
+ */
+export function largeNotification(userId: string): Record<string, unknown> {
+  return notificationPush({ userId, title: "x".repeat(60_000) });
 }
