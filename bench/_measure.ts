@@ -138,7 +138,7 @@ export async function startServiceProcess(
     "--allow-sys",
     ...(options.denoFlags ?? []),
     new URL(options.script ?? "./_serve_notifications.ts", import.meta.url).pathname,
-    authorityUrl,
+    `--authority=${authorityUrl}`,
   ];
   // taskset execs the command, so the child's pid stays the server's own.
   const child = new Deno.Command(options.cpus === undefined ? Deno.execPath() : "taskset", {

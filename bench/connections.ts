@@ -5,11 +5,12 @@
  * and push latency to one user and to every connection through one organization group.
  *
  * Usage: deno run --allow-net --allow-read --allow-env --allow-sys --allow-run \
- *          bench/connections.ts [connections=2000]
+ *          bench/connections.ts [--connections 2000]
  *
  * @module
  */
 
+import { parseFlags, parseInteger } from "../config/mod.ts";
 import { ActingAuthority } from "../testing/mod.ts";
 import { connectHubClient, type HubClient } from "./_hub_client.ts";
 import { percentile, rssKiB, startServiceProcess, within } from "./_measure.ts";
@@ -17,9 +18,12 @@ import { percentile, rssKiB, startServiceProcess, within } from "./_measure.ts";
 const ORG = "0a000000-0000-4000-8000-0000000000a1";
 const BATCH = 100;
 
-const count = Number(Deno.args[0] ?? 2000);
-if (!Number.isInteger(count) || count < 1) {
-  console.error(`Invalid connection count: expected a positive integer, got ${Deno.args[0]}`);
+let count: number;
+try {
+  const flags = parseFlags(Deno.args, { connections: { type: "string" } });
+  count = parseInteger("--connections", flags.connections ?? "2000", { min: 1 });
+} catch (error) {
+  console.error((error as Error).message);
   Deno.exit(2);
 }
 

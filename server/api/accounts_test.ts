@@ -1,4 +1,5 @@
 import { deepStrictEqual, strictEqual } from "node:assert/strict";
+import { until } from "../../testing/mod.ts";
 import {
   ALICE,
   api,
@@ -9,7 +10,6 @@ import {
   plain,
   startTestServe,
   tokenRequest,
-  waitFor,
   watch,
 } from "../_test_helpers.ts";
 
@@ -80,7 +80,9 @@ Deno.test("POST /api/accounts/password checks the hash, rotates it and logs othe
         },
       });
       deepStrictEqual([changed.status, changed.body], [200, null]);
-      await waitFor(() => aliceHub.received.length > 0, "LogOut on alice's desktop");
+      await until(() => aliceHub.received.length > 0, "LogOut on alice's desktop", {
+        timeoutMs: 10_000,
+      });
       // Give a stray push (the wrong-password call, or one to bob) time to show up.
       await new Promise((r) => setTimeout(r, 100));
       deepStrictEqual(aliceHub.received.map((r) => plain(r.message) as Pushed), [{

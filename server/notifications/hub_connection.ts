@@ -135,9 +135,37 @@ const NO_BYTES = new Uint8Array(0);
  * A hub connection.
  *
  * @example
- * ```ts ignore
- * const connection = new HubConnection({ id, hub: "main", identity, transport, codecs, ... });
- * transport.onData = (chunk) => connection.receive(chunk);
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { HubConnection, type TransportSink } from "./hub_connection.ts";
+ * import { DEFAULT_CODECS } from "./_hub_codec.ts";
+ * import { TransferFormat } from "../../protocol/signalr/mod.ts";
+ * const written: string[] = [];
+ * const transport: TransportSink = {
+ *   kind: "WebSockets",
+ *   transferFormats: [TransferFormat.Text, TransferFormat.Binary],
+ *   inherentKeepAlive: false,
+ *   write: (frame) => (written.push(frame.text), true),
+ *   close: () => {},
+ * };
+ * let connected = false;
+ * const connection = new HubConnection({
+ *   id: "c1",
+ *   hub: "main",
+ *   identity: { userId: "u1", deviceId: null, clientType: 0, groups: [] },
+ *   transport,
+ *   codecs: DEFAULT_CODECS,
+ *   maxMessageSize: 32_768,
+ *   timers: { keepAliveMs: 0, clientTimeoutMs: 0, handshakeTimeoutMs: 0 },
+ *   detailedErrors: false,
+ *   now: () => 0,
+ *   onConnected: () => (connected = true),
+ *   onClosed: () => {},
+ * });
+ * // The transport hands every chunk it reads to `receive`.
+ * connection.receive('{"protocol":"json","version":1}\x1e');
+ * assert.ok(connected);
+ * assert.deepEqual(written, ["{}\x1e"]);
  * ```
  */
 export class HubConnection implements RegistryEntry {
