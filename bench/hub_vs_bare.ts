@@ -26,7 +26,7 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { FlagError, parseFlags, parseInteger } from "../config/mod.ts";
 import { ActingAuthority } from "../testing/mod.ts";
 import {
   cpuMicros,
@@ -81,12 +81,23 @@ export interface HubBenchSettings {
   readonly scripts?: { readonly hubproof?: string; readonly bare?: string };
 }
 
-function positiveInteger(flag: string, text: string, max: number): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 1 || value > max) {
-    throw new TypeError(`Invalid --${flag}: expected an integer from 1 to ${max}, got ${text}`);
+const FLAGS = {
+  quick: { type: "boolean" },
+  json: { type: "boolean" },
+  connections: { type: "string" },
+  rounds: { type: "string" },
+  pushes: { type: "string" },
+  "paced-seconds": { type: "string" },
+  rate: { type: "string" },
+  profile: { type: "string" },
+} as const;
+
+function integerFlag(flag: string, text: string, max: number): number {
+  try {
+    return parseInteger(`--${flag}`, text, { min: 1, max });
+  } catch (error) {
+    throw new FlagError(`--${flag}`, (error as Error).message);
   }
-  return value;
 }
 
 /**
@@ -101,49 +112,29 @@ function positiveInteger(flag: string, text: string, max: number): number {
  * ```
  * @param args Arguments after the script name.
  * @returns The settings, defaults filled in (`--quick`: N=1,000, one round, shorter phases).
- * @throws {TypeError} Naming the flag when a flag is unknown or a value is out of range.
+ * @throws {FlagError} Naming the flag when a flag is unknown or a value is out of range.
  */
 export function parseHubBenchArgs(args: readonly string[]): HubBenchSettings {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...args],
-      options: {
-        quick: { type: "boolean", default: false },
-        json: { type: "boolean", default: false },
-        connections: { type: "string" },
-        rounds: { type: "string" },
-        pushes: { type: "string" },
-        "paced-seconds": { type: "string" },
-        rate: { type: "string" },
-        profile: { type: "string" },
-      },
-      strict: true,
-      allowPositionals: false,
-    }).values;
-  } catch (error) {
-    throw new TypeError((error as Error).message);
-  }
-  const quick = parsed.quick === true;
-  const connections = (parsed.connections ?? (quick ? "1000" : "1000,5000,10000"))
-    .split(",").map((text) => positiveInteger("connections", text.trim(), 20_000));
+  const flags = parseFlags(args, FLAGS);
+  const quick = flags.quick === true;
+  const connections = (flags.connections ?? (quick ? "1000" : "1000,5000,10000"))
+    .split(",").map((text) => integerFlag("connections", text.trim(), 20_000));
   for (const n of connections) {
     if (n % 100 !== 0) {
-      throw new TypeError(`Invalid --connections: ${n} is not a multiple of 100 (N/100 orgs)`);
+      throw new FlagError(
+        "--connections",
+        `Invalid --connections: ${n} is not a multiple of 100 (N/100 orgs)`,
+      );
     }
   }
   return {
     connections,
-    rounds: positiveInteger("rounds", parsed.rounds ?? (quick ? "1" : "3"), 50),
-    pushes: positiveInteger("pushes", parsed.pushes ?? (quick ? "1000" : "2000"), 100_000),
-    pacedSeconds: positiveInteger(
-      "paced-seconds",
-      parsed["paced-seconds"] ?? (quick ? "2" : "5"),
-      600,
-    ),
-    rate: positiveInteger("rate", parsed.rate ?? "200", 10_000),
-    json: parsed.json === true,
-    profile: parsed.profile,
+    rounds: integerFlag("rounds", flags.rounds ?? (quick ? "1" : "3"), 50),
+    pushes: integerFlag("pushes", flags.pushes ?? (quick ? "1000" : "2000"), 100_000),
+    pacedSeconds: integerFlag("paced-seconds", flags["paced-seconds"] ?? (quick ? "2" : "5"), 600),
+    rate: integerFlag("rate", flags.rate ?? "200", 10_000),
+    json: flags.json === true,
+    profile: flags.profile,
   };
 }
 
