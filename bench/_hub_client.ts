@@ -2,7 +2,9 @@
  * A lean MessagePack hub client for benchmarks: one real WebSocket, the SignalR handshake, every
  * received frame parsed with `messagePackHubProtocol`, keep-alive pings, and a callback per
  * `ReceiveMessage` invocation. Lean on purpose: the benchmark's clients share the machine with
- * the service, so they must cost as little as a correct client can.
+ * the service, so they must cost as little as a correct client can. The tests' hub client
+ * (`testing/raw_hub_client.ts`) keeps every frame and decoded message for assertions, which at
+ * thousands of connections would measure the client's memory and the parser, not the service.
  *
  * @module
  */

@@ -38,6 +38,45 @@ export async function rssKiB(pid: number): Promise<number> {
 }
 
 /**
+ * CPU time a process has used so far (user + system), read from `/proc/<pid>/stat`.
+ *
+ * @param pid Process id.
+ * @returns Microseconds of CPU (the kernel counts in clock ticks of 10 ms).
+ * @throws {Error} When the file cannot be read or parsed.
+ */
+export async function cpuMicros(pid: number): Promise<number> {
+  const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
+  // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  if (!Number.isFinite(ticks)) throw new Error(`Cannot parse /proc/${pid}/stat`);
+  return ticks * 10_000;
+}
+
+/**
+ * Resident set size of a process in KiB, read from `/proc/<pid>/status` (`VmRSS`).
+ *
+ * @param pid Process id.
+ * @returns RSS in KiB.
+ * @throws {Error} When the file cannot be read or has no `VmRSS` line.
+ */
+export async function procRssKiB(pid: number): Promise<number> {
+  const status = await Deno.readTextFile(`/proc/${pid}/status`);
+  const value = Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1]);
+  if (!Number.isFinite(value)) throw new Error(`Cannot read VmRSS of process ${pid}`);
+  return value;
+}
+
+/**
+ * The 1, 5 and 15 minute load averages from `/proc/loadavg`, as printed there.
+ *
+ * @returns E.g. `"3.12 2.80 2.41"`.
+ */
+export async function loadAverage(): Promise<string> {
+  return (await Deno.readTextFile("/proc/loadavg")).split(" ").slice(0, 3).join(" ");
+}
+
+/**
  * Waits for `promise`, failing after `ms` milliseconds.
  *
  * @param promise What to wait for.
@@ -68,24 +107,44 @@ export interface ServiceProcess {
   stop(): Promise<void>;
 }
 
+/** Options of {@linkcode startServiceProcess}. */
+export interface ServiceProcessOptions {
+  /** The server script, relative to `bench/` (default `./_serve_notifications.ts`). */
+  readonly script?: string;
+  /** Pin the process to these CPUs with `taskset -c` (e.g. `"0"`); default: not pinned. */
+  readonly cpus?: string;
+  /** Extra `deno run` flags placed before the script (e.g. `--cpu-prof`). */
+  readonly denoFlags?: readonly string[];
+}
+
 /**
- * Starts `bench/_serve_notifications.ts` in a child Deno process and waits for its URL.
+ * Starts a server script (default `bench/_serve_notifications.ts`) in a child Deno process and
+ * waits for the `LISTENING <url>` line it prints.
  *
  * @param authorityUrl URL of the token authority the service trusts.
+ * @param options Which script, CPU pinning and extra Deno flags.
  * @returns The running service.
  * @throws {Error} When the child exits or does not report its URL within 20 s.
  */
-export async function startServiceProcess(authorityUrl: string): Promise<ServiceProcess> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net",
-      "--allow-read",
-      "--allow-env",
-      "--allow-sys",
-      new URL("./_serve_notifications.ts", import.meta.url).pathname,
-      authorityUrl,
-    ],
+export async function startServiceProcess(
+  authorityUrl: string,
+  options: ServiceProcessOptions = {},
+): Promise<ServiceProcess> {
+  const denoArgs = [
+    "run",
+    "--allow-net",
+    "--allow-read",
+    "--allow-env",
+    "--allow-sys",
+    ...(options.denoFlags ?? []),
+    new URL(options.script ?? "./_serve_notifications.ts", import.meta.url).pathname,
+    `--authority=${authorityUrl}`,
+  ];
+  // taskset execs the command, so the child's pid stays the server's own.
+  const child = new Deno.Command(options.cpus === undefined ? Deno.execPath() : "taskset", {
+    args: options.cpus === undefined
+      ? denoArgs
+      : ["-c", options.cpus, Deno.execPath(), ...denoArgs],
     stdin: "piped",
     stdout: "piped",
     stderr: "inherit",

@@ -4,16 +4,26 @@
  * loop. Prints `LISTENING <url>` once ready and shuts down when its stdin closes (also when the
  * parent dies without cleaning up).
  *
- * Usage: deno run --allow-net --allow-read --allow-env --allow-sys bench/_serve_notifications.ts <authority-url>
+ * Usage: deno run --allow-net --allow-read --allow-env --allow-sys bench/_serve_notifications.ts --authority URL
  *
  * @module
  */
 
+import { FlagError, invalid, parseFlags } from "../config/mod.ts";
 import { serveNotifications } from "../server/notifications/mod.ts";
 
-const authority = Deno.args[0];
-if (authority === undefined || !URL.canParse(authority)) {
-  console.error(`Invalid argument: expected the authority URL, got ${authority ?? "nothing"}`);
+let authority: string;
+try {
+  const flags = parseFlags(Deno.args, { authority: { type: "string" } });
+  if (flags.authority === undefined || !URL.canParse(flags.authority)) {
+    throw new FlagError(
+      "--authority",
+      invalid("--authority", "the authority URL", flags.authority),
+    );
+  }
+  authority = flags.authority;
+} catch (error) {
+  console.error((error as Error).message);
   Deno.exit(2);
 }
 const served = await serveNotifications({

@@ -5,13 +5,14 @@
  * and push latency to one user and to every connection through one organization group.
  *
  * Usage: deno run --allow-net --allow-read --allow-env --allow-sys --allow-run \
- *          bench/connections.ts [connections=2000] [--json]
+ *          bench/connections.ts [--connections 2000] [--json]
  *
  * With `--json` the last stdout line is `{"results": ScenarioResult[]}` (`bench/_results.ts`).
  *
  * @module
  */
 
+import { parseFlags, parseInteger } from "../config/mod.ts";
 import { ActingAuthority } from "../testing/mod.ts";
 import { connectHubClient, type HubClient } from "./_hub_client.ts";
 import { percentile, rssKiB, startServiceProcess, within } from "./_measure.ts";
@@ -20,15 +21,17 @@ import { loadAverage, printResults } from "./_results.ts";
 const ORG = "0a000000-0000-4000-8000-0000000000a1";
 const BATCH = 100;
 
-const json = Deno.args.includes("--json");
-const positional = Deno.args.filter((arg) => arg !== "--json");
-const count = Number(positional[0] ?? 2000);
-if (positional.length > 1 || !Number.isInteger(count) || count < 1) {
-  console.error(
-    `Invalid arguments: expected [connections] [--json], connections a positive integer, got ${
-      Deno.args.join(" ")
-    }`,
-  );
+let count: number;
+let json: boolean;
+try {
+  const flags = parseFlags(Deno.args, {
+    connections: { type: "string" },
+    json: { type: "boolean" },
+  });
+  count = parseInteger("--connections", flags.connections ?? "2000", { min: 1 });
+  json = flags.json === true;
+} catch (error) {
+  console.error((error as Error).message);
   Deno.exit(2);
 }
 

@@ -1,7 +1,7 @@
 import * as assert from "node:assert/strict";
 import { parseCloudArgs, startCountingProxy } from "./e2e_cloud.ts";
 import { parseE2eArgs } from "./e2e_selfhosted.ts";
-import { parseBenchArgs, planScenarios } from "./main.ts";
+import { parseBenchArgs, planScenarios, SCENARIO_NAMES } from "./main.ts";
 import { prepareTarget } from "./_e2e_workload.ts";
 import { startReferenceServe } from "./_reference_serve.ts";
 
@@ -28,7 +28,7 @@ Deno.test("planScenarios passes Vaultwarden on and says what it skipped", () => 
   assert.deepEqual(plan.run[0]!.args, ["--vaultwarden", "http://127.0.0.1:1"]);
   assert.deepEqual(plan.skipped, []);
   const bare = planScenarios(parseBenchArgs([]));
-  assert.equal(bare.run.length, 5);
+  assert.equal(bare.run.length, SCENARIO_NAMES.length);
   assert.match(bare.skipped[0]!.reason, /no --vaultwarden URL/);
 });
 

@@ -18,6 +18,7 @@
  * @module
  */
 
+import { FlagError, parseFlags, parseInteger } from "../config/mod.ts";
 import { ActingAuthority } from "../testing/mod.ts";
 import { connectHubClient, type HubClient } from "./_hub_client.ts";
 import { percentile, rssKiB, startServiceProcess, within } from "./_measure.ts";
@@ -36,13 +37,20 @@ export interface FanoutSettings {
 }
 
 const FLAGS = {
-  "--connections": { key: "connections", min: 1, max: 10_000, fallback: 1_000 },
-  "--broadcasts": { key: "broadcasts", min: 1, max: 1_000, fallback: 20 },
-  "--samples": { key: "samples", min: 1, max: 10_000, fallback: 200 },
+  connections: { type: "string" },
+  broadcasts: { type: "string" },
+  samples: { type: "string" },
+  json: { type: "boolean" },
+} as const;
+
+const RANGES = {
+  connections: { min: 1, max: 10_000, fallback: 1_000 },
+  broadcasts: { min: 1, max: 1_000, fallback: 20 },
+  samples: { min: 1, max: 10_000, fallback: 200 },
 } as const;
 
 /**
- * Parses the command line.
+ * Parses the command line (`--flag value` or `--flag=value`).
  *
  * @example
  * ```ts
@@ -52,39 +60,24 @@ const FLAGS = {
  * ```
  * @param args Arguments after the script name.
  * @returns The settings, defaults filled in.
- * @throws {TypeError} Naming the flag when a flag is unknown or its value is not an integer in range.
+ * @throws {FlagError} Naming the flag when a flag is unknown or its value is not an integer in range.
  */
 export function parseFanoutArgs(args: readonly string[]): FanoutSettings {
-  const values: Record<string, number> = {};
-  let json = false;
-  for (let i = 0; i < args.length; i++) {
-    const flag = args[i]!;
-    if (flag === "--json") {
-      json = true;
-      continue;
+  const flags = parseFlags(args, FLAGS);
+  const value = (name: keyof typeof RANGES) => {
+    const text = flags[name];
+    if (text === undefined) return RANGES[name].fallback;
+    try {
+      return parseInteger(`--${name}`, text, RANGES[name]);
+    } catch (error) {
+      throw new FlagError(`--${name}`, (error as Error).message);
     }
-    const spec = FLAGS[flag as keyof typeof FLAGS];
-    if (spec === undefined) {
-      throw new TypeError(
-        `Unknown flag: ${flag} (expected ${Object.keys(FLAGS).join(", ")} or --json)`,
-      );
-    }
-    const text = args[++i];
-    const value = Number(text);
-    if (text === undefined || !Number.isInteger(value) || value < spec.min || value > spec.max) {
-      throw new TypeError(
-        `Invalid ${flag}: expected an integer from ${spec.min} to ${spec.max}, got ${
-          text ?? "nothing"
-        }`,
-      );
-    }
-    values[spec.key] = value;
-  }
+  };
   return {
-    connections: values.connections ?? FLAGS["--connections"].fallback,
-    broadcasts: values.broadcasts ?? FLAGS["--broadcasts"].fallback,
-    samples: values.samples ?? FLAGS["--samples"].fallback,
-    json,
+    connections: value("connections"),
+    broadcasts: value("broadcasts"),
+    samples: value("samples"),
+    json: flags.json === true,
   };
 }
 

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { FlagError } from "../config/mod.ts";
 import { formatFanoutReport, parseFanoutArgs, runFanout } from "./fanout.ts";
 import { percentile, startServiceProcess } from "./_measure.ts";
 
@@ -20,16 +21,20 @@ Deno.test("parseFanoutArgs", async (t) => {
   await t.step("names the flag of a bad value", () => {
     assert.throws(
       () => parseFanoutArgs(["--connections", "0"]),
-      new TypeError("Invalid --connections: expected an integer from 1 to 10000, got 0"),
+      new FlagError("--connections", "Invalid --connections: expected an integer 1..10000, got 0"),
     );
     assert.throws(
       () => parseFanoutArgs(["--samples"]),
-      new TypeError("Invalid --samples: expected an integer from 1 to 10000, got nothing"),
+      new FlagError("--samples", "Invalid --samples: expected a value, got nothing"),
     );
+    assert.equal(parseFanoutArgs(["--samples=7"]).samples, 7);
     assert.throws(() => parseFanoutArgs(["--broadcasts", "2.5"]), /Invalid --broadcasts/);
   });
   await t.step("rejects an unknown flag", () => {
-    assert.throws(() => parseFanoutArgs(["--users", "3"]), /Unknown flag: --users/);
+    assert.throws(
+      () => parseFanoutArgs(["--users", "3"]),
+      /^FlagError: Unknown flag --users: expected one of --connections, --broadcasts, --samples, --json$/,
+    );
   });
 });
 

@@ -57,6 +57,7 @@ export interface BenchSettings {
 export const SCENARIO_NAMES = [
   "fanout",
   "connections",
+  "hub",
   "e2e-selfhosted",
   "e2e-cloud",
   "conformance",
@@ -139,7 +140,8 @@ export function planScenarios(settings: BenchSettings): {
       script: "fanout.ts",
       args: q ? ["--connections", "200", "--broadcasts", "5", "--samples", "50"] : [],
     },
-    { name: "connections", script: "connections.ts", args: [q ? "300" : "2000"] },
+    { name: "connections", script: "connections.ts", args: ["--connections", q ? "300" : "2000"] },
+    { name: "hub", script: "hub_vs_bare.ts", args: q ? ["--quick"] : [] },
     {
       name: "e2e-selfhosted",
       script: "e2e_selfhosted.ts",

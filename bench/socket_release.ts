@@ -8,17 +8,21 @@
  * the door while they are pending: the rest are refused with 429 and counted here.
  *
  * Usage: deno run --allow-net --allow-read --allow-env --allow-sys --allow-run \
- *          bench/socket_release.ts [peers=2000]
+ *          bench/socket_release.ts [--peers 2000]
  *
  * @module
  */
 
+import { parseFlags, parseInteger } from "../config/mod.ts";
 import { ActingAuthority, serverSocketStates, SilentPeer } from "../testing/mod.ts";
 import { rssKiB, startServiceProcess } from "./_measure.ts";
 
-const count = Number(Deno.args[0] ?? 2000);
-if (!Number.isInteger(count) || count < 1) {
-  console.error(`Invalid peer count: expected a positive integer, got ${Deno.args[0]}`);
+let count: number;
+try {
+  const flags = parseFlags(Deno.args, { peers: { type: "string" } });
+  count = parseInteger("--peers", flags.peers ?? "2000", { min: 1 });
+} catch (error) {
+  console.error((error as Error).message);
   Deno.exit(2);
 }
 

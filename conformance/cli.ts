@@ -5,6 +5,14 @@
  * @module
  */
 
+import {
+  FlagError,
+  flagLists,
+  type FlagTable,
+  parseFlags,
+  parseInteger,
+  type Range,
+} from "../config/mod.ts";
 import { UsageError } from "./errors.ts";
 import { type Expectations, parseExpectations } from "./expectations.ts";
 import { parseAccounts } from "./accounts.ts";
@@ -139,76 +147,44 @@ const TARGET_FLAGS = new Map(
   }]),
 );
 
-function kindOf(flag: string): Kind | undefined {
-  return RUN_FLAGS[flag] ?? TARGET_FLAGS.get(flag)?.kind;
-}
+/** Every flag of the command line, in the shared parser's terms (`-h` is `--help`). */
+const FLAG_TABLE: FlagTable = Object.fromEntries(
+  [
+    ...Object.entries(RUN_FLAGS),
+    ...[...TARGET_FLAGS].map(([flag, { kind }]): [string, Kind] => [flag, kind]),
+  ]
+    .map(([flag, kind]) => [flag.slice(2), {
+      type: kind === "bool" ? "boolean" : "string",
+      ...(kind === "list" ? { multiple: true } : {}),
+      ...(flag === "--help" ? { short: "h" } : {}),
+    }]),
+);
 
-function integer(
-  flag: string,
-  raw: string | undefined,
-  min: number,
-  max: number,
-  what: string,
-): number | undefined {
+function integer(flag: string, raw: string | undefined, range: Range): number | undefined {
   if (raw === undefined) return undefined;
-  const n = /^-?\d+$/.test(raw) ? Number(raw) : NaN;
-  if (!Number.isSafeInteger(n) || n < min || n > max) {
-    throw new UsageError(flag, `Invalid ${flag}: expected ${what}, got ${JSON.stringify(raw)}`);
+  try {
+    return parseInteger(flag, raw, range);
+  } catch (error) {
+    throw new UsageError(flag, (error as Error).message);
   }
-  return n;
 }
 
 /**
- * Splits raw arguments into flag values (`--flag value` or `--flag=value`).
+ * Splits raw arguments into flag values (`--flag value` or `--flag=value`) with the shared
+ * parser (`config/flags.ts`).
  *
  * @param args Raw arguments.
- * @returns Single values and repeated values by flag name.
+ * @returns Values by flag name (`--only` -> its values; a switch -> `["true"]`).
  * @throws {UsageError} On an unknown flag, a missing value, a value given to a switch, a repeated
  * single-valued flag, or a positional argument.
  */
 export function splitFlags(args: readonly string[]): Map<string, string[]> {
-  const values = new Map<string, string[]>();
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (arg === "-h") {
-      values.set("--help", ["true"]);
-      continue;
-    }
-    if (!arg.startsWith("--")) {
-      throw new UsageError(
-        arg,
-        `Unexpected argument ${JSON.stringify(arg)}: flags start with -- (see --help)`,
-      );
-    }
-    const eq = arg.indexOf("=");
-    const flag = eq < 0 ? arg : arg.slice(0, eq);
-    const kind = kindOf(flag);
-    if (kind === undefined) throw new UsageError(flag, `Unknown flag ${flag} (see --help)`);
-    let value: string;
-    if (kind === "bool") {
-      if (eq >= 0) throw new UsageError(flag, `Invalid ${flag}: it takes no value`);
-      value = "true";
-    } else if (eq >= 0) {
-      value = arg.slice(eq + 1);
-    } else {
-      const next = args[i + 1];
-      if (
-        next === undefined || (next.startsWith("--") && kindOf(next.split("=")[0]!) !== undefined)
-      ) {
-        throw new UsageError(flag, `Missing value for ${flag}`);
-      }
-      value = next;
-      i++;
-    }
-    if (kind !== "bool" && value === "") throw new UsageError(flag, `Invalid ${flag}: empty value`);
-    const list = values.get(flag) ?? [];
-    if (kind === "string" && list.length > 0) {
-      throw new UsageError(flag, `Invalid ${flag}: given more than once`);
-    }
-    if (kind === "bool" && list.length > 0) continue;
-    values.set(flag, [...list, value]);
+  try {
+    return flagLists(parseFlags(args, FLAG_TABLE));
+  } catch (error) {
+    if (error instanceof FlagError) throw new UsageError(error.flag, error.message);
+    throw error;
   }
-  return values;
 }
 
 async function readFile(
@@ -255,23 +231,23 @@ export async function parseCli(
   if (has("--quiet") && has("--verbose")) {
     throw new UsageError("--quiet", "Invalid --quiet: it cannot be combined with --verbose");
   }
-  const timeoutMs = integer(
-    "--timeout",
-    one("--timeout"),
-    1,
-    3_600_000,
-    "a timeout in milliseconds (1..3600000)",
-  );
-  const graceMs = integer(
-    "--grace",
-    one("--grace"),
-    0,
-    600_000,
-    "a grace period in milliseconds (0..600000)",
-  );
-  const concurrency = integer("--concurrency", one("--concurrency"), 1, 256, "an integer 1..256");
-  const seed = integer("--seed", one("--seed"), -(2 ** 31), 2 ** 31 - 1, "a 32-bit integer");
-  const runs = integer("--runs", one("--runs"), 1, 1_000_000, "an integer 1..1000000");
+  const timeoutMs = integer("--timeout", one("--timeout"), {
+    min: 1,
+    max: 3_600_000,
+    expected: "a timeout in milliseconds (1..3600000)",
+  });
+  const graceMs = integer("--grace", one("--grace"), {
+    min: 0,
+    max: 600_000,
+    expected: "a grace period in milliseconds (0..600000)",
+  });
+  const concurrency = integer("--concurrency", one("--concurrency"), { min: 1, max: 256 });
+  const seed = integer("--seed", one("--seed"), {
+    min: -(2 ** 31),
+    max: 2 ** 31 - 1,
+    expected: "a 32-bit integer",
+  });
+  const runs = integer("--runs", one("--runs"), { min: 1, max: 1_000_000 });
   if (has("--list")) return { kind: "list", only, skip };
 
   const flags: Record<string, unknown> = {};

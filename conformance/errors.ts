@@ -4,21 +4,22 @@
  * @module
  */
 
-/** A bad, unknown or missing flag or configuration value. */
-export class UsageError extends Error {
-  /** The flag (or file key) at fault, e.g. `--timeout`. */
-  readonly flag: string;
+import { FlagError } from "../config/mod.ts";
 
+/**
+ * A bad, unknown or missing flag or configuration value: a {@linkcode FlagError}, like every
+ * program's bad command line.
+ */
+export class UsageError extends FlagError {
   /**
    * Creates a usage error.
    *
-   * @param flag The flag or key at fault.
+   * @param flag The flag or key at fault (`flag`).
    * @param message One line naming the flag and the problem.
    */
   constructor(flag: string, message: string) {
-    super(message);
+    super(flag, message);
     this.name = "UsageError";
-    this.flag = flag;
   }
 }
 

@@ -3,13 +3,29 @@
  * report back (the CLI in `main.ts` maps it to an exit code).
  *
  * @example
- * ```ts ignore
- * import { exitCodeFor, resolveTarget, runConformance } from "./conformance/mod.ts";
- * const report = await runConformance({
- *   target: resolveTarget({ target: "http://127.0.0.1:8080", inject: "send", internalKey: "…" }),
- *   only: ["route"],
- * });
- * console.log(report.totals, exitCodeFor(report));
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { exitCodeFor, resolveTarget, runConformance } from "./mod.ts";
+ * // Any deployment will do; here the reference server, started on a free port.
+ * import { parseServeConfig, startServe } from "../server/mod.ts";
+ * const running = await startServe(parseServeConfig(["--port", "0"]), { log: () => {} });
+ * try {
+ *   const report = await runConformance({
+ *     target: resolveTarget({
+ *       target: running.url,
+ *       inject: "send",
+ *       internalKey: running.config.internalKey,
+ *     }),
+ *     only: ["send/no-token", "send/ok"],
+ *   });
+ *   assert.deepEqual(report.cases.map((c) => [c.id, c.verdict]), [
+ *     ["send/no-token", "PASS"],
+ *     ["send/ok", "PASS"],
+ *   ]);
+ *   assert.equal(exitCodeFor(report), 0);
+ * } finally {
+ *   await running.stop();
+ * }
  * ```
  *
  * @module

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { integerInRange } from "../config/mod.ts";
 import { ActingAuthority } from "../testing/mod.ts";
 import { PreflightError, UsageError } from "./errors.ts";
 import {
@@ -386,12 +387,9 @@ function groupNotCovered(results: readonly CaseReport[]): ConformanceReport["not
   return { total: byReason.reduce((n, g) => n + g.count, 0), byReason };
 }
 
-function positiveInt(name: string, value: number | undefined, fallback: number, min = 1): number {
-  const n = value ?? fallback;
-  if (!Number.isInteger(n) || n < min) {
-    throw new RangeError(`Invalid ${name}: expected an integer >= ${min}, got ${n}`);
-  }
-  return n;
+/** An integer option of at least `min` (default 1), defaulted. */
+function integerOption(name: string, value: number | undefined, fallback: number, min = 1): number {
+  return integerInRange(`option ${name}`, value ?? fallback, { min });
 }
 
 async function startAuthority(target: ResolvedTarget): Promise<ActingAuthority> {
@@ -420,11 +418,23 @@ async function startAuthority(target: ResolvedTarget): Promise<ActingAuthority> 
  * @throws {PreflightError} When the target is unreachable or the harness authority cannot start.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { runConformance } from "./runner.ts";
  * import { resolveTarget } from "./target.ts";
- * const report = await runConformance({ target: resolveTarget({ target: "http://127.0.0.1:8080" }) });
- * console.log(report.passed, report.totals);
+ * // Any deployment will do; here the reference server, started on a free port.
+ * import { parseServeConfig, startServe } from "../server/mod.ts";
+ * const running = await startServe(parseServeConfig(["--port", "0"]), { log: () => {} });
+ * try {
+ *   const report = await runConformance({
+ *     target: resolveTarget({ target: running.url }),
+ *     only: ["hub/auth/missing"],
+ *   });
+ *   assert.ok(report.passed);
+ *   assert.equal(report.totals.PASS, report.cases.length);
+ * } finally {
+ *   await running.stop();
+ * }
  * ```
  */
 export async function runConformance(options: RunOptions): Promise<ConformanceReport> {
@@ -438,11 +448,11 @@ export async function runConformance(options: RunOptions): Promise<ConformanceRe
 }
 
 async function runRegistered(options: RunOptions): Promise<ConformanceReport> {
-  const timeoutMs = positiveInt("timeoutMs", options.timeoutMs, 30_000);
-  const graceMs = positiveInt("graceMs", options.graceMs, 1_000, 0);
-  const settleMs = positiveInt("settleMs", options.settleMs, 1_000, 0);
-  const concurrency = positiveInt("concurrency", options.concurrency, 4);
-  const runs = positiveInt("runs", options.runs, 100);
+  const timeoutMs = integerOption("timeoutMs", options.timeoutMs, 30_000);
+  const graceMs = integerOption("graceMs", options.graceMs, 1_000, 0);
+  const settleMs = integerOption("settleMs", options.settleMs, 1_000, 0);
+  const concurrency = integerOption("concurrency", options.concurrency, 4);
+  const runs = integerOption("runs", options.runs, 100);
   const seed = options.seed ?? (crypto.getRandomValues(new Uint32Array(1))[0]! & 0x7fffffff);
   const only = options.only ?? [];
   const skip = options.skip ?? [];

@@ -8,6 +8,7 @@
  */
 
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
+import { until } from "../testing/mod.ts";
 import {
   ACME,
   ACME_COLLECTION,
@@ -21,7 +22,6 @@ import {
   passwordForm,
   plain,
   tokenRequest,
-  waitFor,
   watch,
   type Watcher,
 } from "./_test_helpers.ts";
@@ -101,7 +101,9 @@ export async function runScenario(serve: RunningServe, internalKey: string): Pro
   const settle = async () => {
     for (const x of all) {
       const want = expected.get(x)!.length;
-      await waitFor(() => x.received.length >= want, `${x.name} to receive ${want} message(s)`);
+      await until(() => x.received.length >= want, `${x.name} to receive ${want} message(s)`, {
+        timeoutMs: 10_000,
+      });
     }
   };
   const last = (x: Watcher) => seen(x).at(-1)!;
@@ -381,7 +383,9 @@ export async function runScenario(serve: RunningServe, internalKey: string): Pro
       },
     });
     strictEqual(approve.status, 200);
-    await waitFor(() => anonymous!.received.length === 1, "the anonymous hub to hear the approval");
+    await until(() => anonymous!.received.length === 1, "the anonymous hub to hear the approval", {
+      timeoutMs: 10_000,
+    });
     deepStrictEqual(seen(anonymous)[0], {
       method: "AuthRequestResponseRecieved",
       type: 16,

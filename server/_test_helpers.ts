@@ -1,14 +1,17 @@
 /**
  * Private test helpers of the server tests: start a deployment on a free port, log fixture
- * users in as real clients do, and watch hubs with the official SignalR client.
+ * users in as real clients do, and watch hubs with the tests' one hub client (`testing/`).
  *
  * @module
  */
 
-import * as signalR from "@microsoft/signalr";
-import { MessagePackHubProtocol } from "@microsoft/signalr-protocol-msgpack";
+import { MessageType } from "../protocol/signalr/mod.ts";
+import { RawHubClient } from "../testing/mod.ts";
 import { parseServeConfig } from "./config.ts";
 import { type RunningServe, startServe, type StartServeOptions } from "./serve.ts";
+
+// The tests' one password-grant helper lives in testing/ (shared with the suite's self-tests).
+export { passwordForm, passwordLogin as login, tokenRequest } from "../testing/mod.ts";
 
 /** Fixture accounts (see fixtures/seed.json). */
 export const ALICE = {
@@ -65,70 +68,6 @@ export function startTestServe(
 }
 
 /**
- * The form a client sends for the password grant.
- *
- * @param user E-mail and hash.
- * @param device Identifier and DeviceType.
- * @param clientId Client id.
- * @returns The form.
- */
-export function passwordForm(
-  user: { email: string; hash: string },
-  device: { id: string; type: number },
-  clientId = "web",
-): URLSearchParams {
-  return new URLSearchParams({
-    grant_type: "password",
-    username: user.email,
-    password: user.hash,
-    scope: "api offline_access",
-    client_id: clientId,
-    deviceType: String(device.type),
-    deviceIdentifier: device.id,
-    deviceName: "test",
-  });
-}
-
-/**
- * POSTs `/connect/token` with the client headers.
- *
- * @param base Base URL.
- * @param form The form.
- * @param headers Extra headers (default: version header and Device-Type).
- * @returns Status and JSON body.
- */
-export async function tokenRequest(
-  base: string,
-  form: URLSearchParams,
-  headers: Record<string, string> = { "bitwarden-client-version": "2026.8.0" },
-): Promise<{ status: number; body: Record<string, unknown> }> {
-  const response = await fetch(`${base}/identity/connect/token`, {
-    method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded; charset=utf-8", ...headers },
-    body: form,
-  });
-  return { status: response.status, body: await response.json() };
-}
-
-/**
- * Logs in and returns the access token.
- *
- * @param base Base URL.
- * @param user E-mail and hash.
- * @param device Identifier and type.
- * @returns The access token.
- */
-export async function login(
-  base: string,
-  user: { email: string; hash: string },
-  device: { id: string; type: number },
-): Promise<string> {
-  const { status, body } = await tokenRequest(base, passwordForm(user, device));
-  if (status !== 200) throw new Error(`Login failed: ${status} ${JSON.stringify(body)}`);
-  return body.access_token as string;
-}
-
-/**
  * Calls the API.
  *
  * @param base Base URL.
@@ -163,14 +102,18 @@ export async function api(
 export interface Watcher {
   /** Label for messages. */
   readonly name: string;
-  /** Received `[method, message]` pairs. */
-  readonly received: { method: string; message: Record<string, unknown> }[];
+  /** Received `[method, message]` pairs, in arrival order. */
+  readonly received: readonly { method: string; message: Record<string, unknown> }[];
   /** Stops the connection. */
   stop(): Promise<void>;
 }
 
+/** The client methods a watcher records. */
+const WATCHED = new Set(["ReceiveMessage", "AuthRequestResponseRecieved"]);
+
 /**
- * Connects to `/hub` (token) or `/anonymous-hub` (auth request id) with the official client.
+ * Connects to `/hub` (token) or `/anonymous-hub` (auth request id) with the tests' one hub
+ * client, MessagePack timestamps decoded to `Date` as the official client does.
  *
  * @param base Base URL.
  * @param name Label.
@@ -184,42 +127,29 @@ export async function watch(
   auth: { token: string } | { anonymous: string },
   protocol: "messagepack" | "json" = "messagepack",
 ): Promise<Watcher> {
-  const builder = new signalR.HubConnectionBuilder().configureLogging(signalR.LogLevel.None);
-  const ws = { skipNegotiation: true, transport: signalR.HttpTransportType.WebSockets };
-  if ("token" in auth) {
-    const token = auth.token;
-    builder.withUrl(`${base}/notifications/hub`, { ...ws, accessTokenFactory: () => token });
-  } else {
-    builder.withUrl(`${base}/notifications/anonymous-hub?Token=${auth.anonymous}`, ws);
+  const client = await RawHubClient.open(`${base}/notifications`, {
+    ...("token" in auth ? { path: "/hub", token: auth.token } : {
+      path: "/anonymous-hub",
+      query: new URLSearchParams({ Token: auth.anonymous }).toString(),
+    }),
+    timestamps: "date",
+  });
+  const answer = await client.handshake(protocol);
+  if (answer.error) {
+    await client.close();
+    throw new Error(`${name}: handshake refused: ${answer.error}`);
   }
-  if (protocol === "messagepack") builder.withHubProtocol(new MessagePackHubProtocol());
-  const connection = builder.build();
-  const received: Watcher["received"] = [];
-  for (const method of ["ReceiveMessage", "AuthRequestResponseRecieved"]) {
-    connection.on(method, (message) => received.push({ method, message }));
-  }
-  connection.on("Heartbeat", () => {});
-  await connection.start();
-  return { name, received, stop: () => connection.stop() };
-}
-
-/**
- * Polls until `check` is true.
- *
- * @param check The condition.
- * @param what What is awaited (for the timeout message).
- * @param timeoutMs Timeout.
- */
-export async function waitFor(
-  check: () => boolean,
-  what: string,
-  timeoutMs = 10_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  return {
+    name,
+    get received() {
+      return client.messages.flatMap((m) =>
+        m.type === MessageType.Invocation && WATCHED.has(m.target)
+          ? [{ method: m.target, message: m.arguments[0] as Record<string, unknown> }]
+          : []
+      );
+    },
+    stop: () => client.close(),
+  };
 }
 
 /**

@@ -18,6 +18,7 @@ import {
   type RunningRedis,
   spawnManaged,
   startRedis,
+  until,
 } from "../testing/mod.ts";
 import type { ManagedProcess } from "../testing/mod.ts";
 import { startAzurite } from "./azurite/mod.ts";
@@ -30,7 +31,6 @@ import {
   login,
   receivedIds,
   startTestServe,
-  waitFor,
   watch,
   type Watcher,
 } from "./_test_helpers.ts";
@@ -155,7 +155,7 @@ async function withRig(
     selfHosted: mode === "self-hosted",
     installationId: INSTALLATION,
     auth: { authority: serve.urls.identity! },
-    basePath: "/notifications",
+    prefix: "/notifications",
     backplane,
     log: () => {},
   });
@@ -193,7 +193,9 @@ Deno.test({
     const started = performance.now();
     const { ids, downMs } = await burstWithKill(rig);
     await rig.serve.sendEngine!.drain();
-    await waitFor(() => tally(rig.watcher, ids).missing === 0, "every push to arrive", 20_000);
+    await until(() => tally(rig.watcher, ids).missing === 0, "every push to arrive", {
+      timeoutMs: 20_000,
+    });
     // Settle, so a late duplicate would be counted.
     await new Promise((resolve) => setTimeout(resolve, 300));
     const counts = tally(rig.watcher, ids);
@@ -228,10 +230,9 @@ Deno.test({
       ids.push((r.body as { id: string }).id);
     }
     rig.instance = await startInstance(rig.config);
-    await waitFor(
-      () => receivedIds(rig.watcher).length >= KILL_AT,
-      "the backlog to start draining",
-    );
+    await until(() => receivedIds(rig.watcher).length >= KILL_AT, "the backlog to start draining", {
+      timeoutMs: 10_000,
+    });
     const atKill = receivedIds(rig.watcher).length;
     const killed = performance.now();
     Deno.kill(rig.instance.pid, "SIGKILL");
@@ -243,7 +244,9 @@ Deno.test({
     // the backlog, with the rest of its 32-message batch received (leased, invisible) but not
     // dispatched. Those are invisible to the restarted instance until their 2 s lease ends, so
     // `missing: 0` below is only reachable through the lease coming back.
-    await waitFor(() => tally(rig.watcher, ids).missing === 0, "every push to arrive", 20_000);
+    await until(() => tally(rig.watcher, ids).missing === 0, "every push to arrive", {
+      timeoutMs: 20_000,
+    });
     const drainedMs = Math.round(performance.now() - killed);
     await new Promise((resolve) => setTimeout(resolve, 300));
     const counts = tally(rig.watcher, ids);

@@ -6,6 +6,9 @@
  * @module
  */
 
+import { FlagError, flagLists, type FlagTable, parseFlags, parseInteger } from "../config/mod.ts";
+import { DEFAULT_CONNECTION_LIMITS } from "./notifications/mod.ts";
+
 /** A role of the reference server. */
 export type Role = "identity" | "api" | "notifications";
 
@@ -56,25 +59,66 @@ export interface ServeConfig {
   readonly outboxCapacity: number;
   /** Largest request body the identity and api roles read, in bytes (larger: 413). */
   readonly maxBodyBytes: number;
+  /**
+   * Milliseconds a server-initiated WebSocket close waits for the peer's Close before the
+   * connection is closed under it (0 waits for ever).
+   */
+  readonly closeTimeoutMs: number;
+  /** Hub connection bounds, checked before the upgrade (0: unbounded). */
+  readonly limits: ServeLimits;
   /** `--help` was given. */
   readonly help: boolean;
 }
 
-/** A configuration problem; `flag` names the flag (`--port`). */
-export class ConfigError extends Error {
-  /** The offending flag. */
-  readonly flag: string;
+/** Hub connection bounds of the notifications role; 0 means unbounded. */
+export interface ServeLimits {
+  /** Connections not yet past the handshake from one remote IP (over it: 429). */
+  readonly maxPendingPerIp: number;
+  /** Connections not yet past the handshake in total (over it: 503). */
+  readonly maxPending: number;
+  /** Connections of one user, pending or connected (over it: 429). */
+  readonly maxConnectionsPerUser: number;
+  /** Connections in total, pending or connected (over it: 503). */
+  readonly maxConnections: number;
+}
 
+/**
+ * Defaults of the operator settings the notifications role takes from flags: the close timeout of
+ * ASP.NET Core's `HttpConnectionDispatcherOptions.WebSockets.CloseTimeout` (5 s) and the
+ * connection bounds of `server/notifications/connection_limits.ts`.
+ */
+export const SERVE_DEFAULTS: {
+  readonly closeTimeoutMs: number;
+  readonly limits: ServeLimits;
+} = { closeTimeoutMs: 5_000, limits: DEFAULT_CONNECTION_LIMITS };
+
+/**
+ * A configuration problem; `flag` names the flag (`--port`). A {@linkcode FlagError}, so every
+ * program's bad command line is caught the same way.
+ */
+export class ConfigError extends FlagError {
   /**
    * Creates the error.
    *
    * @param flag The flag, e.g. `--port`.
-   * @param message What is wrong.
+   * @param message What is wrong (the message reads `Invalid {flag}: {message}`).
    */
   constructor(flag: string, message: string) {
-    super(`Invalid ${flag}: ${message}`);
+    super(flag, `Invalid ${flag}: ${message}`);
     this.name = "ConfigError";
-    this.flag = flag;
+  }
+
+  /**
+   * The same problem as a `ConfigError`, keeping the parser's or value check's message.
+   *
+   * @param flag The flag.
+   * @param error A {@linkcode FlagError} or a value check's `RangeError`.
+   * @returns The error.
+   */
+  static from(flag: string, error: Error): ConfigError {
+    const wrapped = new ConfigError(flag, "");
+    wrapped.message = error.message;
+    return wrapped;
   }
 }
 
@@ -155,8 +199,40 @@ const FLAGS: Readonly<Record<string, FlagSpec>> = {
     env: "HUBPROOF_MAX_BODY_BYTES",
     help: "largest identity/api request body in bytes; larger ones get 413 (default 30000000)",
   },
+  "--close-timeout": {
+    env: "HUBPROOF_CLOSE_TIMEOUT",
+    help:
+      "ms a server-initiated WebSocket close waits for the peer's Close before dropping the connection, 0 waits for ever (default 5000)",
+  },
+  "--max-pending-per-ip": {
+    env: "HUBPROOF_MAX_PENDING_PER_IP",
+    help:
+      "hub connections not yet past the handshake per remote IP, then 429; 0 unbounded (default 256)",
+  },
+  "--max-pending": {
+    env: "HUBPROOF_MAX_PENDING",
+    help:
+      "hub connections not yet past the handshake in total, then 503; 0 unbounded (default 2048)",
+  },
+  "--max-connections-per-user": {
+    env: "HUBPROOF_MAX_CONNECTIONS_PER_USER",
+    help: "hub connections per user, then 429; 0 unbounded (default 128)",
+  },
+  "--max-connections": {
+    env: "HUBPROOF_MAX_CONNECTIONS",
+    help:
+      "hub connections in total, then 503; 0 unbounded, keep it under ulimit -n (default 16384)",
+  },
   "--help": { env: "", boolean: true, help: "print this help" },
 };
+
+/** The flag table of the shared parser, derived from {@linkcode FLAGS}. */
+const PARSE_TABLE: FlagTable = Object.fromEntries(
+  Object.entries(FLAGS).map(([flag, spec]) => [flag.slice(2), {
+    type: spec.boolean ? "boolean" : "string",
+    ...(spec.repeatable ? { multiple: true } : {}),
+  }]),
+);
 
 /** Usage text of `deno task serve`. */
 export const SERVE_USAGE: string = [
@@ -181,6 +257,25 @@ function parseUrl(flag: string, value: string): string {
     throw new ConfigError(flag, `expected an http or https URL: ${value}`);
   }
   return value.replace(/\/+$/, "");
+}
+
+/** The largest delay `setTimeout` honours; longer ones fire at once. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+/**
+ * An integer flag value in `min..max`, or `fallback` when the flag and its variable are unset.
+ */
+function integerFlag(
+  flag: string,
+  raw: string | undefined,
+  range: { readonly fallback: number; readonly min: number; readonly max?: number },
+): number {
+  if (raw === undefined) return range.fallback;
+  try {
+    return parseInteger(flag, raw, range);
+  } catch (error) {
+    throw ConfigError.from(flag, error as Error);
+  }
 }
 
 function randomKey(): string {
@@ -209,30 +304,14 @@ export function parseServeConfig(
   args: readonly string[],
   env: Readonly<Record<string, string | undefined>> = {},
 ): ServeConfig {
-  const values = new Map<string, string[]>();
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (!arg.startsWith("--")) {
-      throw new ConfigError(arg, "unexpected argument (flags start with --; see --help)");
-    }
-    const eq = arg.indexOf("=");
-    const flag = eq < 0 ? arg : arg.slice(0, eq);
-    const spec = FLAGS[flag];
-    if (!spec) throw new ConfigError(flag, "unknown flag (see --help)");
-    let value: string;
-    if (spec.boolean) value = eq < 0 ? "true" : arg.slice(eq + 1);
-    else if (eq >= 0) value = arg.slice(eq + 1);
-    else {
-      const next = args[i + 1];
-      if (next === undefined || next.startsWith("--")) throw new ConfigError(flag, "missing value");
-      value = next;
-      i++;
-    }
-    const list = values.get(flag) ?? [];
-    if (list.length > 0 && !spec.repeatable) throw new ConfigError(flag, "given more than once");
-    list.push(value);
-    values.set(flag, list);
+  let values: Map<string, string[]>;
+  try {
+    values = flagLists(parseFlags(args, PARSE_TABLE));
+  } catch (error) {
+    if (error instanceof FlagError) throw ConfigError.from(error.flag, error);
+    throw error;
   }
+
   const get = (flag: string): string | undefined => {
     const given = values.get(flag)?.[0];
     if (given !== undefined) return given;
@@ -260,11 +339,7 @@ export function parseServeConfig(
     roles.add(role);
   }
 
-  const portRaw = get("--port") ?? "8080";
-  const port = Number(portRaw);
-  if (!/^\d+$/.test(portRaw) || port > 65535) {
-    throw new ConfigError("--port", `expected an integer 0..65535, got ${portRaw}`);
-  }
+  const port = integerFlag("--port", get("--port"), { fallback: 8080, min: 0, max: 65535 });
 
   const certFile = get("--tls-cert");
   const keyFile = get("--tls-key");
@@ -351,19 +426,23 @@ export function parseServeConfig(
   if (!/^[a-z0-9](?:[a-z0-9]|-(?!-)){1,61}[a-z0-9]$/.test(queueName)) {
     throw new ConfigError("--queue-name", `not a valid Azure queue name: ${queueName}`);
   }
-  const outboxRaw = get("--outbox-capacity") ?? "10000";
-  const outboxCapacity = Number(outboxRaw);
-  if (!/^\d+$/.test(outboxRaw) || outboxCapacity < 1) {
-    throw new ConfigError("--outbox-capacity", `expected a positive integer, got ${outboxRaw}`);
-  }
-  const maxBodyRaw = get("--max-body-bytes") ?? "30000000";
-  const maxBodyBytes = Number(maxBodyRaw);
-  if (!/^\d+$/.test(maxBodyRaw) || maxBodyBytes < 1024) {
-    throw new ConfigError(
-      "--max-body-bytes",
-      `expected an integer of at least 1024, got ${maxBodyRaw}`,
-    );
-  }
+  const integer = (flag: string, range: Parameters<typeof integerFlag>[2]) =>
+    integerFlag(flag, get(flag), range);
+  const outboxCapacity = integer("--outbox-capacity", { fallback: 10_000, min: 1 });
+  const maxBodyBytes = integer("--max-body-bytes", { fallback: 30_000_000, min: 1024 });
+  const closeTimeoutMs = integer("--close-timeout", {
+    fallback: SERVE_DEFAULTS.closeTimeoutMs,
+    min: 0,
+    max: MAX_TIMER_MS,
+  });
+  const bound = (flag: string, fallback: number) => integer(flag, { fallback, min: 0 });
+  const d = SERVE_DEFAULTS.limits;
+  const limits: ServeLimits = {
+    maxPendingPerIp: bound("--max-pending-per-ip", d.maxPendingPerIp),
+    maxPending: bound("--max-pending", d.maxPending),
+    maxConnectionsPerUser: bound("--max-connections-per-user", d.maxConnectionsPerUser),
+    maxConnections: bound("--max-connections", d.maxConnections),
+  };
   const issuer = get("--issuer");
   const signingKeyFile = get("--signing-key");
   const help = get("--help");
@@ -389,6 +468,8 @@ export function parseServeConfig(
     fixturesFile: get("--fixtures") ?? "fixtures/seed.json",
     outboxCapacity,
     maxBodyBytes,
+    closeTimeoutMs,
+    limits,
     help: help === "true",
   };
 }

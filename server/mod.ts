@@ -4,11 +4,17 @@
  * (`deno task serve`).
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { parseServeConfig, startServe } from "./mod.ts";
- * const running = await startServe(parseServeConfig(["--port", "0"]));
- * console.log(running.urls);
- * await running.stop();
+ * const running = await startServe(parseServeConfig(["--port", "0"]), { log: () => {} });
+ * try {
+ *   const root = await (await fetch(running.url)).json();
+ *   assert.deepEqual(root.roles, ["identity", "api", "notifications"]);
+ *   assert.equal(running.urls.notifications, `${running.url}/notifications`);
+ * } finally {
+ *   await running.stop();
+ * }
  * ```
  *
  * @module

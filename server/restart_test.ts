@@ -1,7 +1,8 @@
 import { deepStrictEqual, strictEqual } from "node:assert/strict";
 import { startAzurite } from "./azurite/mod.ts";
-import { freePort } from "../testing/mod.ts";
+import { freePort, until } from "../testing/mod.ts";
 import { createNotificationsService, type NotificationsOptions } from "./notifications/mod.ts";
+import { stripPrefix } from "./kernel/mod.ts";
 import {
   ALICE,
   api,
@@ -9,7 +10,6 @@ import {
   login,
   receivedIds,
   startTestServe,
-  waitFor,
   watch,
   type Watcher,
 } from "./_test_helpers.ts";
@@ -26,7 +26,11 @@ async function notificationsInstance(port: number, options: NotificationsOptions
       // A restarting service that answers /send with 503 until the test's client is back.
       !gate.sendOpen && new URL(request.url).pathname.endsWith("/send")
         ? new Response(null, { status: 503 })
-        : service.fetch(request, info),
+        : service.fetch(
+          request,
+          stripPrefix(new URL(request.url).pathname, "/notifications") ?? "/",
+          info,
+        ),
   );
   return {
     service,
@@ -65,7 +69,6 @@ Deno.test("self-hosted: a Notifications restart during a burst loses no message 
     selfHosted: true,
     installationId: INSTALLATION,
     auth: { authority: serve.urls.identity! },
-    basePath: "/notifications",
     log: () => {},
   };
   let instance = await notificationsInstance(port, options);
@@ -79,7 +82,9 @@ Deno.test("self-hosted: a Notifications restart during a burst loses no message 
     const first = await burst(serve.url, web, 10);
     // A push accepted by /send while the service shuts down reaches no socket: that is the
     // hub's loss, not the transport's, so the restart starts once these arrived.
-    await waitFor(() => receivedIds(...watchers).length === 10, "the first pushes");
+    await until(() => receivedIds(...watchers).length === 10, "the first pushes", {
+      timeoutMs: 10_000,
+    });
     await instance.stop();
     const during = await burst(serve.url, web, 30);
     strictEqual(
@@ -94,9 +99,10 @@ Deno.test("self-hosted: a Notifications restart during a burst loses no message 
     instance.gate.sendOpen = true;
     await serve.sendEngine!.drain();
     const all = [...first, ...during];
-    await waitFor(
+    await until(
       () => receivedIds(...watchers).length >= all.length,
       "every folder push to arrive",
+      { timeoutMs: 10_000 },
     );
     deepStrictEqual(receivedIds(...watchers).sort(), [...all].sort());
     const stats = serve.sendEngine!.stats;
@@ -132,7 +138,6 @@ Deno.test("cloud: a Notifications restart during a queue backlog loses no messag
     selfHosted: false,
     installationId: INSTALLATION,
     auth: { authority: serve.urls.identity! },
-    basePath: "/notifications",
     queue: { connectionString: azurite.connectionString, idleWait: { minMs: 20, maxMs: 100 } },
     log: () => {},
   };
@@ -145,14 +150,18 @@ Deno.test("cloud: a Notifications restart during a queue backlog loses no messag
     const desktop = await login(serve.url, ALICE, { id: ALICE.desktop, type: 8 });
     watchers.push(await watch(hubBase, "before", { token: desktop }));
     const first = await burst(serve.url, web, 10);
-    await waitFor(() => receivedIds(...watchers).length === 10, "the first pushes");
+    await until(() => receivedIds(...watchers).length === 10, "the first pushes", {
+      timeoutMs: 10_000,
+    });
     await instance.stop();
     const backlog = await burst(serve.url, web, 30);
     instance = await notificationsInstance(port, options);
     watchers.push(await watch(hubBase, "after", { token: desktop }));
     await instance.service.start();
     const all = [...first, ...backlog];
-    await waitFor(() => receivedIds(...watchers).length >= all.length, "the backlog to drain");
+    await until(() => receivedIds(...watchers).length >= all.length, "the backlog to drain", {
+      timeoutMs: 10_000,
+    });
     await new Promise((r) => setTimeout(r, 200));
     deepStrictEqual(receivedIds(...watchers).sort(), [...all].sort(), "each message exactly once");
   } finally {

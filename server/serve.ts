@@ -1,7 +1,7 @@
 /**
- * The composition root of `deno task serve`: builds the roles a {@linkcode ServeConfig} asks
- * for and serves them on one port laid out like a self-hosted deployment (`/identity/*`,
- * `/api/*`, `/notifications/*`), wiring the data path
+ * The composition root of `deno task serve`: starts the roles a {@linkcode ServeConfig} asks
+ * for with their builders (`roles.ts`) and serves them on one port laid out like a self-hosted
+ * deployment (`/identity/*`, `/api/*`, `/notifications/*`), wiring the data path
  * API -> push engine -> `/send` or Azure queue -> Notifications.
  *
  * @module
@@ -9,33 +9,31 @@
 
 import { loadFixtures, readFixtures } from "./api/fixtures.ts";
 import { jsonResponse } from "./kernel/http.ts";
-import { createApiService } from "./api/service.ts";
 import { MemoryStore } from "./kernel/store.ts";
+import { consoleLogger, type Logger } from "./kernel/log.ts";
+import { stripPrefix } from "./kernel/router.ts";
 import { ConfigError, type ServeConfig } from "./config.ts";
-import { createIdentityService } from "./identity/service.ts";
 import { SigningKeys } from "./identity/signing_keys.ts";
-import { createTokenVerifier } from "./auth/mod.ts";
-import {
-  createNotificationsService,
-  type Logger,
-  type NotificationsService,
-  type NotificationsTimers,
-} from "./notifications/mod.ts";
+import type { NotificationsService, NotificationsTimers } from "./notifications/mod.ts";
 import { RedisBackplane } from "./notifications/redis_backplane.ts";
-import { AzureQueuePushEngine } from "./push/azure_queue_engine.ts";
-import { InternalTokenSource } from "./push/internal_token_source.ts";
-import { MultiPushEngine } from "./push/multi_engine.ts";
-import { NotificationsApiPushEngine } from "./push/notifications_api_engine.ts";
+import type { NotificationsApiPushEngine } from "./push/notifications_api_engine.ts";
 import type { PushEngine } from "./push/types.ts";
+import {
+  type ApiRole,
+  createIdentityRole,
+  type NotificationsRole,
+  startApiRole,
+  startNotificationsRole,
+} from "./roles.ts";
 import { startAzurite } from "./azurite/mod.ts";
 
 /** Options of {@linkcode startServe} beyond the configuration (tests tune these). */
 export interface StartServeOptions {
   /** Logger (default stderr). */
-  readonly log?: (message: string) => void;
+  readonly log?: Logger;
   /** Server-side PBKDF2 iterations for stored secrets. */
   readonly secretIterations?: number;
-  /** Notifications timers. */
+  /** Notifications timers (over `config.closeTimeoutMs` where both set the close timeout). */
   readonly notificationsTimers?: NotificationsTimers;
   /** `/send` engine retry delays. */
   readonly backoff?: { readonly minMs: number; readonly maxMs: number };
@@ -124,12 +122,6 @@ async function listen(
   }
 }
 
-function stripPrefix(pathname: string, prefix: string): string | null {
-  const lower = pathname.toLowerCase();
-  if (lower === prefix) return "/";
-  return lower.startsWith(`${prefix}/`) ? pathname.slice(prefix.length) : null;
-}
-
 /**
  * Starts the roles of a configuration.
  *
@@ -142,14 +134,14 @@ export async function startServe(
   config: ServeConfig,
   options: StartServeOptions = {},
 ): Promise<RunningServe> {
-  const log = options.log ?? ((m: string) => console.error(m));
+  const log = options.log ?? consoleLogger("hubproof");
   const cleanups: (() => Promise<void>)[] = [];
   const cleanup = async () => {
     for (const fn of cleanups.splice(0).reverse()) {
       try {
         await fn();
       } catch (error) {
-        log(`Shutdown step failed: ${(error as Error).message}`);
+        log("warn", `Shutdown step failed: ${(error as Error).message}`);
       }
     }
   };
@@ -205,14 +197,11 @@ export async function startServe(
       ? `${localUrl}/identity`
       : config.identityUrl;
     const makeIdentity = (baseUrl: string) =>
-      createIdentityService({
+      createIdentityRole(config, {
         store: store!,
         keys: keys!,
         baseUrl,
-        // Tokens carry the public issuer whichever listener issued them.
         issuer: config.issuer ?? identityUrl!,
-        internalKey: config.internalKey,
-        maxBodyBytes: config.maxBodyBytes,
         ...(options.secretIterations !== undefined
           ? { secretIterations: options.secretIterations }
           : {}),
@@ -227,7 +216,10 @@ export async function startServe(
       config.mode === "cloud" && queueConnectionString === undefined &&
       (config.roles.has("api") || config.roles.has("notifications"))
     ) {
-      log("Starting an in-memory Azurite queue service (no --queue-connection-string given)");
+      log(
+        "info",
+        "Starting an in-memory Azurite queue service (no --queue-connection-string given)",
+      );
       const azurite = await startAzurite();
       cleanups.push(() => azurite.stop());
       queueConnectionString = azurite.connectionString;
@@ -235,7 +227,7 @@ export async function startServe(
 
     let backplane: RedisBackplane | undefined;
     if (config.redisUrl !== undefined) {
-      backplane = await RedisBackplane.connect({ url: config.redisUrl, log: toLogger(log) }).catch(
+      backplane = await RedisBackplane.connect({ url: config.redisUrl, log: log }).catch(
         (error: Error) => {
           throw new ConfigError(
             "--redis",
@@ -247,87 +239,41 @@ export async function startServe(
       cleanups.push(() => bp.close());
     }
 
-    let notifications: NotificationsService | undefined;
-    const makeNotifications = async () => {
-      const service = await createNotificationsService({
-        selfHosted: config.mode === "selfhosted",
-        installationId: config.installationId,
-        auth: { authority: config.identityAuthority ?? localIdentityUrl! },
-        basePath: "/notifications",
-        ...(config.mode === "cloud"
-          ? {
-            queue: {
-              connectionString: queueConnectionString!,
-              queueName: config.queueName,
-              ...(options.queueIdleWait ? { idleWait: options.queueIdleWait } : {}),
-            },
-          }
-          : {}),
+    let notifications: NotificationsRole | undefined;
+    if (config.roles.has("notifications")) {
+      const role = await startNotificationsRole(config, {
+        authority: config.identityAuthority ?? localIdentityUrl!,
+        ...(queueConnectionString !== undefined ? { queueConnectionString } : {}),
+        ...(options.queueIdleWait ? { queueIdleWait: options.queueIdleWait } : {}),
         ...(backplane ? { backplane } : {}),
         ...(options.notificationsTimers ? { timers: options.notificationsTimers } : {}),
-        log: toLogger(log),
+        log,
       });
-      await service.start();
-      return service;
-    };
-    if (config.roles.has("notifications")) {
-      notifications = await makeNotifications();
-      cleanups.push(async () => {
-        await notifications?.shutdown();
-      });
+      notifications = role;
+      cleanups.push(() => role.cleanup());
     }
 
-    let engine: PushEngine | undefined;
-    let sendEngine: NotificationsApiPushEngine | undefined;
-    let api: ReturnType<typeof createApiService> | undefined;
+    let api: ApiRole | undefined;
     const notificationsUrl = config.roles.has("notifications")
       ? `${url}/notifications`
       : config.notificationsUrl;
     if (config.roles.has("api")) {
-      if (config.mode === "selfhosted") {
-        sendEngine = new NotificationsApiPushEngine({
-          notificationsUrl: config.roles.has("notifications")
-            ? `${localUrl}/notifications`
-            : config.notificationsUrl!,
-          tokens: new InternalTokenSource({
-            identityUrl: localIdentityUrl!,
-            clientId: "internal.Api",
-            clientSecret: config.internalKey,
-          }),
-          capacity: config.outboxCapacity,
-          ...(options.backoff
-            ? { minBackoffMs: options.backoff.minMs, maxBackoffMs: options.backoff.maxMs }
-            : {}),
-          log,
-        });
-        engine = new MultiPushEngine([sendEngine], { log });
-      } else {
-        const queueEngine = new AzureQueuePushEngine({
-          connectionString: queueConnectionString!,
-          queueName: config.queueName,
-          log,
-        });
-        await queueEngine.ensureQueue().catch((error: Error) => {
-          throw new ConfigError("--queue-connection-string", `queue unreachable: ${error.message}`);
-        });
-        engine = new MultiPushEngine([queueEngine], { log });
-      }
-      const e = engine;
-      const s = sendEngine;
-      cleanups.push(async () => {
-        // Give the outbox a moment to flush before the Notifications role goes away.
-        if (s) await Promise.race([s.drain(), new Promise((r) => setTimeout(r, 2000))]);
-        await e.close?.();
-      });
-      api = createApiService({
+      const role = await startApiRole(config, {
         store: store!,
-        verify: await createTokenVerifier({ authority: localIdentityUrl! }),
-        engine,
-        installationId: config.installationId,
-        selfHosted: config.mode === "selfhosted",
-        maxBodyBytes: config.maxBodyBytes,
+        identityUrl: localIdentityUrl!,
+        ...(config.mode === "selfhosted"
+          ? {
+            notificationsUrl: config.roles.has("notifications")
+              ? `${localUrl}/notifications`
+              : config.notificationsUrl!,
+          }
+          : {}),
+        ...(queueConnectionString !== undefined ? { queueConnectionString } : {}),
+        ...(options.backoff ? { backoff: options.backoff } : {}),
         log,
       });
+      api = role;
+      cleanups.push(() => role.cleanup());
     }
 
     route = (request, info) => {
@@ -338,8 +284,11 @@ export async function startServe(
       }
       const apiPath = stripPrefix(path, "/api");
       if (apiPath !== null) return api ? api.fetch(request, apiPath) : notServed("api");
-      if (stripPrefix(path, "/notifications") !== null) {
-        return notifications ? notifications.fetch(request, info) : notServed("notifications");
+      const notificationsPath = stripPrefix(path, "/notifications");
+      if (notificationsPath !== null) {
+        return notifications
+          ? notifications.fetch(request, notificationsPath, info)
+          : notServed("notifications");
       }
       if (path === "/" || path === "") {
         return jsonResponse({
@@ -362,7 +311,7 @@ export async function startServe(
       const idPath = stripPrefix(path, "/identity");
       if (idPath !== null && localIdentity) return localIdentity.fetch(request, idPath);
       if (path.toLowerCase() === "/notifications/send" && notifications) {
-        return notifications.fetch(request, info);
+        return notifications.fetch(request, "/send", info);
       }
       return jsonResponse({ message: `Not found: ${path} (internal listener)` }, 404);
     };
@@ -377,9 +326,9 @@ export async function startServe(
       },
       config,
       store,
-      engine,
-      sendEngine,
-      notifications,
+      engine: api?.engine,
+      sendEngine: api?.sendEngine,
+      notifications: notifications?.service,
       keys,
       queueConnectionString,
       stop,
@@ -392,12 +341,4 @@ export async function startServe(
 
 function notServed(role: string): Response {
   return jsonResponse({ message: `Role not served by this process: ${role}` }, 404);
-}
-
-function toLogger(log: (message: string) => void): Logger {
-  return (level, message, fields) => {
-    if (level === "debug") return;
-    const detail = fields && Object.keys(fields).length > 0 ? ` ${JSON.stringify(fields)}` : "";
-    log(`[notifications] ${level}: ${message}${detail}`);
-  };
 }

@@ -1,9 +1,9 @@
 import { deepStrictEqual, rejects, strictEqual, throws } from "node:assert/strict";
 import * as signalR from "@microsoft/signalr";
 import { MessagePackHubProtocol } from "@microsoft/signalr-protocol-msgpack";
-import { ALICE, ENC, passwordForm, plain, startTestServe, waitFor } from "./_test_helpers.ts";
+import { ALICE, ENC, passwordForm, plain, startTestServe } from "./_test_helpers.ts";
 import { ConfigError, parseServeConfig } from "./config.ts";
-import { hasOpenssl, makeTestCert } from "../testing/mod.ts";
+import { hasOpenssl, makeTestCert, postToken, until } from "../testing/mod.ts";
 
 const OPENSSL = await hasOpenssl();
 if (!OPENSSL) console.warn("server/tls_test.ts: skipped, openssl is not on PATH");
@@ -51,15 +51,7 @@ Deno.test({
       }
 
       const login = async (device: { id: string; type: number }) => {
-        const response = await fetch(`${base}/identity/connect/token`, {
-          method: "POST",
-          client,
-          headers: {
-            "content-type": "application/x-www-form-urlencoded; charset=utf-8",
-            "bitwarden-client-version": "2026.8.0",
-          },
-          body: passwordForm(ALICE, device),
-        });
+        const response = await postToken(base, passwordForm(ALICE, device), { client });
         const body = await response.json() as Record<string, unknown>;
         strictEqual(response.status, 200, JSON.stringify(body));
         strictEqual(typeof body.access_token, "string");
@@ -97,7 +89,7 @@ Deno.test({
       });
       const folder = await created.json() as { id: string; revisionDate: string };
       strictEqual(created.status, 200, JSON.stringify(folder));
-      await waitFor(() => received.length >= 1, "the folder push over wss");
+      await until(() => received.length >= 1, "the folder push over wss", { timeoutMs: 10_000 });
       deepStrictEqual(received, [{
         ContextId: ALICE.web,
         Type: 7,

@@ -20,6 +20,7 @@ import * as signalR from "@microsoft/signalr";
 import { MessagePackHubProtocol } from "@microsoft/signalr-protocol-msgpack";
 import { readFixtures } from "./api/fixtures.ts";
 import { masterPasswordHash } from "../protocol/bitwarden/mod.ts";
+import { FlagError, invalid, parseFlags, parseInteger } from "../config/mod.ts";
 
 /** Parsed flags of the watch command. */
 export interface WatchOptions {
@@ -41,59 +42,59 @@ export interface WatchOptions {
   readonly fixtures: string;
 }
 
+const WATCH_FLAGS = {
+  url: { type: "string" },
+  user: { type: "string" },
+  password: { type: "string" },
+  "device-type": { type: "string" },
+  "device-id": { type: "string" },
+  protocol: { type: "string" },
+  anonymous: { type: "string" },
+  fixtures: { type: "string" },
+} as const;
+
 /**
- * Parses the watch flags.
+ * Parses the watch flags (`--flag value` or `--flag=value`).
  *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseWatchArgs } from "./watch.ts";
+ * const options = parseWatchArgs(["--user=alice@example.com", "--protocol", "json"]);
+ * assert.equal(options.protocol, "json");
+ * assert.equal(options.url, "http://127.0.0.1:8080");
+ * assert.throws(() => parseWatchArgs(["--usr", "a"]), /Unknown flag --usr: expected one of --url, /);
+ * ```
  * @param args Command-line arguments.
  * @returns The options.
- * @throws {TypeError} Naming the flag.
+ * @throws {FlagError} Naming the flag.
  */
 export function parseWatchArgs(args: readonly string[]): WatchOptions {
-  const map = new Map<string, string>();
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    const eq = arg.indexOf("=");
-    const flag = eq < 0 ? arg : arg.slice(0, eq);
-    const value = eq < 0 ? args[++i] : arg.slice(eq + 1);
-    if (!flag.startsWith("--") || value === undefined) {
-      throw new TypeError(`Invalid ${flag}: missing value`);
-    }
-    map.set(flag.slice(2), value);
-  }
-  const known = [
-    "url",
-    "user",
-    "password",
-    "device-type",
-    "device-id",
-    "protocol",
-    "anonymous",
-    "fixtures",
-  ];
-  for (const key of map.keys()) {
-    if (!known.includes(key)) throw new TypeError(`Invalid --${key}: unknown flag`);
-  }
-  const protocol = map.get("protocol") ?? "messagepack";
+  const flags = parseFlags(args, WATCH_FLAGS);
+  const protocol = flags.protocol ?? "messagepack";
   if (protocol !== "messagepack" && protocol !== "json") {
-    throw new TypeError(`Invalid --protocol: expected messagepack or json, got ${protocol}`);
+    throw new FlagError("--protocol", invalid("--protocol", "messagepack or json", protocol));
   }
-  if (!map.has("user") && !map.has("anonymous")) {
-    throw new TypeError("Invalid --user: give --user EMAIL or --anonymous ID");
+  if (flags.user === undefined && flags.anonymous === undefined) {
+    throw new FlagError("--user", "Invalid --user: give --user EMAIL or --anonymous ID");
   }
-  const deviceType = Number(map.get("device-type") ?? "8");
-  if (!Number.isInteger(deviceType)) {
-    throw new TypeError("Invalid --device-type: expected a DeviceType number");
+  let deviceType: number;
+  try {
+    deviceType = parseInteger("--device-type", flags["device-type"] ?? "8", {
+      expected: "a DeviceType number",
+    });
+  } catch (error) {
+    throw new FlagError("--device-type", (error as Error).message);
   }
-  const get = (k: string) => map.get(k);
   return {
-    url: (get("url") ?? "http://127.0.0.1:8080").replace(/\/+$/, ""),
+    url: (flags.url ?? "http://127.0.0.1:8080").replace(/\/+$/, ""),
     deviceType,
     protocol,
-    fixtures: get("fixtures") ?? "fixtures/seed.json",
-    ...(get("user") !== undefined ? { user: get("user")! } : {}),
-    ...(get("password") !== undefined ? { password: get("password")! } : {}),
-    ...(get("device-id") !== undefined ? { deviceId: get("device-id")! } : {}),
-    ...(get("anonymous") !== undefined ? { anonymous: get("anonymous")! } : {}),
+    fixtures: flags.fixtures ?? "fixtures/seed.json",
+    ...(flags.user !== undefined ? { user: flags.user } : {}),
+    ...(flags.password !== undefined ? { password: flags.password } : {}),
+    ...(flags["device-id"] !== undefined ? { deviceId: flags["device-id"] } : {}),
+    ...(flags.anonymous !== undefined ? { anonymous: flags.anonymous } : {}),
   };
 }
 

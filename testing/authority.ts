@@ -78,11 +78,19 @@ async function newSigningKey(): Promise<SigningKey> {
  * A test identity authority.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ActingAuthority } from "./authority.ts";
  * const authority = await ActingAuthority.create();
  * const url = await authority.listen({ port: 0 });
- * const token = await authority.mint({ claims: { sub: "u1", scope: ["api"], amr: ["Application"] } });
- * await authority.close();
+ * try {
+ *   const token = await authority.mint({ claims: { sub: "u1", scope: ["api"], amr: ["Application"] } });
+ *   assert.equal(token.split(".").length, 3);
+ *   const discovery = await (await fetch(`${url}/.well-known/openid-configuration`)).json();
+ *   assert.equal(discovery.issuer, url);
+ * } finally {
+ *   await authority.close();
+ * }
  * ```
  */
 export class ActingAuthority {

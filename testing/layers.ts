@@ -2,7 +2,8 @@
  * The import rules that keep hubproof's layers pointing one way, as a pure check over source
  * texts (the `check_layers.ts` script feeds it the repository):
  *
- * - `protocol/` imports nothing of ours;
+ * - `protocol/` and `config/` (the flag parser and value checks) import nothing of ours, and
+ *   every layer may import `config/`;
  * - `testing/` imports `protocol/` only, so the suite that re-exports it never loads the server;
  * - `server/` imports `protocol/`; its tests also `testing/`; nothing in `server/` imports
  *   `conformance/`; `server/identity` and `server/api` never import each other (they share
@@ -103,8 +104,17 @@ function startsWithFolder(path: string, folder: string): boolean {
 
 /** The folders a file may import from, or why none of the listed rules applies. */
 function allowedTops(from: string): { readonly tops: readonly string[]; readonly rule: string } {
+  const { tops, rule } = ownTops(from);
+  // config/ is a leaf every layer shares (flags and value checks), like protocol/ for wire forms.
+  return { tops: top(from) === "protocol" ? tops : [...tops, "config"], rule };
+}
+
+/** The folders a file may import from besides `config/`, or why none of the listed rules applies. */
+function ownTops(from: string): { readonly tops: readonly string[]; readonly rule: string } {
   const test = isTestFile(from);
   switch (top(from)) {
+    case "config":
+      return { tops: ["config"], rule: "config imports nothing of ours" };
     case "protocol":
       return { tops: ["protocol"], rule: "protocol imports nothing of ours" };
     case "testing":

@@ -38,6 +38,14 @@ Deno.test("layers: every planted bad import is named with the rule it breaks", (
       "imports from another top-level folder go through its mod.ts",
     ],
     ["bench/fanout.ts", "../conformance/mod.ts", "bench imports no conformance"],
+    ["config/flags.ts", "../protocol/mod.ts", "config imports nothing of ours"],
+    ["config/flags.ts", "../server/mod.ts", "config imports nothing of ours"],
+    ["protocol/bitwarden/routing.ts", "../../config/mod.ts", "protocol imports nothing of ours"],
+    [
+      "server/config.ts",
+      "../config/flags.ts",
+      "imports from another top-level folder go through its mod.ts",
+    ],
   ];
   for (const [from, specifier, rule] of planted) {
     assert.deepEqual(rulesFor(from, specifier), [rule], `${from} -> ${specifier}`);
@@ -56,6 +64,12 @@ Deno.test("layers: the allowed arrows pass", () => {
     ["conformance/testing/reference_serve.ts", "../../server/mod.ts"],
     ["bench/fanout.ts", "../server/notifications/mod.ts"],
     ["mod.ts", "./conformance/mod.ts"],
+    ["config/mod.ts", "./flags.ts"],
+    ["server/config.ts", "../config/mod.ts"],
+    ["server/notifications/queue_consumer.ts", "../../config/mod.ts"],
+    ["conformance/cli.ts", "../config/mod.ts"],
+    ["testing/until.ts", "../config/mod.ts"],
+    ["bench/fanout.ts", "../config/mod.ts"],
   ];
   for (const [from, specifier] of allowed) assert.deepEqual(rulesFor(from, specifier), []);
 });

@@ -11,7 +11,12 @@
  * - {@linkcode freePort}: a free loopback port for servers that cannot listen on port 0.
  * - {@linkcode serverSocketStates} and {@linkcode SilentPeer}: a server's sockets counted by TCP
  *   state, and a WebSocket peer that never reads or answers.
- * - {@linkcode until}: polling for a condition with a timeout that names what was awaited.
+ * - {@linkcode RawHubClient} and {@linkcode rawHttp}: the tests' one hub client (every frame
+ *   recorded) and a raw HTTP/1.1 client for upgrade requests `fetch` cannot send.
+ * - {@linkcode until}: polling for a condition with a timeout that names what was awaited (the
+ *   one polling helper of the tests).
+ * - {@linkcode passwordForm}, {@linkcode postToken}, {@linkcode tokenRequest},
+ *   {@linkcode passwordLogin}: the password grant as clients send it (the tests' one login helper).
  *
  * @module
  */
@@ -43,4 +48,19 @@ export {
   UPGRADE_HEADERS,
 } from "./tcp_peers.ts";
 export { hasOpenssl, makeTestCert, type TestCert } from "./test_cert.ts";
+export {
+  type ConnectOptions,
+  rawHttp,
+  RawHubClient,
+  rawMessagePack,
+  type RawResponse,
+  type RecordedFrame,
+} from "./raw_hub_client.ts";
+export {
+  passwordForm,
+  passwordLogin,
+  postToken,
+  type PostTokenOptions,
+  tokenRequest,
+} from "./password_grant.ts";
 export { until, type UntilOptions } from "./until.ts";

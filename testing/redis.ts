@@ -70,7 +70,7 @@ export function redisRequired(): boolean {
  * @returns The skip reason, or null.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { redisSkipReason } from "./redis.ts";
  *
  * const skip = await redisSkipReason();
@@ -111,7 +111,7 @@ function missingReason(executable: string): string {
  * @throws {Error} When Redis is required but missing, or fails to start.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { startRedis } from "./redis.ts";
  *
  * const redis = await startRedis();

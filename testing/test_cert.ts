@@ -43,12 +43,18 @@ export async function hasOpenssl(): Promise<boolean> {
  * as a server's own (`CaUsedAsEndEntity`), and the same certificate is the client's trust root.
  *
  * @example
- * ```ts ignore
- * const cert = await makeTestCert();
- * try {
- *   Deno.serve({ hostname: "127.0.0.1", port: 0, cert: cert.cert, key: cert.key }, () => new Response());
- * } finally {
- *   await Deno.remove(cert.dir, { recursive: true });
+ * ```ts
+ * import { hasOpenssl, makeTestCert } from "./test_cert.ts";
+ * // openssl is an external program: skip where it is not installed.
+ * if (await hasOpenssl()) {
+ *   const cert = await makeTestCert();
+ *   try {
+ *     const options = { hostname: "127.0.0.1", port: 0, cert: cert.cert, key: cert.key };
+ *     const server = Deno.serve({ ...options, onListen: () => {} }, () => new Response());
+ *     await server.shutdown();
+ *   } finally {
+ *     await Deno.remove(cert.dir, { recursive: true });
+ *   }
  * }
  * ```
  * @returns The certificate; remove `dir` when done.

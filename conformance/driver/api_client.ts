@@ -307,6 +307,7 @@ const SESSION_ENDING_PATHS: ReadonlySet<string> = new Set([
  *
  * @example
  * ```ts ignore
+ * // Not run by `deno test --doc`: `ctx` is the CaseContext the runner builds against a deployment.
  * const alice = await ApiSession.registerAndLogin(ctx);
  * const folderId = await alice.createFolder();
  * ```

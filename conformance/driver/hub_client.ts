@@ -139,10 +139,36 @@ export function webSocketUrl(hubUrl: string, query: Readonly<Record<string, stri
  * handshake) or {@linkcode HubClient.open} (upgrade only, to misbehave).
  *
  * @example
- * ```ts ignore
- * const client = await HubClient.connect("http://127.0.0.1:5000/hub", { name: "alice", token });
- * const message = await client.waitFor(() => client.invocations("ReceiveMessage")[0], 5000);
- * await client.close();
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { HubClient } from "./hub_client.ts";
+ * import { ActingAuthority } from "../../testing/mod.ts";
+ * import { serveNotifications } from "../../server/notifications/mod.ts";
+ * // Any hub will do; here the reference service trusting an acting authority.
+ * const authority = await ActingAuthority.create();
+ * const served = await serveNotifications({
+ *   selfHosted: true,
+ *   installationId: null,
+ *   auth: { authority: await authority.listen({ port: 0 }) },
+ *   log: () => {},
+ * });
+ * try {
+ *   const sub = "6f7d4f2e-7e4c-4a8e-9a53-1f8d2d6e2a10";
+ *   const token = await authority.mint({ claims: { sub, scope: ["api"], amr: ["Application"] } });
+ *   const client = await HubClient.connect(`${served.url}/hub`, { name: "alice", token });
+ *   const internal = await authority.mint({ claims: { scope: ["internal"] } });
+ *   await fetch(`${served.url}/send`, {
+ *     method: "POST",
+ *     headers: { authorization: `Bearer ${internal}`, "content-type": "application/json" },
+ *     body: JSON.stringify({ type: 11, payload: { userId: sub, date: null }, contextId: null }),
+ *   }).then((r) => r.body?.cancel());
+ *   const message = await client.waitFor(() => client.invocations("ReceiveMessage")[0], 5000);
+ *   assert.equal(message?.target, "ReceiveMessage");
+ *   await client.close();
+ * } finally {
+ *   await served.close();
+ *   await authority.close();
+ * }
  * ```
  */
 export class HubClient {

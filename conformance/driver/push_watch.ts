@@ -215,6 +215,7 @@ export function gradeDelivery(
  *
  * @example
  * ```ts ignore
+ * // Not run by `deno test --doc`: `ctx` is the CaseContext the runner builds against a deployment.
  * const watch = await PushWatch.connect(ctx, devices);
  * try {
  *   await watch.barrier();

@@ -34,6 +34,7 @@ export interface PeekedMessage {
  *
  * @example
  * ```ts ignore
+ * // Not run by `deno test --doc`: `ctx` is the CaseContext the runner builds against a deployment.
  * const queue = QueueInjector.fromContext(ctx);
  * await queue.inject(envelope, { encoding: "base64" });
  * ```

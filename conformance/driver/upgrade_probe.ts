@@ -34,8 +34,23 @@ export interface UpgradeProbeOptions {
  * @throws {Error} When the server cannot be reached or the answer is not HTTP.
  *
  * @example
- * ```ts ignore
- * const { status } = await probeUpgrade("http://127.0.0.1:5000/hub");
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { probeUpgrade } from "./upgrade_probe.ts";
+ * import { serveNotifications } from "../../server/notifications/mod.ts";
+ * // Any hub will do; here the reference service, which refuses an upgrade without a token.
+ * const served = await serveNotifications({
+ *   selfHosted: true,
+ *   installationId: null,
+ *   auth: { jwks: { keys: [] }, issuer: "http://127.0.0.1:8080/identity" },
+ *   log: () => {},
+ * });
+ * try {
+ *   const { status } = await probeUpgrade(`${served.url}/hub`);
+ *   assert.equal(status, 401);
+ * } finally {
+ *   await served.close();
+ * }
  * ```
  */
 export async function probeUpgrade(

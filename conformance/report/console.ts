@@ -48,10 +48,26 @@ function oneLine(text: string): string {
  * Prints progress and the summary.
  *
  * @example
- * ```ts ignore
- * const reporter = new ConsoleReporter({ write: console.log });
- * const report = await runConformance({ target, onEvent: (e) => reporter.onEvent(e) });
- * reporter.summary(report);
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ConsoleReporter } from "./console.ts";
+ * import { resolveTarget, runConformance } from "../mod.ts";
+ * // Any deployment will do; here the reference server, started on a free port.
+ * import { parseServeConfig, startServe } from "../../server/mod.ts";
+ * const running = await startServe(parseServeConfig(["--port", "0"]), { log: () => {} });
+ * try {
+ *   const lines: string[] = [];
+ *   const reporter = new ConsoleReporter({ write: (line) => lines.push(line) });
+ *   const report = await runConformance({
+ *     target: resolveTarget({ target: running.url }),
+ *     only: ["hub/auth/missing"],
+ *     onEvent: (e) => reporter.onEvent(e),
+ *   });
+ *   reporter.summary(report);
+ *   assert.ok(lines.some((line) => line.includes("hub/auth/missing")));
+ * } finally {
+ *   await running.stop();
+ * }
  * ```
  */
 export class ConsoleReporter {

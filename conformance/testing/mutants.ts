@@ -14,6 +14,7 @@
  * @module
  */
 
+import { FlagError, invalid, parseFlags, parseInteger } from "../../config/mod.ts";
 import { allCases } from "../cases/mod.ts";
 import { runConformance } from "../runner.ts";
 import { matchesPattern } from "../select.ts";
@@ -189,42 +190,70 @@ export function formatMutantTable(
   return lines.join("\n");
 }
 
-function parseArgs(args: readonly string[]) {
-  const options = {
-    full: false,
-    mutants: [] as string[],
-    parallel: 2,
-    concurrency: 4,
-    seed: 42,
-    runs: 6,
-  };
-  const number = (flag: string, value: string | undefined) => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 1) {
-      throw new RangeError(`Invalid ${flag}: expected a positive integer, got ${value}`);
+const AUDIT_FLAGS = {
+  full: { type: "boolean" },
+  mutant: { type: "string", multiple: true },
+  parallel: { type: "string" },
+  concurrency: { type: "string" },
+  seed: { type: "string" },
+  runs: { type: "string" },
+} as const;
+
+/**
+ * Parses the audit's flags (`--flag value` or `--flag=value`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseAuditArgs } from "./mutants.ts";
+ * assert.equal(parseAuditArgs(["--parallel=3"]).parallel, 3);
+ * assert.throws(() => parseAuditArgs(["--runs", "0"]), /Invalid --runs: expected a positive integer, got 0/);
+ * ```
+ * @param args Command-line arguments.
+ * @returns The settings, defaults filled in.
+ * @throws {FlagError} Naming the flag.
+ */
+export function parseAuditArgs(args: readonly string[]): {
+  full: boolean;
+  mutants: string[];
+  parallel: number;
+  concurrency: number;
+  seed: number;
+  runs: number;
+} {
+  const flags = parseFlags(args, AUDIT_FLAGS);
+  const number = (flag: "parallel" | "concurrency" | "seed" | "runs", fallback: number) => {
+    const text = flags[flag];
+    if (text === undefined) return fallback;
+    try {
+      return parseInteger(`--${flag}`, text, { min: 1 });
+    } catch (error) {
+      throw new FlagError(`--${flag}`, (error as Error).message);
     }
-    return n;
   };
-  for (let i = 0; i < args.length; i++) {
-    const flag = args[i]!;
-    if (flag === "--full") options.full = true;
-    else if (flag === "--mutant") options.mutants.push(args[++i] ?? "");
-    else if (flag === "--parallel") options.parallel = number(flag, args[++i]);
-    else if (flag === "--concurrency") options.concurrency = number(flag, args[++i]);
-    else if (flag === "--seed") options.seed = number(flag, args[++i]);
-    else if (flag === "--runs") options.runs = number(flag, args[++i]);
-    else throw new TypeError(`Unknown flag: ${flag}`);
+  const mutants = flags.mutant ?? [];
+  for (const id of mutants) {
+    if (!MUTANTS.some((m) => m.id === id)) {
+      throw new FlagError(
+        "--mutant",
+        invalid("--mutant", `one of ${MUTANTS.map((m) => m.id).join(", ")}`, id),
+      );
+    }
   }
-  for (const id of options.mutants) {
-    if (!MUTANTS.some((m) => m.id === id)) throw new TypeError(`Unknown mutant: ${id}`);
-  }
-  return options;
+  return {
+    full: flags.full === true,
+    mutants,
+    parallel: number("parallel", 2),
+    concurrency: number("concurrency", 4),
+    seed: number("seed", 42),
+    runs: number("runs", 6),
+  };
 }
 
 async function main(): Promise<number> {
   let options;
   try {
-    options = parseArgs(Deno.args);
+    options = parseAuditArgs(Deno.args);
   } catch (error) {
     console.error((error as Error).message);
     return 2;

@@ -162,10 +162,26 @@ function payloadOf(token: string): Record<string, unknown> {
  * @returns The running stand-in; `close()` it in `finally`.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { startVaultwardenLikeTarget } from "./vaultwarden_like_target.ts";
  * const vw = await startVaultwardenLikeTarget();
- * // deno task conformance --target ${vw.url} --inject api
- * await vw.close();
+ * try {
+ *   // deno task conformance --target ${vw.url} --inject api
+ *   // Like Vaultwarden: no OIDC discovery (an HTML 404), prelogin answers.
+ *   const discovery = await fetch(`${vw.url}/identity/.well-known/openid-configuration`);
+ *   assert.equal(discovery.status, 404);
+ *   await discovery.body?.cancel();
+ *   const prelogin = await fetch(`${vw.url}/identity/accounts/prelogin`, {
+ *     method: "POST",
+ *     headers: { "content-type": "application/json" },
+ *     body: JSON.stringify({ email: "nobody@example.com" }),
+ *   });
+ *   assert.equal(prelogin.status, 200);
+ *   await prelogin.body?.cancel();
+ * } finally {
+ *   await vw.close();
+ * }
  * ```
  */
 export async function startVaultwardenLikeTarget(

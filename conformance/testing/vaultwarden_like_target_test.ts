@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { passwordForm, postToken, RawHubClient } from "../../testing/mod.ts";
 import { decode } from "@msgpack/msgpack";
 import { MemberStatus, MemberType, MemoryStore } from "../../server/kernel/mod.ts";
 import { splitBinaryMessages } from "../../protocol/signalr/mod.ts";
@@ -32,42 +33,31 @@ async function register(base: string, email: string): Promise<void> {
 }
 
 function login(base: string, email: string): Promise<Response> {
-  return fetch(`${base}/identity/connect/token`, {
-    method: "POST",
-    body: new URLSearchParams({
-      grant_type: "password",
-      username: email,
-      password: "aGFzaA==",
-      scope: "api offline_access",
-      client_id: "web",
-      deviceType: "9",
-      deviceIdentifier: crypto.randomUUID(),
-      deviceName: "test",
-    }),
-  });
+  return postToken(
+    base,
+    passwordForm({ email, hash: "aGFzaA==" }, { id: crypto.randomUUID(), type: 9 }),
+    { headers: {} },
+  );
 }
 
 /** Opens a hub socket, sends `steps` 200 ms apart and returns what came back before closing. */
-function exchange(url: string, steps: (string | Uint8Array)[]): Promise<string[]> {
-  return new Promise((resolve, reject) => {
-    const heard: string[] = [];
-    const socket = new WebSocket(url);
-    socket.binaryType = "arraybuffer";
-    socket.onmessage = (e) =>
-      heard.push(
-        typeof e.data === "string" ? `text ${e.data}` : `bin ${[...new Uint8Array(e.data)]}`,
-      );
-    socket.onerror = () => reject(new Error(`WebSocket to ${url} failed`));
-    socket.onclose = () => resolve(heard);
-    socket.onopen = async () => {
-      for (const step of steps) {
-        socket.send(step);
-        await new Promise((r) => setTimeout(r, 200));
-      }
-      heard.push(`open after ${steps.length} steps`);
-      socket.close();
-    };
-  });
+async function exchange(
+  base: string,
+  token: string,
+  steps: (string | Uint8Array)[],
+): Promise<string[]> {
+  const client = await RawHubClient.open(`${base}/notifications`, { token });
+  for (const step of steps) {
+    if (typeof step === "string") client.sendText(step);
+    else client.sendBinary(step);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const heard = client.frames.map((f) =>
+    typeof f.data === "string" ? `text ${f.data}` : `bin ${[...f.data]}`
+  );
+  const open = client.closeEvent === undefined;
+  await client.close();
+  return open ? [...heard, `open after ${steps.length} steps`] : heard;
 }
 
 Deno.test({
@@ -80,18 +70,17 @@ Deno.test({
       const email = `hub-${crypto.randomUUID()}@example.com`;
       await register(vw.url, email);
       const token = (await (await login(vw.url, email)).json()).access_token;
-      const hub = `${vw.url.replace("http", "ws")}/notifications/hub?access_token=${token}`;
-      assert.deepEqual(await exchange(hub, [HANDSHAKE, PING]), [
+      assert.deepEqual(await exchange(vw.url, token, [HANDSHAKE, PING]), [
         "bin 123,125,30",
         "bin 2,145,6",
         "open after 2 steps",
       ]);
       assert.deepEqual(
-        await exchange(hub, ['{"protocol":"json","version":1}\x1e', '{"type":6}\x1e']),
+        await exchange(vw.url, token, ['{"protocol":"json","version":1}\x1e', '{"type":6}\x1e']),
         ["open after 2 steps"],
       );
       assert.deepEqual(
-        await exchange(hub, ['{"protocol":"messagepack","version":99}\x1e']),
+        await exchange(vw.url, token, ['{"protocol":"messagepack","version":99}\x1e']),
         ["open after 1 steps"],
       );
       const refused = await fetch(`${vw.url}/notifications/hub`, {

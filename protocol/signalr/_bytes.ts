@@ -46,6 +46,13 @@ export function utf8Length(text: string): number {
   return length;
 }
 
+/**
+ * The one empty byte array the parsers share: an idle connection's parser holds it instead of a
+ * fresh zero-length copy (each costs a typed array and an ArrayBuffer, per connection and per
+ * received message). Never written to: it has no elements.
+ */
+export const EMPTY_BYTES: Uint8Array = new Uint8Array(0);
+
 /** Concatenates two byte arrays into a fresh one. */
 export function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
   if (a.length === 0) return b;

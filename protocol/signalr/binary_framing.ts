@@ -7,7 +7,7 @@
  */
 
 import { FramingError, ProtocolError } from "../errors.ts";
-import { asBytes, concatBytes } from "./_bytes.ts";
+import { asBytes, concatBytes, EMPTY_BYTES } from "./_bytes.ts";
 
 /** Largest body length a VarInt prefix may announce: 2 GiB - 1. */
 export const MAX_BINARY_MESSAGE_LENGTH = 0x7fffffff;
@@ -166,7 +166,7 @@ export interface BinaryMessageParserOptions {
  * ```
  */
 export class BinaryMessageParser {
-  #tail: Uint8Array = new Uint8Array(0);
+  #tail: Uint8Array = EMPTY_BYTES;
   #maxMessageSize: number;
   #failure: ProtocolError | undefined;
 
@@ -196,7 +196,7 @@ export class BinaryMessageParser {
     try {
       return this.#split(asBytes(chunk));
     } catch (error) {
-      this.#tail = new Uint8Array(0);
+      this.#tail = EMPTY_BYTES;
       this.#failure = error instanceof ProtocolError
         ? error
         : new FramingError("Cannot split binary messages", { cause: error });
@@ -220,7 +220,7 @@ export class BinaryMessageParser {
       bodies.push(buffer.slice(start, end));
       offset = end;
     }
-    this.#tail = buffer.slice(offset);
+    this.#tail = offset === buffer.length ? EMPTY_BYTES : buffer.slice(offset);
     return bodies;
   }
 }

@@ -6,7 +6,7 @@
  */
 
 import { FramingError, ProtocolError } from "../errors.ts";
-import { asBytes, concatBytes, utf8Decode, utf8Encode } from "./_bytes.ts";
+import { asBytes, concatBytes, EMPTY_BYTES, utf8Decode, utf8Encode } from "./_bytes.ts";
 
 /** The record separator character (`\x1e`) that terminates every text message. */
 export const RECORD_SEPARATOR = "\x1e";
@@ -83,7 +83,7 @@ export interface TextMessageParserOptions {
  * ```
  */
 export class TextMessageParser {
-  #tail: Uint8Array = new Uint8Array(0);
+  #tail: Uint8Array = EMPTY_BYTES;
   #maxMessageSize: number;
   #failure: ProtocolError | undefined;
 
@@ -114,7 +114,7 @@ export class TextMessageParser {
     try {
       return this.#split(typeof chunk === "string" ? utf8Encode(chunk) : asBytes(chunk));
     } catch (error) {
-      this.#tail = new Uint8Array(0);
+      this.#tail = EMPTY_BYTES;
       this.#failure = error instanceof ProtocolError
         ? error
         : new FramingError("Cannot split text messages", { cause: error });
@@ -140,7 +140,7 @@ export class TextMessageParser {
     }
     // A tail that cannot fit even with its separator is rejected now rather than buffered.
     if (start < buffer.length) this.#checkSize(buffer.length - start + 1);
-    this.#tail = buffer.slice(start);
+    this.#tail = start === buffer.length ? EMPTY_BYTES : buffer.slice(start);
     return messages;
   }
 

@@ -4,6 +4,7 @@
  * @module
  */
 
+import type { Logger } from "../kernel/log.ts";
 import type { PushNotification } from "../push/types.ts";
 import type { Authenticator, UserContext } from "./context.ts";
 import { notFound } from "../kernel/http.ts";
@@ -25,7 +26,7 @@ export interface ApiDeps {
   /** Self-hosted deployment. */
   readonly selfHosted: boolean;
   /** Logger. */
-  readonly log: (message: string) => void;
+  readonly log: Logger;
 }
 
 /**

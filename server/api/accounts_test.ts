@@ -1,4 +1,5 @@
 import { deepStrictEqual, strictEqual } from "node:assert/strict";
+import { until } from "../../testing/mod.ts";
 import {
   ACME,
   ALICE,
@@ -10,7 +11,6 @@ import {
   plain,
   startTestServe,
   tokenRequest,
-  waitFor,
   watch,
 } from "../_test_helpers.ts";
 
@@ -81,7 +81,9 @@ Deno.test("POST /api/accounts/password checks the hash, rotates it and logs othe
         },
       });
       deepStrictEqual([changed.status, changed.body], [200, null]);
-      await waitFor(() => aliceHub.received.length > 0, "LogOut on alice's desktop");
+      await until(() => aliceHub.received.length > 0, "LogOut on alice's desktop", {
+        timeoutMs: 10_000,
+      });
       // Give a stray push (the wrong-password call, or one to bob) time to show up.
       await new Promise((r) => setTimeout(r, 100));
       deepStrictEqual(aliceHub.received.map((r) => plain(r.message) as Pushed), [{
@@ -183,7 +185,9 @@ Deno.test("DELETE /api/accounts and /api/organizations/{id} ask for the hash, re
         body: { masterPasswordHash: ALICE.hash },
       });
       deepStrictEqual([deleted.status, deleted.body], [200, null]);
-      await waitFor(() => aliceHub.received.length > 0, "LogOut on alice's desktop");
+      await until(() => aliceHub.received.length > 0, "LogOut on alice's desktop", {
+        timeoutMs: 10_000,
+      });
       deepStrictEqual(aliceHub.received.map((r) => plain(r.message) as Pushed), [{
         ContextId: null,
         Type: 11,

@@ -1,5 +1,6 @@
 import { deepStrictEqual, strictEqual } from "node:assert/strict";
-import { ALICE, api, ENC, login, plain, startTestServe, waitFor, watch } from "../_test_helpers.ts";
+import { until } from "../../testing/mod.ts";
+import { ALICE, api, ENC, login, plain, startTestServe, watch } from "../_test_helpers.ts";
 
 /** A PUT whose JSON body is held back until `release` is called. */
 function slowPut(url: string, token: string, body: unknown) {
@@ -51,12 +52,13 @@ Deno.test("an update racing a delete never resurrects the item or pushes after t
         deepStrictEqual([answer.status, answer.body.message], [404, "Resource not found."]);
         strictEqual((await api(base, "GET", `${path}/${id}`, { token: web })).status, 404);
         // Create and delete reach the hub; nothing after the delete does.
-        await waitFor(
+        await until(
           () =>
             watcher.received.filter((r) =>
               (plain(r.message) as { Payload: { Id: string } }).Payload.Id === id
             ).length >= 2,
           "create and delete pushes",
+          { timeoutMs: 10_000 },
         );
         await new Promise((r) => setTimeout(r, 100));
         const types = watcher.received

@@ -16,6 +16,7 @@ import type { PushNotification } from "../push/types.ts";
 import { type ApiDeps, guidParam, iso } from "./_deps.ts";
 import { requireUserSecret } from "./_secret.ts";
 import type { UserContext } from "./context.ts";
+import { grantRefusal, hasPermission, removalRefusal } from "./organization_permissions.ts";
 import {
   badRequest,
   emptyOk,
@@ -29,8 +30,6 @@ import {
 } from "../kernel/http.ts";
 import type { Router } from "../kernel/router.ts";
 import {
-  CUSTOM_PERMISSIONS,
-  type CustomPermission,
   type Membership,
   MemberStatus,
   MemberType,
@@ -162,35 +161,9 @@ export function addOrganizationRoutes(router: Router, deps: ApiDeps): void {
     return store.confirmedMembership(org.id, ctx.user.id);
   }
 
-  function can(m: Membership | undefined, permission: CustomPermission): boolean {
-    if (!m) return false;
-    if (m.type === MemberType.Owner || m.type === MemberType.Admin) return true;
-    return m.type === MemberType.Custom && m.permissions?.[permission] === true;
-  }
-
-  /**
-   * `ValidateOrganizationUserUpdatePermissions`: who may give which member type and
-   * permissions. The caller already has manageUsers.
-   */
-  function checkGrant(
-    own: Membership,
-    newType: number,
-    permissions: Readonly<Record<CustomPermission, boolean>> | null,
-  ): void {
-    if (own.type === MemberType.Owner) return;
-    if (newType === MemberType.Owner) {
-      throw badRequest("Only an Owner can configure another Owner's account.");
-    }
-    if (own.type === MemberType.Admin) return;
-    if (newType === MemberType.Admin) {
-      throw badRequest("Custom users can not manage Admins or Owners.");
-    }
-    if (
-      newType === MemberType.Custom && permissions !== null &&
-      CUSTOM_PERMISSIONS.some((p) => permissions[p] && own.permissions?.[p] !== true)
-    ) {
-      throw badRequest("Custom users can only grant the same custom permissions that they have.");
-    }
+  /** Throws Bitwarden's 400 when a rule of `organization_permissions.ts` refuses. */
+  function refuse(refusal: string | null): void {
+    if (refusal !== null) throw badRequest(refusal);
   }
 
   router.on("POST", "/organizations", async (request) => {
@@ -274,7 +247,7 @@ export function addOrganizationRoutes(router: Router, deps: ApiDeps): void {
   router.on("GET", "/organizations/:orgId/users", async (request, params) => {
     const ctx = await deps.auth.user(request);
     const org = organization(params.orgId);
-    if (!can(membership(ctx, org), "manageUsers")) throw forbidden();
+    if (!hasPermission(membership(ctx, org), "manageUsers")) throw forbidden();
     const data = store.membersOf(org.id).map((m) => memberResponse(deps, m));
     return jsonResponse({ object: "list", data, continuationToken: null });
   });
@@ -284,7 +257,7 @@ export function addOrganizationRoutes(router: Router, deps: ApiDeps): void {
     const body = await readJsonObject(request);
     const org = organization(params.orgId);
     const own = membership(ctx, org);
-    if (!can(own, "manageUsers")) throw forbidden();
+    if (!hasPermission(own, "manageUsers")) throw forbidden();
     const state = new ModelState(body);
     const type = state.int("type", { required: true, allowed: [0, 1, 2, 4] });
     const emails = field(body, "emails");
@@ -311,7 +284,7 @@ export function addOrganizationRoutes(router: Router, deps: ApiDeps): void {
     }
     const permissions = state.permissions("permissions");
     state.throwIfInvalid();
-    checkGrant(own!, type!, permissions);
+    refuse(grantRefusal(own!, type!, permissions));
     for (const raw of emails as string[]) {
       const email = raw.trim().toLowerCase();
       if (store.membersOf(org.id).some((m) => m.email === email)) {
@@ -337,6 +310,7 @@ export function addOrganizationRoutes(router: Router, deps: ApiDeps): void {
       store.memberships.set(m.id, m);
       if (!user) {
         deps.log(
+          "info",
           `Invite e-mail (not sent) to ${email}: organization ${org.id}, organizationUserId ${m.id}, token ${token}`,
         );
       }
@@ -367,7 +341,7 @@ export function addOrganizationRoutes(router: Router, deps: ApiDeps): void {
     const ctx = await deps.auth.user(request);
     const body = await readJsonObject(request);
     const org = organization(params.orgId);
-    if (!can(membership(ctx, org), "manageUsers")) throw forbidden();
+    if (!hasPermission(membership(ctx, org), "manageUsers")) throw forbidden();
     const m = store.memberships.get(guidParam(params.id));
     if (!m || m.organizationId !== org.id) throw notFound();
     const state = new ModelState(body);
@@ -387,23 +361,17 @@ export function addOrganizationRoutes(router: Router, deps: ApiDeps): void {
     const ctx = await deps.auth.user(request);
     const org = organization(params.orgId);
     const own = membership(ctx, org);
-    if (!can(own, "manageUsers")) throw forbidden();
+    if (!hasPermission(own, "manageUsers")) throw forbidden();
     const m = store.memberships.get(guidParam(params.id));
     if (!m || m.organizationId !== org.id) throw notFound();
-    if (m.type === MemberType.Admin && own!.type === MemberType.Custom) {
-      throw badRequest("Custom users can not remove admins.");
-    }
-    if (m.type === MemberType.Owner) {
-      if (own!.type !== MemberType.Owner) throw badRequest("Only owners can delete other owners.");
-      const owners = store.membersOf(org.id).filter((o) =>
-        o.type === MemberType.Owner && o.status === MemberStatus.Confirmed
-      );
-      if (owners.length <= 1) {
-        throw badRequest("Organization must have at least one confirmed owner.");
-      }
-    }
+    const confirmedOwners = store.membersOf(org.id).filter((o) =>
+      o.type === MemberType.Owner && o.status === MemberStatus.Confirmed
+    ).length;
+    refuse(removalRefusal(own!, m, confirmedOwners));
     store.memberships.delete(m.id);
-    if (m.userId !== null) await deps.push(syncOrgKeysPush(m.userId, deps.now()));
+    if (m.userId !== null) {
+      await deps.push(syncOrgKeysPush(m.userId, deps.now()));
+    }
     return emptyOk();
   });
 
@@ -454,7 +422,7 @@ export function addOrganizationRoutes(router: Router, deps: ApiDeps): void {
     if (!/^\d+$/.test(params.type ?? "") || type > 22) {
       throw modelStateError({ type: [`The value '${params.type}' is not valid for type.`] });
     }
-    if (!can(membership(ctx, org), "managePolicies")) throw forbidden();
+    if (!hasPermission(membership(ctx, org), "managePolicies")) throw forbidden();
     const body = await readJsonObject(request);
     const outer = new ModelState(body);
     const policy = outer.object("policy", { required: true });

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { consoleLogger, type Logger } from "../kernel/log.ts";
 import type { TokenVerifier } from "../auth/mod.ts";
 import type { PushEngine } from "../push/types.ts";
 import type { ApiDeps } from "./_deps.ts";
@@ -36,7 +37,7 @@ export interface ApiServiceOptions {
   /** Largest request body in bytes (default `DEFAULT_MAX_BODY_BYTES`); larger ones get 413. */
   readonly maxBodyBytes?: number;
   /** Logger. */
-  readonly log?: (message: string) => void;
+  readonly log?: Logger;
 }
 
 /** A running API role. */
@@ -52,7 +53,7 @@ export interface ApiService {
  * @returns The service.
  */
 export function createApiService(options: ApiServiceOptions): ApiService {
-  const log = options.log ?? ((m: string) => console.error(m));
+  const log = options.log ?? consoleLogger("api");
   const deps: ApiDeps = {
     store: options.store,
     auth: createAuthenticator(options.store, options.verify),

@@ -17,6 +17,7 @@ import {
   type JWTVerifyGetKey,
 } from "jose";
 import type { HubClaims } from "../../protocol/bitwarden/mod.ts";
+import { cacheVerifiedTokens } from "./token_cache.ts";
 
 /** Where the service gets its signing keys and which issuer it trusts. */
 export interface AuthOptions {
@@ -111,8 +112,19 @@ export function extractAccessToken(request: Request): string | null {
  */
 export function queryValue(url: URL, key: string): string | null {
   const lower = key.toLowerCase();
-  for (const [k, v] of url.searchParams) {
-    if (k.toLowerCase() === lower) return v;
+  // Splitting `search` ourselves instead of iterating `searchParams`: every hub connect reads
+  // its access token this way, and building the whole parameter list (the token is most of it)
+  // cost more than the rest of the lookup. A pair with `%` or `+` is decoded by
+  // URLSearchParams itself, so the answer is exactly what iterating `searchParams` gives.
+  for (const pair of url.search.slice(1).split("&")) {
+    if (pair === "") continue;
+    const eq = pair.indexOf("=");
+    const rawKey = eq < 0 ? pair : pair.slice(0, eq);
+    const encoded = /[%+]/.test(pair);
+    const name = encoded ? [...new URLSearchParams(pair).keys()][0]! : rawKey;
+    if (name.toLowerCase() !== lower) continue;
+    if (encoded) return new URLSearchParams(pair).values().next().value!;
+    return eq < 0 ? "" : pair.slice(eq + 1);
   }
   return null;
 }
@@ -252,7 +264,9 @@ function describeJoseError(error: unknown, issuer: string): AuthError {
  * Builds the token verifier: signature against the configured key source, header `typ` =
  * `at+jwt`, issuer, `exp` required, `exp`/`nbf` with the clock skew; `alg: none` refused.
  * With an authority the discovery document is fetched lazily (and refetched after a
- * failure), the JWKS is cached and refetched on an unknown `kid`.
+ * failure), the JWKS is cached and refetched on an unknown `kid`. A token that verified is
+ * accepted again without a second signature check until `exp` plus the skew, for at most
+ * 10 minutes (`token_cache.ts`); refusals are checked every time.
  *
  * @param options Key source, issuer and skew.
  * @returns A verifier throwing {@linkcode AuthError} with a message naming the problem.
@@ -289,7 +303,7 @@ export async function createTokenVerifier(options: AuthOptions): Promise<TokenVe
     return attempt;
   };
 
-  return async (token: string): Promise<HubClaims> => {
+  const verify = async (token: string): Promise<HubClaims> => {
     let header;
     try {
       header = decodeProtectedHeader(token);
@@ -319,4 +333,7 @@ export async function createTokenVerifier(options: AuthOptions): Promise<TokenVe
       throw describeJoseError(error, source.issuer);
     }
   };
+  // A signature check costs far more than the rest of a connect or a `/send`: each token
+  // string is verified once while it stays valid.
+  return cacheVerifiedTokens(verify, { clockSkewSeconds: skew });
 }

@@ -4,6 +4,7 @@ import {
   AuthError,
   createTokenVerifier,
   extractAccessToken,
+  queryValue,
   requireApplicationPolicy,
   requireInternalPolicy,
 } from "./access_token.ts";
@@ -180,5 +181,34 @@ Deno.test("an unreachable authority is a 503, retried on the next request", asyn
     assert.ok(await verify(token));
   } finally {
     await authority.close();
+  }
+});
+
+Deno.test("queryValue answers what iterating searchParams answers", () => {
+  const reference = (url: URL, key: string) => {
+    for (const [k, v] of url.searchParams) if (k.toLowerCase() === key.toLowerCase()) return v;
+    return null;
+  };
+  const queries = [
+    "",
+    "?",
+    "?access_token=a.b.c",
+    "?ACCESS_TOKEN=first&access_token=second",
+    "?x=1&&access_token=t&",
+    "?access_token",
+    "?access_token=",
+    "?access_token=a=b==",
+    "?access%5Ftoken=encoded-key",
+    "?access_token=a%20b+c",
+    "?access_token=%E2%82%AC%zz",
+    "?Access_Token=%41",
+    "?id=abc&access_token=t#access_token=fragment",
+    "?acc+ess_token=nope&access_token=yes",
+  ];
+  for (const query of queries) {
+    const url = new URL(`http://x/hub${query}`);
+    for (const key of ["access_token", "id", "Token"]) {
+      assert.equal(queryValue(url, key), reference(url, key), `${key} in ${query}`);
+    }
   }
 });

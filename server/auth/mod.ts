@@ -7,3 +7,4 @@
  */
 
 export * from "./access_token.ts";
+export * from "./token_cache.ts";

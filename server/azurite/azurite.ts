@@ -76,7 +76,7 @@ export function azuriteConnectionString(port: number): string {
  * @throws {Error} When Azurite exits or does not listen in time; the message carries its output.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { startAzurite } from "./azurite.ts";
  *
  * const azurite = await startAzurite();

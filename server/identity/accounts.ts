@@ -7,6 +7,7 @@
  * @module
  */
 
+import type { Logger } from "../kernel/log.ts";
 import { Buffer } from "node:buffer";
 import {
   badRequest,
@@ -32,7 +33,7 @@ export interface AccountRoutesOptions {
   /** Clock in epoch milliseconds. */
   readonly now?: () => number;
   /** Logger. */
-  readonly log?: (message: string) => void;
+  readonly log?: Logger;
 }
 
 /** Lifetime of a registration e-mail verification token. */
@@ -354,6 +355,6 @@ export function addAccountRoutes(router: Router, options: AccountRoutesOptions):
     for (const m of store.memberships.values()) {
       if (m.userId === null && m.email === data.email) m.userId = id;
     }
-    options.log?.(`Registered ${data.email} (${id})`);
+    options.log?.("info", `Registered ${data.email} (${id})`);
   }
 }

@@ -3,15 +3,20 @@
  * (password, refresh_token and internal client_credentials grants), prelogin and registration.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { createIdentityService, SigningKeys } from "./mod.ts";
- * import { MemoryStore } from "../kernel/store.ts";
+ * import { MemoryStore } from "../kernel/mod.ts";
  * const identity = createIdentityService({
  *   store: new MemoryStore(),
  *   keys: await SigningKeys.generate(),
  *   baseUrl: "http://127.0.0.1:8080/identity",
  *   internalKey: "secret-key",
  * });
+ * // Mounted like every role: the caller strips `/identity` and passes the rest of the path.
+ * const path = "/.well-known/openid-configuration";
+ * const discovery = await identity.fetch(new Request(`http://127.0.0.1:8080/identity${path}`), path);
+ * assert.equal((await discovery.json()).issuer, "http://127.0.0.1:8080/identity");
  * ```
  *
  * @module

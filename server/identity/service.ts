@@ -5,6 +5,7 @@
  * @module
  */
 
+import { consoleLogger, type Logger } from "../kernel/log.ts";
 import { jsonResponse } from "../kernel/http.ts";
 import { Router } from "../kernel/router.ts";
 import type { MemoryStore } from "../kernel/store.ts";
@@ -31,7 +32,7 @@ export interface IdentityServiceOptions {
   /** Largest request body in bytes (default `DEFAULT_MAX_BODY_BYTES`); larger ones get 413. */
   readonly maxBodyBytes?: number;
   /** Logger. */
-  readonly log?: (message: string) => void;
+  readonly log?: Logger;
 }
 
 /** A running Identity role. */
@@ -53,7 +54,7 @@ export interface IdentityService {
 export function createIdentityService(options: IdentityServiceOptions): IdentityService {
   const base = options.baseUrl.replace(/\/+$/, "");
   const issuer = options.issuer ?? base;
-  const log = options.log ?? ((m: string) => console.error(m));
+  const log = options.log ?? consoleLogger("identity");
   const router = new Router({
     log,
     ...(options.maxBodyBytes !== undefined ? { maxBodyBytes: options.maxBodyBytes } : {}),

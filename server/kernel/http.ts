@@ -6,6 +6,8 @@
  * @module
  */
 
+import type { Logger } from "./log.ts";
+
 /** `validationErrors` of an error model: property name -> messages (`""` for class-level). */
 export type ValidationErrors = Record<string, string[]>;
 
@@ -123,14 +125,14 @@ export function emptyOk(): Response {
  * @param log Where to log unexpected errors.
  * @returns The response.
  */
-export function errorResponse(error: unknown, log: (message: string) => void): Response {
+export function errorResponse(error: unknown, log: Logger): Response {
   if (error instanceof HttpError) {
     const headers = new Headers(error.headers);
     if (error.body === null) return new Response(null, { status: error.status, headers });
     headers.set("content-type", "application/json; charset=utf-8");
     return new Response(JSON.stringify(error.body), { status: error.status, headers });
   }
-  log(`Unhandled error: ${(error as Error)?.stack ?? String(error)}`);
+  log("error", `Unhandled error: ${(error as Error)?.stack ?? String(error)}`);
   return jsonResponse(errorModel("An unhandled server error has occurred."), 500);
 }
 

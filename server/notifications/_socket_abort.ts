@@ -60,9 +60,24 @@ export function canAbortWebSockets(): boolean {
  * chance: the Close frame has been queued and the peer has had time to answer.
  *
  * @example
- * ```ts ignore
- * socket.close(1000, "Bye");
- * setTimeout(() => socket.readyState !== WebSocket.CLOSED && abortWebSocket(socket), 5_000);
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { abortWebSocket } from "./_socket_abort.ts";
+ * const closed = Promise.withResolvers<void>();
+ * const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (request) => {
+ *   const { socket, response } = Deno.upgradeWebSocket(request);
+ *   socket.onopen = () => {
+ *     socket.close(1000, "Bye");
+ *     // A peer that never answers the Close: drop the connection under it.
+ *     assert.ok(abortWebSocket(socket));
+ *   };
+ *   socket.onclose = () => closed.resolve();
+ *   return response;
+ * });
+ * const peer = new WebSocket(`ws://127.0.0.1:${server.addr.port}`);
+ * peer.onclose = () => {};
+ * await closed.promise;
+ * await server.shutdown();
  * ```
  * @param socket A server-side WebSocket from `Deno.upgradeWebSocket`.
  * @returns true when the connection was closed (or already was), false when this runtime

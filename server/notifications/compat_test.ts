@@ -5,7 +5,8 @@
  */
 
 import assert from "node:assert/strict";
-import { rawHttp, RawHubClient, withService } from "./_testing.ts";
+import { rawHttp, RawHubClient } from "../../testing/mod.ts";
+import { withService } from "./_testing.ts";
 
 const USER = "c2000000-0000-4000-8000-000000000002";
 const push = { type: 11, payload: { userId: USER, reason: null }, contextId: null };

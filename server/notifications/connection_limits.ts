@@ -8,6 +8,7 @@
  * @module
  */
 
+import { integerInRange } from "../../config/mod.ts";
 import type { MetricFamily } from "./metrics.ts";
 import { LabelledCounter } from "./metrics.ts";
 
@@ -57,13 +58,10 @@ interface Tracked {
 function validated(settings: ConnectionLimitSettings): Required<ConnectionLimitSettings> {
   const out = { ...DEFAULT_CONNECTION_LIMITS };
   for (const key of Object.keys(out) as (keyof ConnectionLimitSettings)[]) {
-    const value = settings[key] ?? out[key];
-    if (!Number.isInteger(value) || value < 0) {
-      throw new RangeError(
-        `Invalid option limits.${key}: expected a non-negative integer (0 for no bound), got ${value}`,
-      );
-    }
-    out[key] = value;
+    out[key] = integerInRange(`option limits.${key}`, settings[key] ?? out[key], {
+      min: 0,
+      expected: "a non-negative integer (0 for no bound)",
+    });
   }
   return out;
 }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { until } from "../../testing/mod.ts";
-import { rawHttp, SilentPeer, UPGRADE_HEADERS, withService } from "./_testing.ts";
+import { rawHttp, SilentPeer, until, UPGRADE_HEADERS } from "../../testing/mod.ts";
+import { withService } from "./_testing.ts";
 import { ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from "./connection_limits.ts";
 import { createNotificationsService } from "./service.ts";
 

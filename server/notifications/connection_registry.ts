@@ -129,9 +129,17 @@ export class ConnectionRegistry<C extends RegistryEntry = RegistryEntry> {
    *
    * @param hub The hub.
    * @param targets User and group targets.
-   * @returns A fresh set of recipients.
+   * @returns The recipients: for a single target the registry's live set itself (most pushes
+   *   have one target, and copying it cost more than writing to a small group). Removing
+   *   connections while iterating it is safe (a removed one is not visited); do not add any.
    */
-  recipients(hub: HubName, targets: readonly RouteTarget[]): Set<C> {
+  recipients(hub: HubName, targets: readonly RouteTarget[]): ReadonlySet<C> {
+    if (targets.length === 1) {
+      const target = targets[0]!;
+      return target.kind === "user"
+        ? this.byUser(hub, target.userId)
+        : this.byGroup(hub, target.group);
+    }
     const out = new Set<C>();
     for (const target of targets) {
       const set = target.kind === "user"

@@ -23,3 +23,24 @@ Deno.test("ConnectionRegistry indexes by user and group", () => {
   assert.deepEqual([...registry.byGroup("main", "g1")], []);
   assert.equal(registry.count("main"), 1);
 });
+
+Deno.test("recipients of one target can lose members while being iterated", () => {
+  const registry = new ConnectionRegistry();
+  const members = ["a", "b", "c"].map((id) => ({
+    id,
+    hub: "main" as const,
+    userId: id,
+    groups: ["Organization_o"],
+  }));
+  for (const member of members) registry.add(member);
+  const visited: string[] = [];
+  // A write that drops a slow consumer removes it from the registry mid-fan-out.
+  for (
+    const connection of registry.recipients("main", [{ kind: "group", group: "Organization_o" }])
+  ) {
+    visited.push(connection.id);
+    registry.remove(connection);
+  }
+  assert.deepEqual(visited, ["a", "b", "c"]);
+  assert.equal(registry.byGroup("main", "Organization_o").size, 0);
+});

@@ -5,7 +5,8 @@
  */
 
 import assert from "node:assert/strict";
-import { delay, type RawHubClient, withService } from "./_testing.ts";
+import type { RawHubClient } from "../../testing/mod.ts";
+import { delay, notificationPush, withService } from "./_testing.ts";
 
 const INSTALLATION = "1a2b3c4d-0000-4000-8000-000000000001";
 const U1 = "a1000000-0000-4000-8000-000000000001";
@@ -29,30 +30,6 @@ const MAIN: Record<string, [Record<string, unknown>, "json" | "messagepack"]> = 
   u3Sdk: [{ sub: U3, devicetype: "SDK", orgowner: [O2] }, "json"],
   upperU1: [{ sub: U1.toUpperCase(), devicetype: "ChromeBrowser" }, "json"],
 };
-
-function notification(fields: Record<string, unknown>) {
-  return {
-    type: 20,
-    payload: {
-      id: "c0000000-0000-4000-8000-00000000000c",
-      priority: 0,
-      global: false,
-      clientType: 0,
-      userId: null,
-      organizationId: null,
-      installationId: null,
-      taskId: null,
-      title: null,
-      body: null,
-      creationDate: NOW,
-      revisionDate: NOW,
-      readDate: null,
-      deletedDate: null,
-      ...fields,
-    },
-    contextId: null,
-  };
-}
 
 const ALL_MAIN = Object.keys(MAIN);
 const U1_ALL = ["u1Web", "u1Desktop", "u1Extension", "u1Extension2"];
@@ -102,40 +79,45 @@ const CASES: [string, unknown, string[]][] = [
   // joins it too, while Clients.User(sub) targeting stays ordinal.
   [
     "Notification to a user, client type Web: UserClientType_ group",
-    notification({ userId: U1, clientType: 1 }),
+    notificationPush({ userId: U1, clientType: 1 }),
     ["u1Web", "upperU1"],
   ],
   [
     "Notification to a user, All: every connection of the user",
-    notification({ userId: U2, clientType: 0 }),
+    notificationPush({ userId: U2, clientType: 0 }),
     ["u2Web", "u2Cli"],
   ],
   [
     "Notification to an org, Browser: OrganizationClientType_ group",
-    notification({ organizationId: O1, clientType: 2 }),
+    notificationPush({ organizationId: O1, clientType: 2 }),
     ["u1Extension", "u1Extension2"],
   ],
   [
     "Notification to the installation, All",
-    notification({ installationId: INSTALLATION, clientType: 0 }),
+    notificationPush({ installationId: INSTALLATION, clientType: 0 }),
     ALL_MAIN,
   ],
   [
     "Notification to the installation, Desktop",
-    notification({ installationId: INSTALLATION, clientType: 3 }),
+    notificationPush({ installationId: INSTALLATION, clientType: 3 }),
     ["u1Desktop"],
   ],
   [
     "Notification to the installation, Cli beats user and org",
-    notification({ installationId: INSTALLATION, userId: U1, organizationId: O1, clientType: 5 }),
+    notificationPush({
+      installationId: INSTALLATION,
+      userId: U1,
+      organizationId: O1,
+      clientType: 5,
+    }),
     ["u2Cli"],
   ],
   [
     "Notification to another installation: nobody",
-    notification({ installationId: "99999999-0000-4000-8000-000000000099" }),
+    notificationPush({ installationId: "99999999-0000-4000-8000-000000000099" }),
     [],
   ],
-  ["global Notification without installation: nobody", notification({ global: true }), []],
+  ["global Notification without installation: nobody", notificationPush({ global: true }), []],
   ["AuthRequestResponse: the anonymous group of that auth request only", {
     type: 16,
     payload: { id: AUTH_A, userId: U1 },

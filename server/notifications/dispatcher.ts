@@ -9,6 +9,7 @@
 import type { Envelope, HubName, Route } from "../../protocol/bitwarden/mod.ts";
 import { type HubMessage, MessageType } from "../../protocol/signalr/mod.ts";
 import type { ConnectionRegistry } from "./connection_registry.ts";
+import type { DeliveryRules } from "./delivery_rules.ts";
 import type { HubConnection } from "./hub_connection.ts";
 import { OutgoingFrame } from "./outgoing_frame.ts";
 import type { NotificationsMetrics } from "./metrics.ts";
@@ -18,12 +19,8 @@ import type { Backplane, DispatchResult, Logger, MessageSource } from "./types.t
 export interface DispatcherOptions {
   /** Live connections. */
   readonly registry: ConnectionRegistry<HubConnection>;
-  /** Routing rule. */
-  readonly routeEnvelope: (envelope: Envelope) => Route;
-  /** Invocation argument per protocol name (`json`, `messagepack`). */
-  readonly hubArgument: Readonly<Record<string, (envelope: Envelope) => unknown>>;
-  /** Broken-target hook: fan out to the whole hub. */
-  readonly deliverToAll?: (route: Route) => boolean;
+  /** Where an envelope goes and what each hub protocol carries (asked once per envelope). */
+  readonly rules: Pick<DeliveryRules, "routeEnvelope" | "jsonArgument" | "messagePackArgument">;
   /** Counters. */
   readonly metrics: NotificationsMetrics;
   /** Scale-out, if configured. */
@@ -35,31 +32,36 @@ export interface DispatcherOptions {
 /**
  * Encodes one logical message at most once per protocol and hands the frame to each recipient.
  *
- * @param recipients Connections to write to (a snapshot: writes may close connections).
+ * @param recipients Connections to write to (a write may close a connection, which then leaves
+ *   the registry's set being iterated: JavaScript sets allow deletion during iteration).
  * @param build Builds the message for a protocol name.
- * @returns Number of connections written to.
+ * @returns Connections written to, per protocol name (counted here, not per delivery in the
+ *   metrics: a labelled counter update per recipient was a visible share of a fan-out's CPU).
  */
 function writeOnce(
   recipients: Iterable<HubConnection>,
   build: (protocol: string) => HubMessage,
-  onDelivered: (connection: HubConnection) => void,
-): number {
-  const frames = new Map<string, OutgoingFrame>();
-  let delivered = 0;
+): Map<string, number> {
+  const frames = new Map<string, { frame: OutgoingFrame; delivered: number }>();
   for (const connection of recipients) {
     const codec = connection.codec;
     if (!codec) continue;
-    let frame = frames.get(codec.name);
-    if (frame === undefined) {
-      frame = new OutgoingFrame(codec.encode(build(codec.name)), codec.transferFormat);
-      frames.set(codec.name, frame);
+    let sent = frames.get(codec.name);
+    if (sent === undefined) {
+      const frame = new OutgoingFrame(codec.encode(build(codec.name)), codec.transferFormat);
+      frames.set(codec.name, sent = { frame, delivered: 0 });
     }
-    if (connection.sendEncoded(frame)) {
-      delivered++;
-      onDelivered(connection);
-    }
+    if (connection.sendEncoded(sent.frame)) sent.delivered++;
   }
+  const delivered = new Map<string, number>();
+  for (const [protocol, sent] of frames) delivered.set(protocol, sent.delivered);
   return delivered;
+}
+
+function total(counts: Map<string, number>): number {
+  let sum = 0;
+  for (const count of counts.values()) sum += count;
+  return sum;
 }
 
 /** Routes and delivers envelopes. */
@@ -69,7 +71,7 @@ export class Dispatcher {
   /**
    * Creates a dispatcher.
    *
-   * @param options Registry, rules, metrics and backplane.
+   * @param options Registry, delivery rules, metrics and backplane.
    */
   constructor(options: DispatcherOptions) {
     this.#options = options;
@@ -83,25 +85,29 @@ export class Dispatcher {
    */
   deliverLocal(envelope: Envelope): { route: Route; delivered: number } {
     const { registry, metrics } = this.#options;
-    const route = this.#options.routeEnvelope(envelope);
-    if (route.targets.length === 0 && !this.#options.deliverToAll?.(route)) {
+    const rules = this.#options.rules;
+    const route = rules.routeEnvelope(envelope);
+    if (route.targets.length === 0) {
       metrics.messagesUnrouted.inc();
       return { route, delivered: 0 };
     }
-    const recipients = this.#options.deliverToAll?.(route)
-      ? [...registry.all(route.hub)]
-      : registry.recipients(route.hub, route.targets);
-    const argumentFor = this.#options.hubArgument;
-    const delivered = writeOnce(
+    const recipients = registry.recipients(route.hub, route.targets);
+    const counts = writeOnce(
       recipients,
       (protocol) => ({
         type: MessageType.Invocation,
         target: route.method,
-        arguments: [(argumentFor[protocol] ?? argumentFor.json!)(envelope)],
+        arguments: [
+          protocol === "messagepack"
+            ? rules.messagePackArgument(envelope)
+            : rules.jsonArgument(envelope),
+        ],
       }),
-      (connection) => metrics.deliveries.inc({ hub: route.hub, protocol: connection.protocol! }),
     );
-    return { route, delivered };
+    for (const [protocol, count] of counts) {
+      if (count > 0) metrics.deliveries.inc({ hub: route.hub, protocol }, count);
+    }
+    return { route, delivered: total(counts) };
   }
 
   /**
@@ -141,10 +147,9 @@ export class Dispatcher {
    * @returns Number of connections written to.
    */
   broadcast(hub: HubName, target: string): number {
-    return writeOnce(
+    return total(writeOnce(
       [...this.#options.registry.all(hub)],
       () => ({ type: MessageType.Invocation, target, arguments: [] }),
-      () => {},
-    );
+    ));
   }
 }

@@ -128,14 +128,44 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
 }
 
 const UTF8 = new TextEncoder();
+/** Shared by every connection past (or before) its handshake instead of one empty array each. */
+const NO_BYTES = new Uint8Array(0);
 
 /**
  * A hub connection.
  *
  * @example
- * ```ts ignore
- * const connection = new HubConnection({ id, hub: "main", identity, transport, codecs, ... });
- * transport.onData = (chunk) => connection.receive(chunk);
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { HubConnection, type TransportSink } from "./hub_connection.ts";
+ * import { DEFAULT_CODECS } from "./_hub_codec.ts";
+ * import { TransferFormat } from "../../protocol/signalr/mod.ts";
+ * const written: string[] = [];
+ * const transport: TransportSink = {
+ *   kind: "WebSockets",
+ *   transferFormats: [TransferFormat.Text, TransferFormat.Binary],
+ *   inherentKeepAlive: false,
+ *   write: (frame) => (written.push(frame.text), true),
+ *   close: () => {},
+ * };
+ * let connected = false;
+ * const connection = new HubConnection({
+ *   id: "c1",
+ *   hub: "main",
+ *   identity: { userId: "u1", deviceId: null, clientType: 0, groups: [] },
+ *   transport,
+ *   codecs: DEFAULT_CODECS,
+ *   maxMessageSize: 32_768,
+ *   timers: { keepAliveMs: 0, clientTimeoutMs: 0, handshakeTimeoutMs: 0 },
+ *   detailedErrors: false,
+ *   now: () => 0,
+ *   onConnected: () => (connected = true),
+ *   onClosed: () => {},
+ * });
+ * // The transport hands every chunk it reads to `receive`.
+ * connection.receive('{"protocol":"json","version":1}\x1e');
+ * assert.ok(connected);
+ * assert.deepEqual(written, ["{}\x1e"]);
  * ```
  */
 export class HubConnection implements RegistryEntry {
@@ -153,7 +183,7 @@ export class HubConnection implements RegistryEntry {
   readonly transport: TransportSink;
   #options: HubConnectionOptions;
   #state: "handshake" | "connected" | "closed" = "handshake";
-  #handshakeBuffer: Uint8Array = new Uint8Array(0);
+  #handshakeBuffer: Uint8Array = NO_BYTES;
   #codec: HubCodec | undefined;
   #parser: HubFrameParser | undefined;
   #createdAt: number;
@@ -223,7 +253,7 @@ export class HubConnection implements RegistryEntry {
       this.#handshakeBuffer = buffer;
       return;
     }
-    this.#handshakeBuffer = new Uint8Array(0);
+    this.#handshakeBuffer = NO_BYTES;
     if (end + 1 > this.#options.maxMessageSize) {
       this.#failHandshake(
         HANDSHAKE_CANCELED_ERROR,

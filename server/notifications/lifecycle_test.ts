@@ -5,12 +5,13 @@
  */
 
 import assert from "node:assert/strict";
+import { rawHttp, RawHubClient, UPGRADE_HEADERS } from "../../testing/mod.ts";
 import { QueueServiceClient } from "@azure/storage-queue";
 import { HttpTransportType, HubConnectionBuilder, LogLevel } from "@microsoft/signalr";
 import { MessagePackHubProtocol } from "@microsoft/signalr-protocol-msgpack";
 import { createEnvelope, writeQueueMessage } from "../../protocol/bitwarden/mod.ts";
 import { startAzurite } from "../../server/azurite/mod.ts";
-import { rawHttp, RawHubClient, UPGRADE_HEADERS, withService } from "./_testing.ts";
+import { withService } from "./_testing.ts";
 
 const USER = "d1000000-0000-4000-8000-000000000001";
 

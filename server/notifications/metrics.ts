@@ -32,6 +32,19 @@ export interface MetricsProvider {
   metricFamilies(): readonly MetricFamily[];
 }
 
+/**
+ * The map key of a label set, independent of key order. Counters are bumped on every connect and
+ * every `/send`: a plain concatenation costs a fraction of `JSON.stringify` of sorted entries.
+ * Separators are control characters no label name contains.
+ */
+function labelKey(labels: Readonly<Record<string, string>>): string {
+  const names = Object.keys(labels);
+  if (names.length > 1) names.sort();
+  let key = "";
+  for (const name of names) key += `${name}\u0000${labels[name]}\u0001`;
+  return key;
+}
+
 /** A counter keyed by a label set. */
 export class LabelledCounter {
   #values = new Map<string, { labels: Record<string, string>; value: number }>();
@@ -58,7 +71,7 @@ export class LabelledCounter {
    * @param amount Increment (default 1).
    */
   inc(labels: Record<string, string> = {}, amount = 1): void {
-    const key = JSON.stringify(Object.entries(labels).sort());
+    const key = labelKey(labels);
     const entry = this.#values.get(key);
     if (entry) entry.value += amount;
     else this.#values.set(key, { labels: { ...labels }, value: amount });
@@ -71,7 +84,7 @@ export class LabelledCounter {
    * @returns The value.
    */
   get(labels: Record<string, string> = {}): number {
-    return this.#values.get(JSON.stringify(Object.entries(labels).sort()))?.value ?? 0;
+    return this.#values.get(labelKey(labels))?.value ?? 0;
   }
 
   /**

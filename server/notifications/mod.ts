@@ -5,15 +5,26 @@
  * jose-based JWT auth, the Azure queue consumer and a pluggable scale-out backplane.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { serveNotifications } from "./mod.ts";
+ * // A static key set (an authority URL works the same way, fetched on the first token).
  * const served = await serveNotifications({
  *   selfHosted: true,
  *   installationId: null,
- *   auth: { authority: "http://127.0.0.1:33656" },
+ *   auth: { jwks: { keys: [] }, issuer: "http://127.0.0.1:8080/identity" },
+ *   prefix: "/notifications",
+ *   log: () => {},
  * });
- * console.log(served.url);
- * await served.close();
+ * try {
+ *   const alive = await fetch(`${served.url}/notifications/alive`);
+ *   assert.equal(alive.status, 200);
+ *   const hub = await fetch(`${served.url}/notifications/hub/negotiate`, { method: "POST" });
+ *   assert.equal(hub.status, 401);
+ *   await hub.body?.cancel();
+ * } finally {
+ *   await served.close();
+ * }
  * ```
  *
  * @module
@@ -34,8 +45,12 @@ export type {
   DispatchResult,
   Logger,
   MessageSource,
-  NotificationsOverrides,
 } from "./types.ts";
+export {
+  anonymousGroupForToken,
+  defaultDeliveryRules,
+  type DeliveryRules,
+} from "./delivery_rules.ts";
 export {
   AuthError,
   type AuthOptions,
@@ -46,6 +61,12 @@ export {
   type TokenVerifier,
 } from "../auth/mod.ts";
 export { ConnectionRegistry, type RegistryEntry } from "./connection_registry.ts";
+export {
+  type ConnectionLimitSettings,
+  DEFAULT_CONNECTION_LIMITS,
+  type Refusal,
+  type RefusalReason,
+} from "./connection_limits.ts";
 export {
   LabelledCounter,
   type MetricFamily,

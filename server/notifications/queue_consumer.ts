@@ -16,6 +16,8 @@
  * @module
  */
 
+import { consoleLogger } from "../kernel/mod.ts";
+import { integerInRange, invalid } from "../../config/mod.ts";
 import { QueueServiceClient } from "@azure/storage-queue";
 import type { QueueClient, ReceivedMessageItem } from "@azure/storage-queue";
 import type { Envelope } from "../../protocol/bitwarden/mod.ts";
@@ -65,7 +67,7 @@ export interface QueueConsumerOptions extends QueueSettings {
    * in the queue and is retried after its lease, up to `maxDequeueCount` attempts.
    */
   readonly dispatch: (envelope: Envelope) => Promise<void> | void;
-  /** Log sink (default: warnings and errors to `console.error`). */
+  /** Log sink (default: `consoleLogger`, info, warnings and errors to stderr). */
   readonly log?: Logger;
   /** Time source (default: `Date.now` and `setTimeout`). */
   readonly clock?: QueueClock;
@@ -130,9 +132,7 @@ export const systemClock: QueueClock = {
     }),
 };
 
-const defaultLog: Logger = (level, message) => {
-  if (level === "warn" || level === "error") console.error(`[queue] ${level}: ${message}`);
-};
+const defaultLog: Logger = consoleLogger("queue");
 
 /** A message being worked on: the newest pop receipt and when its lease ends (local clock). */
 interface Lease {
@@ -167,16 +167,13 @@ function describe(error: unknown): string {
 }
 
 function checkInteger(name: string, value: number, min: number, max: number): number {
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new RangeError(`Invalid queue option ${name}: expected an integer in ${min}..${max}`);
-  }
-  return value;
+  return integerInRange(`queue option ${name}`, value, { min, max });
 }
 
 function checkRange(name: string, range: WaitRange): WaitRange {
   const { minMs, maxMs } = range;
   if (!(Number.isFinite(minMs) && minMs > 0 && Number.isFinite(maxMs) && maxMs >= minMs)) {
-    throw new RangeError(`Invalid queue option ${name}: expected 0 < minMs <= maxMs`);
+    throw new RangeError(invalid(`queue option ${name}`, "0 < minMs <= maxMs", { minMs, maxMs }));
   }
   return { minMs, maxMs };
 }
@@ -185,16 +182,24 @@ function checkRange(name: string, range: WaitRange): WaitRange {
  * Consumes push envelopes from an Azure Storage queue.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { QueueConsumer } from "./queue_consumer.ts";
+ * import { startAzurite } from "../azurite/mod.ts";
  *
- * const consumer = new QueueConsumer({
- *   connectionString: "UseDevelopmentStorage=true",
- *   dispatch: (envelope) => console.log(envelope.type),
- * });
- * consumer.start();
- * // ... on SIGTERM:
- * await consumer.stop();
+ * // Any Azure Storage queue; here the embedded in-memory Azurite.
+ * const azurite = await startAzurite();
+ * try {
+ *   const consumer = new QueueConsumer({
+ *     connectionString: azurite.connectionString,
+ *     dispatch: (envelope) => console.log(envelope.type),
+ *     log: () => {},
+ *   });
+ *   consumer.start();
+ *   // ... on SIGTERM:
+ *   await consumer.stop();
+ * } finally {
+ *   await azurite.stop();
+ * }
  * ```
  */
 export class QueueConsumer implements MetricsProvider {

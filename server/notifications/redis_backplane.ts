@@ -22,6 +22,8 @@
  * @module
  */
 
+import { consoleLogger } from "../kernel/mod.ts";
+import { positiveInteger } from "../../config/mod.ts";
 import { createClient } from "redis";
 import type { Envelope } from "../../protocol/bitwarden/mod.ts";
 import type { MetricFamily, MetricsProvider } from "./metrics.ts";
@@ -55,7 +57,7 @@ export interface RedisBackplaneOptions {
   readonly connectTimeoutMs?: number;
   /** Reconnect delay after a lost connection: doubling from `minMs` to `maxMs` (default 50..2000). */
   readonly reconnect?: { readonly minMs: number; readonly maxMs: number };
-  /** Log sink (default: warnings and errors to `console.error`). */
+  /** Log sink (default: `consoleLogger`, info, warnings and errors to stderr). */
   readonly log?: Logger;
 }
 
@@ -92,9 +94,7 @@ export interface RedisBackplaneMetrics {
 type Counter = Exclude<keyof RedisBackplaneMetrics, "connected" | "pending">;
 type Client = ReturnType<typeof createClient>;
 
-const defaultLog: Logger = (level, message) => {
-  if (level === "warn" || level === "error") console.error(`[backplane] ${level}: ${message}`);
-};
+const defaultLog: Logger = consoleLogger("backplane");
 
 function describe(error: unknown): string {
   if (error instanceof AggregateError && error.errors.length > 0) {
@@ -108,11 +108,8 @@ function destroyQuietly(client: Client): void {
   if (client.isOpen) client.destroy();
 }
 
-function positiveInteger(name: string, value: number): number {
-  if (!Number.isInteger(value) || value < 1) {
-    throw new RangeError(`Invalid Redis backplane option ${name}: expected a positive integer`);
-  }
-  return value;
+function positiveOption(name: string, value: number): number {
+  return positiveInteger(`Redis backplane option ${name}`, value);
 }
 
 /** The URL without its password, for messages. */
@@ -134,6 +131,7 @@ function redactUrl(url: string): string {
  *
  * @example
  * ```ts ignore
+ * // Not run by `deno test --doc`: it needs a live Redis server.
  * import { RedisBackplane } from "./redis_backplane.ts";
  *
  * const backplane = await RedisBackplane.connect({ url: "redis://127.0.0.1:6379" });
@@ -196,8 +194,8 @@ export class RedisBackplane implements Backplane, MetricsProvider {
     this.channel = `${options.channelPrefix ?? "hubproof"}:notifications:envelopes`;
     this.#log = log;
     this.#settings = {
-      maxPending: positiveInteger("maxPending", options.maxPending ?? 10_000),
-      dedupeWindow: positiveInteger("dedupeWindow", options.dedupeWindow ?? 10_000),
+      maxPending: positiveOption("maxPending", options.maxPending ?? 10_000),
+      dedupeWindow: positiveOption("dedupeWindow", options.dedupeWindow ?? 10_000),
       resubscribeGraceMs: options.resubscribeGraceMs ?? 2_000,
       closeFlushMs: options.closeFlushMs ?? 1_000,
       reconnect: options.reconnect ?? { minMs: 50, maxMs: 2_000 },

@@ -4,14 +4,16 @@ import { QueueServiceClient } from "@azure/storage-queue";
 import type { Envelope } from "../../protocol/bitwarden/mod.ts";
 import {
   ActingAuthority,
+  type ConnectOptions,
   freePort,
+  RawHubClient,
   redisSkipReason,
   type RunningRedis,
   startRedis,
   until,
 } from "../../testing/mod.ts";
 import { startAzurite } from "../azurite/mod.ts";
-import { type ConnectOptions, FAST_TIMERS, RawHubClient } from "./_testing.ts";
+import { FAST_TIMERS } from "./_testing.ts";
 import {
   type ServedNotifications,
   serveNotifications,

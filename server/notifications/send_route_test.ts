@@ -30,3 +30,42 @@ Deno.test("/send answers a refused backplane publish by what a retry would do", 
     });
   });
 });
+
+Deno.test("/send holds bodies to maxSendBodyBytes, declared or streamed", async (t) => {
+  const body = JSON.stringify(LOG_OUT);
+  await withService({ maxSendBodyBytes: body.length }, async (fixture) => {
+    const post = (payload: BodyInit) =>
+      fetch(`${fixture.url}/send`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${fixture.internalToken}` },
+        body: payload,
+      });
+    const streamed = (text: string) =>
+      new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(new TextEncoder().encode(text));
+          controller.close();
+        },
+      });
+    await t.step("a declared length at the limit is read whole and delivered: 200", async () => {
+      const response = await post(body);
+      await response.body?.cancel();
+      assert.equal(response.status, 200);
+    });
+    await t.step("a declared length over the limit: 413, body never read", async () => {
+      const response = await post(`${body} `);
+      assert.equal(response.status, 413);
+      assert.match((await response.json()).message, /^Body too large: limit is \d+ bytes$/);
+    });
+    await t.step("a streamed body (no Content-Length) at the limit: 200", async () => {
+      const response = await post(streamed(body));
+      await response.body?.cancel();
+      assert.equal(response.status, 200);
+    });
+    await t.step("a streamed body over the limit: 413", async () => {
+      const response = await post(streamed(`${body} `));
+      assert.equal(response.status, 413);
+      await response.body?.cancel();
+    });
+  });
+});

@@ -5,15 +5,13 @@
  */
 
 import assert from "node:assert/strict";
-import { until } from "../../testing/mod.ts";
 import {
-  delay,
-  type Fixture,
   serverSocketStates,
   SilentPeer,
   type SilentPeerOptions,
-  withService,
-} from "./_testing.ts";
+  until,
+} from "../../testing/mod.ts";
+import { delay, type Fixture, largeNotification, withService } from "./_testing.ts";
 import type { CloseReason } from "./hub_connection.ts";
 import type { ServeNotificationsOptions } from "./service.ts";
 
@@ -125,20 +123,7 @@ async function releaseCase(c: ReleaseCase): Promise<void> {
   });
 }
 
-const PUSH = {
-  type: 20,
-  payload: {
-    id: "c0000000-0000-4000-8000-00000000000c",
-    priority: 0,
-    global: false,
-    clientType: 0,
-    userId: USER,
-    title: "x".repeat(60_000),
-    creationDate: "2024-05-01T12:00:00Z",
-    revisionDate: "2024-05-01T12:00:00Z",
-  },
-  contextId: null,
-};
+const PUSH = largeNotification(USER);
 
 Deno.test("sockets are released after every kind of close, whether or not the peer answers", async (t) => {
   await t.step("handshake timeout: the peer never sends the handshake", () =>

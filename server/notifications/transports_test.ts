@@ -4,15 +4,8 @@
  */
 
 import assert from "node:assert/strict";
-import {
-  delay,
-  FAST_TIMERS,
-  rawHttp,
-  RawHubClient,
-  SilentPeer,
-  UPGRADE_HEADERS,
-  withService,
-} from "./_testing.ts";
+import { rawHttp, RawHubClient, SilentPeer, UPGRADE_HEADERS } from "../../testing/mod.ts";
+import { delay, FAST_TIMERS, largeNotification, withService } from "./_testing.ts";
 
 const USER = "c1000000-0000-4000-8000-000000000001";
 const push = { type: 11, payload: { userId: USER, reason: null }, contextId: null };
@@ -359,20 +352,8 @@ Deno.test("a WebSocket peer that stops reading is dropped as a slow consumer", a
     const stalled = await SilentPeer.open(f.url, { token, handshake: true });
     try {
       await delay(50);
-      const big = {
-        type: 20,
-        payload: {
-          id: "c0000000-0000-4000-8000-00000000000c",
-          priority: 0,
-          global: false,
-          clientType: 0,
-          userId: USER,
-          title: "x".repeat(60_000),
-          creationDate: "2024-05-01T12:00:00Z",
-          revisionDate: "2024-05-01T12:00:00Z",
-        },
-        contextId: null,
-      };
+      const big = largeNotification(USER);
+
       let sent = 0;
       const dropped = () =>
         fetch(`${f.url}/metrics`).then((r) => r.text()).then((t) =>

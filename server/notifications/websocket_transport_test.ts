@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
+import { RawHubClient, SilentPeer } from "../../testing/mod.ts";
 import { DEFAULT_CODECS } from "./_hub_codec.ts";
-import { RawHubClient, SilentPeer, withService } from "./_testing.ts";
+import { withService } from "./_testing.ts";
 import { HubConnection } from "./hub_connection.ts";
 import { acceptWebSocket, truncateCloseReason } from "./websocket_transport.ts";
 

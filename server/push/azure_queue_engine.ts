@@ -6,6 +6,7 @@
  * @module
  */
 
+import { consoleLogger, type Logger } from "../kernel/mod.ts";
 import { QueueClient } from "@azure/storage-queue";
 import { createEnvelope, writeQueueMessage } from "../../protocol/bitwarden/mod.ts";
 import { contextIdOf, type PushEngine, type PushNotification } from "./types.ts";
@@ -17,14 +18,14 @@ export interface AzureQueuePushEngineOptions {
   /** Queue name (default `notifications`). */
   readonly queueName?: string;
   /** Logger. */
-  readonly log?: (message: string) => void;
+  readonly log?: Logger;
 }
 
 /** Pushes through an Azure Storage queue. */
 export class AzureQueuePushEngine implements PushEngine {
   #client: QueueClient;
   #ready: Promise<void> | undefined;
-  #log: (message: string) => void;
+  #log: Logger;
   #sent = 0;
   #failed = 0;
 
@@ -35,7 +36,7 @@ export class AzureQueuePushEngine implements PushEngine {
    */
   constructor(options: AzureQueuePushEngineOptions) {
     this.#client = new QueueClient(options.connectionString, options.queueName ?? "notifications");
-    this.#log = options.log ?? ((m) => console.error(m));
+    this.#log = options.log ?? consoleLogger("push");
   }
 
   /** Messages enqueued and failures so far. */
@@ -73,7 +74,10 @@ export class AzureQueuePushEngine implements PushEngine {
       this.#sent++;
     } catch (error) {
       this.#failed++;
-      this.#log(`Azure queue push failed: type ${notification.type}: ${(error as Error).message}`);
+      this.#log(
+        "error",
+        `Azure queue push failed: type ${notification.type}: ${(error as Error).message}`,
+      );
     }
   }
 }

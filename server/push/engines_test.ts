@@ -77,7 +77,7 @@ Deno.test("NotificationsApiPushEngine: cached token, /send form, retries, outbox
     capacity: 3,
     minBackoffMs: 5,
     maxBackoffMs: 20,
-    log: (m) => logs.push(m),
+    log: (_level, m) => logs.push(m),
   });
   try {
     await t.step("camelCase body with explicit nulls, one token for many pushes", async () => {
@@ -126,11 +126,11 @@ Deno.test("MultiPushEngine fans out and isolates a failing engine", async () => 
   const multi = new MultiPushEngine([
     { push: () => Promise.reject(new Error("boom")) },
     { push: (n) => Promise.resolve(void got.push(n.type)) },
-  ], { log: (m) => logs.push(m) });
+  ], { log: (_level, m) => logs.push(m) });
   await multi.push(logOut(null));
   deepStrictEqual(got, [11]);
   deepStrictEqual(logs, ["Push engine failed: boom"]);
-  const empty = new MultiPushEngine([], { log: (m) => logs.push(m) });
+  const empty = new MultiPushEngine([], { log: (_level, m) => logs.push(m) });
   await empty.push(logOut(null));
   strictEqual(logs.at(-1), "No services found to push notification");
 });

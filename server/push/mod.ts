@@ -3,12 +3,22 @@
  * `/send` for self-hosted) and their fan-out.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { InternalTokenSource, MultiPushEngine, NotificationsApiPushEngine } from "./mod.ts";
- * const engine = new MultiPushEngine([new NotificationsApiPushEngine({
+ * const send = new NotificationsApiPushEngine({
  *   notificationsUrl: "http://127.0.0.1:8080/notifications",
- *   tokens: new InternalTokenSource({ identityUrl: "http://127.0.0.1:8080/identity", clientId: "internal.Api", clientSecret: "key" }),
- * })]);
+ *   tokens: new InternalTokenSource({
+ *     identityUrl: "http://127.0.0.1:8080/identity",
+ *     clientId: "internal.Api",
+ *     clientSecret: "key",
+ *   }),
+ *   log: () => {},
+ * });
+ * const engine = new MultiPushEngine([send], { log: () => {} });
+ * // Nothing is sent until a push arrives; closing an idle engine loses nothing.
+ * assert.equal(send.stats.pending, 0);
+ * await engine.close();
  * ```
  *
  * @module

@@ -6,12 +6,13 @@
  * @module
  */
 
+import { consoleLogger, type Logger } from "../kernel/mod.ts";
 import type { PushEngine, PushNotification } from "./types.ts";
 
 /** Pushes to several engines. */
 export class MultiPushEngine implements PushEngine {
   #engines: readonly PushEngine[];
-  #log: (message: string) => void;
+  #log: Logger;
 
   /**
    * Creates the fan-out.
@@ -19,9 +20,9 @@ export class MultiPushEngine implements PushEngine {
    * @param engines The engines, in registration order.
    * @param options Logger.
    */
-  constructor(engines: readonly PushEngine[], options: { log?: (message: string) => void } = {}) {
+  constructor(engines: readonly PushEngine[], options: { log?: Logger } = {}) {
     this.#engines = engines;
-    this.#log = options.log ?? ((m) => console.error(m));
+    this.#log = options.log ?? consoleLogger("push");
   }
 
   /**
@@ -31,13 +32,16 @@ export class MultiPushEngine implements PushEngine {
    */
   async push(notification: PushNotification): Promise<void> {
     if (this.#engines.length === 0) {
-      this.#log("No services found to push notification");
+      this.#log("warn", "No services found to push notification");
       return;
     }
     const results = await Promise.allSettled(this.#engines.map((e) => e.push(notification)));
     for (const result of results) {
       if (result.status === "rejected") {
-        this.#log(`Push engine failed: ${(result.reason as Error)?.message ?? result.reason}`);
+        this.#log(
+          "error",
+          `Push engine failed: ${(result.reason as Error)?.message ?? result.reason}`,
+        );
       }
     }
   }

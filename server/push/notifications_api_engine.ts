@@ -9,6 +9,7 @@
  * @module
  */
 
+import { consoleLogger, type Logger } from "../kernel/mod.ts";
 import { createEnvelope, writeSendBody } from "../../protocol/bitwarden/mod.ts";
 import { type InternalTokenSource, TokenSourceError } from "./internal_token_source.ts";
 import { contextIdOf, type PushEngine, type PushNotification } from "./types.ts";
@@ -28,7 +29,7 @@ export interface NotificationsApiPushEngineOptions {
   /** Per-request timeout in ms (default 10000). */
   readonly requestTimeoutMs?: number;
   /** Logger. */
-  readonly log?: (message: string) => void;
+  readonly log?: Logger;
 }
 
 /** Counters of the engine. */
@@ -58,7 +59,7 @@ export class NotificationsApiPushEngine implements PushEngine {
   #minBackoff: number;
   #maxBackoff: number;
   #timeout: number;
-  #log: (message: string) => void;
+  #log: Logger;
   #outbox: Entry[] = [];
   #running: Promise<void> | undefined;
   /** True from the worker's start until it returns; cleared in the same turn it stops. */
@@ -85,7 +86,7 @@ export class NotificationsApiPushEngine implements PushEngine {
     this.#minBackoff = options.minBackoffMs ?? 100;
     this.#maxBackoff = options.maxBackoffMs ?? 5_000;
     this.#timeout = options.requestTimeoutMs ?? 10_000;
-    this.#log = options.log ?? ((m) => console.error(m));
+    this.#log = options.log ?? consoleLogger("push");
   }
 
   /** Current counters. */
@@ -106,12 +107,13 @@ export class NotificationsApiPushEngine implements PushEngine {
    */
   push(notification: PushNotification): Promise<void> {
     if (this.#closed) {
-      this.#log(`Push dropped: engine closed: type ${notification.type}`);
+      this.#log("warn", `Push dropped: engine closed: type ${notification.type}`);
       return Promise.resolve();
     }
     if (this.#outbox.length >= this.#capacity) {
       this.#overflowed++;
       this.#log(
+        "warn",
         `Outbox full (${this.#capacity}): push of type ${notification.type} dropped (${this.#overflowed} dropped so far)`,
       );
       return Promise.resolve();
@@ -133,7 +135,7 @@ export class NotificationsApiPushEngine implements PushEngine {
     if (this.#working) return;
     this.#working = true;
     this.#running = this.#work().catch((error) => {
-      this.#log(`Push engine worker failed: ${(error as Error)?.stack ?? String(error)}`);
+      this.#log("error", `Push engine worker failed: ${(error as Error)?.stack ?? String(error)}`);
     });
   }
 
@@ -154,7 +156,7 @@ export class NotificationsApiPushEngine implements PushEngine {
     this.#wake?.();
     await this.#running;
     if (this.#outbox.length > 0) {
-      this.#log(`Push engine closed with ${this.#outbox.length} undelivered message(s)`);
+      this.#log("warn", `Push engine closed with ${this.#outbox.length} undelivered message(s)`);
     }
     for (const resolve of this.#idleWaiters.splice(0)) resolve();
   }
@@ -184,6 +186,7 @@ export class NotificationsApiPushEngine implements PushEngine {
         }
         if (this.#failing) {
           this.#log(
+            "info",
             `Notifications /send reachable again: ${this.#outbox.length} message(s) to deliver`,
           );
           this.#failing = false;
@@ -243,6 +246,7 @@ export class NotificationsApiPushEngine implements PushEngine {
     ) {
       this.#rejected++;
       this.#log(
+        "error",
         `Notifications /send refused type ${entry.type}: HTTP ${response.status}: ${
           text.slice(0, 200)
         }`,
@@ -255,7 +259,10 @@ export class NotificationsApiPushEngine implements PushEngine {
 
   #noteFailure(detail: string): void {
     if (!this.#failing) {
-      this.#log(`Notifications /send failing, retrying with backoff: ${this.#url}: ${detail}`);
+      this.#log(
+        "warn",
+        `Notifications /send failing, retrying with backoff: ${this.#url}: ${detail}`,
+      );
       this.#failing = true;
     }
   }

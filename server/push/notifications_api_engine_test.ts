@@ -1,5 +1,6 @@
 import { deepStrictEqual, strictEqual } from "node:assert/strict";
 import { SignJWT } from "jose";
+import { until } from "../../testing/mod.ts";
 import { InternalTokenSource } from "./internal_token_source.ts";
 import { NotificationsApiPushEngine } from "./notifications_api_engine.ts";
 import type { PushNotification } from "./types.ts";
@@ -54,14 +55,6 @@ function fakeNotifications(answer: (count: number) => Response) {
   };
 }
 
-async function within(ms: number, check: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
 Deno.test("outbox: a push made as the worker goes idle is still delivered", async () => {
   const fake = fakeNotifications(() => new Response(null, { status: 200 }));
   try {
@@ -69,7 +62,9 @@ Deno.test("outbox: a push made as the worker goes idle is still delivered", asyn
     await fake.engine.drain();
     // Runs in the turn the worker finishes in, before its promise has settled.
     await fake.engine.push(folder(SECOND));
-    await within(2000, () => fake.received.length === 2, "the second push to reach /send");
+    await until(() => fake.received.length === 2, "the second push to reach /send", {
+      timeoutMs: 2000,
+    });
     await fake.engine.drain();
     deepStrictEqual(fake.engine.stats.pending, 0);
     strictEqual(fake.received[1]!.includes(SECOND), true);
