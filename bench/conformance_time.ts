@@ -10,7 +10,7 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { parseFlags } from "../config/mod.ts";
 import { LOAD_CORE, startReferenceServe } from "./_reference_serve.ts";
 import { pinned } from "./_pinning.ts";
 import { formatTable, loadAverage, printResults, type ScenarioResult } from "./_results.ts";
@@ -145,14 +145,9 @@ export function conformanceResults(
 if (import.meta.main) {
   let values;
   try {
-    values = parseArgs({
-      args: Deno.args,
-      options: { only: { type: "string" }, json: { type: "boolean", default: false } },
-      strict: true,
-      allowPositionals: false,
-    }).values;
+    values = parseFlags(Deno.args, { only: { type: "string" }, json: { type: "boolean" } });
   } catch (error) {
-    console.error(`Invalid arguments: ${(error as Error).message}`);
+    console.error((error as Error).message);
     Deno.exit(2);
   }
   try {

@@ -13,7 +13,7 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { parseFlags, parseInteger } from "../config/mod.ts";
 import { azuriteConnectionString, startAzurite } from "../server/azurite/mod.ts";
 import { type PhaseResult, type PreparedTarget, prepareTarget } from "./_e2e_workload.ts";
 import { percentile } from "./_measure.ts";
@@ -101,36 +101,21 @@ export interface CloudSettings {
  * @throws {TypeError} Naming the flag when a value is invalid or a flag unknown.
  */
 export function parseCloudArgs(args: readonly string[]): CloudSettings {
-  let values;
-  try {
-    values = parseArgs({
-      args: [...args],
-      options: {
-        rounds: { type: "string" },
-        seconds: { type: "string" },
-        connections: { type: "string" },
-        quick: { type: "boolean", default: false },
-        json: { type: "boolean", default: false },
-      },
-      strict: true,
-      allowPositionals: false,
-    }).values;
-  } catch (error) {
-    throw new TypeError(`Invalid arguments: ${(error as Error).message}`);
-  }
-  const integer = (flag: string, text: string | undefined, fallback: number, max: number) => {
-    if (text === undefined) return fallback;
-    const value = Number(text);
-    if (!Number.isInteger(value) || value < 1 || value > max) {
-      throw new TypeError(`Invalid --${flag}: expected an integer from 1 to ${max}, got ${text}`);
-    }
-    return value;
-  };
+  const values = parseFlags(args, {
+    rounds: { type: "string" },
+    seconds: { type: "string" },
+    connections: { type: "string" },
+    quick: { type: "boolean" },
+    json: { type: "boolean" },
+  });
+  const quick = values.quick === true;
+  const integer = (flag: string, text: string | undefined, fallback: number, max: number) =>
+    text === undefined ? fallback : parseInteger(`--${flag}`, text, { min: 1, max });
   return {
-    rounds: integer("rounds", values.rounds, values.quick ? 1 : 3, 20),
-    seconds: integer("seconds", values.seconds, values.quick ? 3 : 10, 300),
+    rounds: integer("rounds", values.rounds, quick ? 1 : 3, 20),
+    seconds: integer("seconds", values.seconds, quick ? 3 : 10, 300),
     connections: integer("connections", values.connections, 10, 2_000),
-    json: values.json,
+    json: values.json === true,
   };
 }
 

@@ -15,7 +15,7 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { parseFlags, parseInteger } from "../config/mod.ts";
 import {
   type ChangeKind,
   type PhaseResult,
@@ -57,33 +57,18 @@ export interface E2eSettings {
  * @throws {TypeError} Naming the flag when a value is invalid or a flag unknown.
  */
 export function parseE2eArgs(args: readonly string[]): E2eSettings {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...args],
-      options: {
-        vaultwarden: { type: "string" },
-        "vaultwarden-pid": { type: "string" },
-        rounds: { type: "string" },
-        seconds: { type: "string" },
-        connections: { type: "string" },
-        quick: { type: "boolean", default: false },
-        json: { type: "boolean", default: false },
-      },
-      strict: true,
-      allowPositionals: false,
-    }).values;
-  } catch (error) {
-    throw new TypeError(`Invalid arguments: ${(error as Error).message}`);
-  }
-  const integer = (flag: string, text: string | undefined, fallback: number, max: number) => {
-    if (text === undefined) return fallback;
-    const value = Number(text);
-    if (!Number.isInteger(value) || value < 1 || value > max) {
-      throw new TypeError(`Invalid --${flag}: expected an integer from 1 to ${max}, got ${text}`);
-    }
-    return value;
-  };
+  const parsed = parseFlags(args, {
+    vaultwarden: { type: "string" },
+    "vaultwarden-pid": { type: "string" },
+    rounds: { type: "string" },
+    seconds: { type: "string" },
+    connections: { type: "string" },
+    quick: { type: "boolean" },
+    json: { type: "boolean" },
+  });
+  const quick = parsed.quick === true;
+  const integer = (flag: string, text: string | undefined, fallback: number, max: number) =>
+    text === undefined ? fallback : parseInteger(`--${flag}`, text, { min: 1, max });
   const vaultwarden = parsed.vaultwarden;
   if (vaultwarden !== undefined && !URL.canParse(vaultwarden)) {
     throw new TypeError(`Invalid --vaultwarden: expected a URL, got ${vaultwarden}`);
@@ -97,10 +82,10 @@ export function parseE2eArgs(args: readonly string[]): E2eSettings {
     vaultwardenPid: pidText === undefined
       ? undefined
       : integer("vaultwarden-pid", pidText, 0, 4_194_304),
-    rounds: integer("rounds", parsed.rounds, parsed.quick ? 1 : 3, 20),
-    seconds: integer("seconds", parsed.seconds, parsed.quick ? 2 : 5, 120),
+    rounds: integer("rounds", parsed.rounds, quick ? 1 : 3, 20),
+    seconds: integer("seconds", parsed.seconds, quick ? 2 : 5, 120),
     connections: integer("connections", parsed.connections, 10, 2_000),
-    json: parsed.json,
+    json: parsed.json === true,
   };
 }
 

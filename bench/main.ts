@@ -16,7 +16,7 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { parseFlags } from "../config/mod.ts";
 import {
   formatTable,
   judgeTarget,
@@ -77,24 +77,14 @@ export const SCENARIO_NAMES = [
  * @throws {TypeError} Naming the flag when a flag is unknown or a value is invalid.
  */
 export function parseBenchArgs(args: readonly string[]): BenchSettings {
-  let values;
-  try {
-    values = parseArgs({
-      args: [...args],
-      options: {
-        quick: { type: "boolean", default: false },
-        vaultwarden: { type: "string" },
-        "vaultwarden-pid": { type: "string" },
-        only: { type: "string" },
-        "update-docs": { type: "boolean", default: false },
-        "no-micro": { type: "boolean", default: false },
-      },
-      strict: true,
-      allowPositionals: false,
-    }).values;
-  } catch (error) {
-    throw new TypeError(`Invalid arguments: ${(error as Error).message}`);
-  }
+  const values = parseFlags(args, {
+    quick: { type: "boolean" },
+    vaultwarden: { type: "string" },
+    "vaultwarden-pid": { type: "string" },
+    only: { type: "string" },
+    "update-docs": { type: "boolean" },
+    "no-micro": { type: "boolean" },
+  });
   if (values.vaultwarden !== undefined && !URL.canParse(values.vaultwarden)) {
     throw new TypeError(`Invalid --vaultwarden: expected a URL, got ${values.vaultwarden}`);
   }
@@ -107,12 +97,12 @@ export function parseBenchArgs(args: readonly string[]): BenchSettings {
     }
   }
   return {
-    quick: values.quick,
+    quick: values.quick === true,
     vaultwarden: values.vaultwarden,
     vaultwardenPid: values["vaultwarden-pid"],
     only,
-    updateDocs: values["update-docs"],
-    micro: !values["no-micro"] && !values.quick,
+    updateDocs: values["update-docs"] === true,
+    micro: values["no-micro"] !== true && values.quick !== true,
   };
 }
 

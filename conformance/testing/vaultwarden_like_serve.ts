@@ -8,50 +8,50 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { parseFlags, parseInteger } from "../../config/mod.ts";
 import {
   startVaultwardenLikeTarget,
   VAULTWARDEN_DEFAULT_LIMITS,
 } from "./vaultwarden_like_target.ts";
 
-function positive(flag: string, value: string | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < (flag === "--port" ? 0 : 1)) {
-    console.error(`vaultwarden_like_serve: ${flag} must be a whole number, got ${value}`);
-    Deno.exit(2);
-  }
-  return n;
+function integerFlag(flag: string, value: string | undefined, fallback: number): number {
+  return value === undefined
+    ? fallback
+    : parseInteger(flag, value, { min: flag === "--port" ? 0 : 1 });
 }
 
 if (import.meta.main) {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
+  let options;
+  try {
+    const values = parseFlags(Deno.args, {
       port: { type: "string" },
       "login-burst": { type: "string" },
       "login-seconds": { type: "string" },
       "unauthenticated-burst": { type: "string" },
       "unauthenticated-seconds": { type: "string" },
-    },
-  });
-  const defaults = VAULTWARDEN_DEFAULT_LIMITS.login;
-  const open = VAULTWARDEN_DEFAULT_LIMITS.unauthenticated;
-  const vw = await startVaultwardenLikeTarget({
-    port: positive("--port", values.port, 0),
-    loginRateLimit: {
-      burst: positive("--login-burst", values["login-burst"], defaults.burst),
-      seconds: positive("--login-seconds", values["login-seconds"], defaults.seconds),
-    },
-    unauthenticatedRateLimit: {
-      burst: positive("--unauthenticated-burst", values["unauthenticated-burst"], open.burst),
-      seconds: positive(
-        "--unauthenticated-seconds",
-        values["unauthenticated-seconds"],
-        open.seconds,
-      ),
-    },
-  });
+    });
+    const defaults = VAULTWARDEN_DEFAULT_LIMITS.login;
+    const open = VAULTWARDEN_DEFAULT_LIMITS.unauthenticated;
+    options = {
+      port: integerFlag("--port", values.port, 0),
+      loginRateLimit: {
+        burst: integerFlag("--login-burst", values["login-burst"], defaults.burst),
+        seconds: integerFlag("--login-seconds", values["login-seconds"], defaults.seconds),
+      },
+      unauthenticatedRateLimit: {
+        burst: integerFlag("--unauthenticated-burst", values["unauthenticated-burst"], open.burst),
+        seconds: integerFlag(
+          "--unauthenticated-seconds",
+          values["unauthenticated-seconds"],
+          open.seconds,
+        ),
+      },
+    };
+  } catch (error) {
+    console.error(`vaultwarden_like_serve: ${(error as Error).message}`);
+    Deno.exit(2);
+  }
+  const vw = await startVaultwardenLikeTarget(options);
   console.log(vw.url);
   Deno.addSignalListener("SIGINT", () => vw.close().then(() => Deno.exit(0)));
 }
