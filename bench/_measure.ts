@@ -186,3 +186,25 @@ export async function startServiceProcess(
     throw error;
   }
 }
+
+/**
+ * A function that POSTs one `/send` body to a Notifications service with an internal token and
+ * throws unless it answers 200, so a refused push fails the run instead of counting as sent.
+ *
+ * @param url The service's base URL.
+ * @param internalToken A token with the `internal` scope.
+ * @returns `send(body)`.
+ */
+export function sendPoster(url: string, internalToken: string): (body: string) => Promise<void> {
+  return async (body) => {
+    const response = await fetch(`${url}/send`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${internalToken}`, "content-type": "application/json" },
+      body,
+    });
+    const text = await response.text();
+    if (response.status !== 200) {
+      throw new Error(`POST /send refused: ${response.status} ${text}`);
+    }
+  };
+}

@@ -9,11 +9,10 @@
  * @module
  */
 
-import { FlagError, invalid, parseFlags } from "../config/mod.ts";
+import { FlagError, invalid, parseFlags, parseOrExit } from "../config/mod.ts";
 import { serveNotifications } from "../server/notifications/mod.ts";
 
-let authority: string;
-try {
+const authority = parseOrExit(() => {
   const flags = parseFlags(Deno.args, { authority: { type: "string" } });
   if (flags.authority === undefined || !URL.canParse(flags.authority)) {
     throw new FlagError(
@@ -21,11 +20,8 @@ try {
       invalid("--authority", "the authority URL", flags.authority),
     );
   }
-  authority = flags.authority;
-} catch (error) {
-  console.error((error as Error).message);
-  Deno.exit(2);
-}
+  return flags.authority;
+});
 const served = await serveNotifications({
   selfHosted: true,
   installationId: null,

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { parseFlags } from "../config/mod.ts";
+import { parseFlags, parseOrExit } from "../config/mod.ts";
 import { LOAD_CORE, startReferenceServe } from "./_reference_serve.ts";
 import { pinned } from "./_pinning.ts";
 import { formatTable, loadAverage, printResults, type ScenarioResult } from "./_results.ts";
@@ -143,13 +143,9 @@ export function conformanceResults(
 }
 
 if (import.meta.main) {
-  let values;
-  try {
-    values = parseFlags(Deno.args, { only: { type: "string" }, json: { type: "boolean" } });
-  } catch (error) {
-    console.error((error as Error).message);
-    Deno.exit(2);
-  }
+  const values = parseOrExit(() =>
+    parseFlags(Deno.args, { only: { type: "string" }, json: { type: "boolean" } })
+  );
   try {
     const load = await loadAverage();
     const results = conformanceResults(await timeConformance(values.only), load);

@@ -12,7 +12,7 @@
  * @module
  */
 
-import { parseFlags, parseInteger } from "../config/mod.ts";
+import { parseFlags, parseInteger, parseOrExit } from "../config/mod.ts";
 import { ActingAuthority } from "../testing/mod.ts";
 import { connectHubClient, type HubClient } from "./_hub_client.ts";
 import { percentile, rssKiB, startServiceProcess, within } from "./_measure.ts";
@@ -21,19 +21,16 @@ import { loadAverage, printResults } from "./_results.ts";
 const ORG = "0a000000-0000-4000-8000-0000000000a1";
 const BATCH = 100;
 
-let count: number;
-let json: boolean;
-try {
+const { count, json } = parseOrExit(() => {
   const flags = parseFlags(Deno.args, {
     connections: { type: "string" },
     json: { type: "boolean" },
   });
-  count = parseInteger("--connections", flags.connections ?? "2000", { min: 1 });
-  json = flags.json === true;
-} catch (error) {
-  console.error((error as Error).message);
-  Deno.exit(2);
-}
+  return {
+    count: parseInteger("--connections", flags.connections ?? "2000", { min: 1 }),
+    json: flags.json === true,
+  };
+});
 
 const userId = (i: number) => `b0000000-0000-4000-8000-${i.toString(16).padStart(12, "0")}`;
 

@@ -13,7 +13,7 @@
  * @module
  */
 
-import { parseFlags, parseInteger } from "../config/mod.ts";
+import { parseFlags, parseInteger, parseOrExit } from "../config/mod.ts";
 import { azuriteConnectionString, startAzurite } from "../server/azurite/mod.ts";
 import { type PhaseResult, type PreparedTarget, prepareTarget } from "./_e2e_workload.ts";
 import { percentile } from "./_measure.ts";
@@ -235,13 +235,7 @@ export async function runE2eCloud(settings: CloudSettings): Promise<ScenarioResu
 }
 
 if (import.meta.main) {
-  let settings: CloudSettings;
-  try {
-    settings = parseCloudArgs(Deno.args);
-  } catch (error) {
-    console.error((error as Error).message);
-    Deno.exit(2);
-  }
+  const settings: CloudSettings = parseOrExit(() => parseCloudArgs(Deno.args));
   await pinSelf(LOAD_CORE);
   try {
     const results = await runE2eCloud(settings);

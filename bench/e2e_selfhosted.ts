@@ -15,7 +15,7 @@
  * @module
  */
 
-import { parseFlags, parseInteger } from "../config/mod.ts";
+import { parseFlags, parseInteger, parseOrExit } from "../config/mod.ts";
 import {
   type ChangeKind,
   type PhaseResult,
@@ -256,13 +256,7 @@ function round(value: number): number {
 }
 
 if (import.meta.main) {
-  let settings: E2eSettings;
-  try {
-    settings = parseE2eArgs(Deno.args);
-  } catch (error) {
-    console.error((error as Error).message);
-    Deno.exit(2);
-  }
+  const settings: E2eSettings = parseOrExit(() => parseE2eArgs(Deno.args));
   await pinSelf(LOAD_CORE);
   if (settings.vaultwarden === undefined) {
     console.log("Vaultwarden comparison skipped: no --vaultwarden URL given");

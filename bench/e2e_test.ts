@@ -12,7 +12,10 @@ Deno.test("the scenario flags name the flag of a bad value", () => {
     /Invalid --vaultwarden: expected a URL/,
   );
   assert.throws(() => parseE2eArgs(["--vaultwarden-pid", "5"]), /needs --vaultwarden URL too/);
-  assert.throws(() => parseE2eArgs(["--users", "3"]), /Unknown flag --users: expected one of --vaultwarden/);
+  assert.throws(
+    () => parseE2eArgs(["--users", "3"]),
+    /Unknown flag --users: expected one of --vaultwarden/,
+  );
   assert.throws(() => parseCloudArgs(["--seconds", "x"]), /Invalid --seconds/);
   assert.throws(() => parseBenchArgs(["--only", "nope"]), /Invalid --only: unknown scenario nope/);
   const settings = parseE2eArgs(["--vaultwarden", "http://127.0.0.1:1/", "--vaultwarden-pid", "7"]);

@@ -18,10 +18,10 @@
  * @module
  */
 
-import { FlagError, parseFlags, parseInteger } from "../config/mod.ts";
+import { FlagError, parseFlags, parseInteger, parseOrExit } from "../config/mod.ts";
 import { ActingAuthority } from "../testing/mod.ts";
 import { connectHubClient, type HubClient } from "./_hub_client.ts";
-import { percentile, rssKiB, startServiceProcess, within } from "./_measure.ts";
+import { percentile, rssKiB, sendPoster, startServiceProcess, within } from "./_measure.ts";
 import { loadAverage, printResults, type ScenarioResult } from "./_results.ts";
 
 /** Settings of one run. */
@@ -167,17 +167,7 @@ export async function runFanout(settings: FanoutSettings): Promise<FanoutReport>
     service = await startServiceProcess(await authority.listen({ port: 0 }));
     const { url, pid } = service;
     const internal = await authority.mint({ claims: { scope: ["internal"] } });
-    const send = async (body: string) => {
-      const response = await fetch(`${url}/send`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${internal}`, "content-type": "application/json" },
-        body,
-      });
-      const text = await response.text();
-      if (response.status !== 200) {
-        throw new Error(`POST /send refused: ${response.status} ${text}`);
-      }
-    };
+    const send = sendPoster(url, internal);
 
     // Warm the send path (JIT, auth cache) before the memory baseline.
     for (let i = 0; i < 20; i++) await send(syncVaultBody(userIdOf(connections + i)));
@@ -450,13 +440,7 @@ export function fanoutResults(report: FanoutReport, loadAverage: string): Scenar
 }
 
 if (import.meta.main) {
-  let settings: FanoutSettings;
-  try {
-    settings = parseFanoutArgs(Deno.args);
-  } catch (error) {
-    console.error((error as Error).message);
-    Deno.exit(2);
-  }
+  const settings: FanoutSettings = parseOrExit(() => parseFanoutArgs(Deno.args));
   try {
     const load = await loadAverage();
     const report = await runFanout(settings);

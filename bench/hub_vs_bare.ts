@@ -26,13 +26,14 @@
  * @module
  */
 
-import { FlagError, parseFlags, parseInteger } from "../config/mod.ts";
+import { FlagError, parseFlags, parseInteger, parseOrExit } from "../config/mod.ts";
 import { ActingAuthority } from "../testing/mod.ts";
 import {
   cpuMicros,
   loadAverage,
   percentile,
   procRssKiB,
+  sendPoster,
   type ServiceProcess,
   startServiceProcess,
   within,
@@ -367,17 +368,7 @@ async function runRound(
       denoFlags: profileFlags,
     });
     const { url, pid } = server;
-    const send = async (body: string) => {
-      const response = await fetch(`${url}/send`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${internal}`, "content-type": "application/json" },
-        body,
-      });
-      const text = await response.text();
-      if (response.status !== 200) {
-        throw new Error(`POST /send refused: ${response.status} ${text}`);
-      }
-    };
+    const send = sendPoster(url, internal);
     // Warm the /send path (and hubproof's key set) before the memory baseline.
     for (let i = 0; i < 20; i++) await send(sendBody([1e9 + i, "u", userIdOf(fleet.users + i)]));
     await new Promise((resolve) => setTimeout(resolve, 300));
@@ -600,13 +591,7 @@ export function formatHubBench(results: readonly ScenarioResult[]): string {
 }
 
 if (import.meta.main) {
-  let settings: HubBenchSettings;
-  try {
-    settings = parseHubBenchArgs(Deno.args);
-  } catch (error) {
-    console.error((error as Error).message);
-    Deno.exit(2);
-  }
+  const settings: HubBenchSettings = parseOrExit(() => parseHubBenchArgs(Deno.args));
   // This process sends the pushes: it belongs with the load, away from the server's core.
   await new Deno.Command("taskset", { args: ["-a", "-pc", LOAD_CPU, String(Deno.pid)] })
     .output();

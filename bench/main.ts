@@ -16,7 +16,7 @@
  * @module
  */
 
-import { parseFlags } from "../config/mod.ts";
+import { parseFlags, parseOrExit } from "../config/mod.ts";
 import {
   formatTable,
   judgeTarget,
@@ -193,13 +193,7 @@ async function runScenario(
 }
 
 if (import.meta.main) {
-  let settings: BenchSettings;
-  try {
-    settings = parseBenchArgs(Deno.args);
-  } catch (error) {
-    console.error((error as Error).message);
-    Deno.exit(2);
-  }
+  const settings: BenchSettings = parseOrExit(() => parseBenchArgs(Deno.args));
   const repo = new URL("../", import.meta.url);
   const startedAt = new Date().toISOString();
   const machine = await machineInfo(repo);

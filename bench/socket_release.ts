@@ -13,18 +13,14 @@
  * @module
  */
 
-import { parseFlags, parseInteger } from "../config/mod.ts";
+import { parseFlags, parseInteger, parseOrExit } from "../config/mod.ts";
 import { ActingAuthority, serverSocketStates, SilentPeer } from "../testing/mod.ts";
 import { rssKiB, startServiceProcess } from "./_measure.ts";
 
-let count: number;
-try {
+const count = parseOrExit(() => {
   const flags = parseFlags(Deno.args, { peers: { type: "string" } });
-  count = parseInteger("--peers", flags.peers ?? "2000", { min: 1 });
-} catch (error) {
-  console.error((error as Error).message);
-  Deno.exit(2);
-}
+  return parseInteger("--peers", flags.peers ?? "2000", { min: 1 });
+});
 
 const authority = await ActingAuthority.create();
 const authorityUrl = await authority.listen({ port: 0 });

@@ -158,3 +158,27 @@ export function flagLists(
   }
   return lists;
 }
+
+/**
+ * Runs a program's command-line parser and, when it throws (an unknown flag, a bad value), prints
+ * the message and exits with status 2: the one way every script here refuses a bad command line.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseFlags, parseOrExit } from "./flags.ts";
+ * const values = parseOrExit(() => parseFlags(["--quiet"], { quiet: { type: "boolean" } }));
+ * assert.equal(values.quiet, true);
+ * ```
+ * @param parse Parses `Deno.args` into the program's settings; throws with a message naming the
+ * flag.
+ * @returns The settings.
+ */
+export function parseOrExit<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    console.error(error instanceof Error ? error.message : String(error));
+    Deno.exit(2);
+  }
+}

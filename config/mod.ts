@@ -21,6 +21,7 @@ export {
   type FlagTable,
   type FlagValues,
   parseFlags,
+  parseOrExit,
 } from "./flags.ts";
 export {
   durationMs,

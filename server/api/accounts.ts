@@ -9,6 +9,7 @@
 import { PushType } from "../../protocol/bitwarden/mod.ts";
 import { hashSecret, verifySecret } from "../kernel/mod.ts";
 import { type ApiDeps, iso, userPush } from "./_deps.ts";
+import type { PushNotification } from "../push/mod.ts";
 import { requireUserSecret } from "./_secret.ts";
 import { cipherResponse } from "./ciphers.ts";
 import { folderResponse } from "./folders.ts";
@@ -135,6 +136,17 @@ function refreshSecurityStamp(deps: ApiDeps, user: User): void {
   }
 }
 
+/** LogOut to every device of the user, the acting one included (its session is gone too). */
+function logOutEverywhere(user: User): PushNotification {
+  return {
+    type: PushType.LogOut,
+    target: "user",
+    targetId: user.id,
+    payload: { UserId: user.id, Reason: null },
+    excludeCurrentContext: false,
+  };
+}
+
 /**
  * Adds the account routes.
  *
@@ -158,13 +170,7 @@ export function addAccountRoutes(router: Router, deps: ApiDeps): void {
       throw modelStateError({ "": ["Incorrect password."] });
     }
     refreshSecurityStamp(deps, ctx.user);
-    await deps.push({
-      type: PushType.LogOut,
-      target: "user",
-      targetId: ctx.user.id,
-      payload: { UserId: ctx.user.id, Reason: null },
-      excludeCurrentContext: false,
-    });
+    await deps.push(logOutEverywhere(ctx.user));
     return emptyOk();
   });
 
@@ -211,13 +217,7 @@ export function addAccountRoutes(router: Router, deps: ApiDeps): void {
       store.deleteOrganization(only);
     }
     store.deleteUser(ctx.user.id);
-    await deps.push({
-      type: PushType.LogOut,
-      target: "user",
-      targetId: ctx.user.id,
-      payload: { UserId: ctx.user.id, Reason: null },
-      excludeCurrentContext: false,
-    });
+    await deps.push(logOutEverywhere(ctx.user));
     return emptyOk();
   };
   router.on("DELETE", "/accounts", deleteAccount);
