@@ -23,8 +23,7 @@ import {
   registerAccount,
 } from "./_bitwarden_client.ts";
 import { connectHubClient, type HubClient } from "./_hub_client.ts";
-import { percentile, within } from "./_measure.ts";
-import { cpuSeconds } from "./_pinning.ts";
+import { cpuMicros, percentile, within } from "./_measure.ts";
 
 /** Push types of the two changes (bitwarden/server src/Core/Enums/PushType.cs). */
 const SYNC_FOLDER_CREATE = 7;
@@ -116,7 +115,8 @@ export async function prepareTarget(
   connections: number,
   serverPid?: number,
 ): Promise<PreparedTarget> {
-  const cpu = () => serverPid === undefined ? Promise.resolve(NaN) : cpuSeconds(serverPid);
+  const cpu = () =>
+    serverPid === undefined ? Promise.resolve(NaN) : cpuMicros(serverPid).then((us) => us / 1e6);
   const account: BenchAccount = await registerAccount(baseUrl, name.split(" ")[0]!.toLowerCase());
   const setup = await loginDevice(baseUrl, account);
   const { organizationId, collectionId } = await createOrganization(baseUrl, setup, account);

@@ -70,10 +70,12 @@ export async function procRssKiB(pid: number): Promise<number> {
 /**
  * The 1, 5 and 15 minute load averages from `/proc/loadavg`, as printed there.
  *
- * @returns E.g. `"3.12 2.80 2.41"`.
+ * @returns E.g. `"3.12 2.80 2.41"`, or `unknown` where it cannot be read.
  */
 export async function loadAverage(): Promise<string> {
-  return (await Deno.readTextFile("/proc/loadavg")).split(" ").slice(0, 3).join(" ");
+  // Recorded beside every figure because the machine may be shared; never fails a run.
+  const text = await Deno.readTextFile("/proc/loadavg").catch(() => "unknown");
+  return text.split(" ").slice(0, 3).join(" ").trim();
 }
 
 /**

@@ -47,23 +47,3 @@ export async function pinSelf(core: number): Promise<boolean> {
   }).output();
   return out.success;
 }
-
-/**
- * CPU time (user + system) a process has used so far, in seconds, from `/proc/<pid>/stat`
- * (clock ticks of 1/100 s, the Linux `USER_HZ`).
- *
- * @param pid Process id.
- * @returns Seconds of CPU.
- * @throws {Error} When the file cannot be read or parsed.
- */
-export async function cpuSeconds(pid: number): Promise<number> {
-  const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
-  // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  const utime = Number(fields[11]);
-  const stime = Number(fields[12]);
-  if (!Number.isFinite(utime) || !Number.isFinite(stime)) {
-    throw new Error(`Cannot read the CPU time of process ${pid}`);
-  }
-  return (utime + stime) / 100;
-}

@@ -7,6 +7,8 @@
  * @module
  */
 
+import { loadAverage } from "./_measure.ts";
+
 /** A target from issue 10, judged on the hubproof figure or on hubproof / baseline. */
 export interface Target {
   /** `ratio-*` compares hubproof / baseline; `max` / `min` compare the hubproof figure. */
@@ -167,17 +169,6 @@ export async function machineInfo(repo: URL): Promise<MachineInfo> {
     commit: head === "" ? "unknown" : `${head}${dirty ? "-dirty" : ""}`,
     loadAverage: await loadAverage(),
   };
-}
-
-/**
- * The first three fields of /proc/loadavg (`unknown` where it cannot be read), recorded at the
- * start of each scenario because the machine is shared.
- *
- * @returns e.g. `0.25 0.28 0.44`.
- */
-export async function loadAverage(): Promise<string> {
-  const text = await Deno.readTextFile("/proc/loadavg").catch(() => "unknown");
-  return text.split(" ").slice(0, 3).join(" ").trim();
 }
 
 /** A whole run as written to `bench/results/<timestamp>.json`. */

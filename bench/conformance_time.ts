@@ -10,10 +10,11 @@
  * @module
  */
 
+import { loadAverage } from "./_measure.ts";
 import { parseFlags, parseOrExit } from "../config/mod.ts";
 import { LOAD_CORE, startReferenceServe } from "./_reference_serve.ts";
 import { pinned } from "./_pinning.ts";
-import { formatTable, loadAverage, printResults, type ScenarioResult } from "./_results.ts";
+import { formatTable, printResults, type ScenarioResult } from "./_results.ts";
 
 /** One case as the report's `index.json` lists it. */
 export interface CaseTiming {

@@ -15,8 +15,8 @@
 import { parseFlags, parseInteger, parseOrExit } from "../config/mod.ts";
 import { ActingAuthority } from "../testing/mod.ts";
 import { connectHubClient, type HubClient } from "./_hub_client.ts";
-import { percentile, rssKiB, startServiceProcess, within } from "./_measure.ts";
-import { loadAverage, printResults } from "./_results.ts";
+import { loadAverage, percentile, rssKiB, startServiceProcess, within } from "./_measure.ts";
+import { printResults } from "./_results.ts";
 
 const ORG = "0a000000-0000-4000-8000-0000000000a1";
 const BATCH = 100;

@@ -16,10 +16,10 @@
 import { parseFlags, parseInteger, parseOrExit } from "../config/mod.ts";
 import { azuriteConnectionString, startAzurite } from "../server/azurite/mod.ts";
 import { type PhaseResult, type PreparedTarget, prepareTarget } from "./_e2e_workload.ts";
-import { percentile } from "./_measure.ts";
+import { loadAverage, percentile } from "./_measure.ts";
 import { pinSelf } from "./_pinning.ts";
 import { LOAD_CORE, startReferenceServe } from "./_reference_serve.ts";
-import { formatTable, loadAverage, printResults, type ScenarioResult } from "./_results.ts";
+import { formatTable, printResults, type ScenarioResult } from "./_results.ts";
 
 /** Requests the proxy forwarded, by method. */
 export interface RequestCount {

@@ -22,10 +22,10 @@ import {
   type PreparedTarget,
   prepareTarget,
 } from "./_e2e_workload.ts";
-import { percentile } from "./_measure.ts";
+import { loadAverage, percentile } from "./_measure.ts";
 import { LOAD_CORE, startReferenceServe } from "./_reference_serve.ts";
 import { pinSelf } from "./_pinning.ts";
-import { formatTable, loadAverage, printResults, type ScenarioResult } from "./_results.ts";
+import { formatTable, printResults, type ScenarioResult } from "./_results.ts";
 
 /** Settings of a run. */
 export interface E2eSettings {

@@ -21,8 +21,15 @@
 import { FlagError, parseFlags, parseInteger, parseOrExit } from "../config/mod.ts";
 import { ActingAuthority } from "../testing/mod.ts";
 import { connectHubClient, type HubClient } from "./_hub_client.ts";
-import { percentile, rssKiB, sendPoster, startServiceProcess, within } from "./_measure.ts";
-import { loadAverage, printResults, type ScenarioResult } from "./_results.ts";
+import {
+  loadAverage,
+  percentile,
+  rssKiB,
+  sendPoster,
+  startServiceProcess,
+  within,
+} from "./_measure.ts";
+import { printResults, type ScenarioResult } from "./_results.ts";
 
 /** Settings of one run. */
 export interface FanoutSettings {
