@@ -380,7 +380,7 @@ export async function injectAndObserve(
   ctx: CaseContext,
   world: ConnectedWorld,
   envelopes: readonly Envelope[],
-  inject: (envelope: Envelope) => Promise<void>,
+  inject: (envelope: Envelope) => Promise<unknown>,
   options: { readonly startBarrier?: boolean } = {},
 ): Promise<Observation> {
   const via = ctx.target.inject === "queue" ? "queue" : "send";

@@ -456,6 +456,35 @@ export const MUTANTS: readonly Mutant[] = [
     only: ["route/LogOut", "route/SyncFolderCreate", "anon/only-requester", "isolation"],
   },
   {
+    id: "queue-never-deletes",
+    fault: "The queue consumer dispatches each message and never deletes it",
+    realism:
+      "A missing DeleteMessageAsync after the dispatch (or a delete whose failure is swallowed): every message comes back when its lease ends",
+    inject: "queue",
+    mutation: () => ({ consumerDeletes: "never" }),
+    killers: [
+      "queue/raw",
+      "queue/base64",
+      "queue/poison-does-not-block",
+      "queue/unknown-type-ignored",
+      "queue/slow/poison-removed",
+      "queue/slow/no-redelivery-after-lease",
+    ],
+    only: ["queue"],
+    timeoutMs: 20_000,
+  },
+  {
+    id: "queue-retries-poison-forever",
+    fault: "A message whose dispatch always fails is retried for ever, never deleted",
+    realism:
+      "The DequeueCount > 2 delete left out of the error branch (AzureQueueHostedService deletes there)",
+    inject: "queue",
+    mutation: () => ({ maxDequeueCount: 1000 }),
+    killers: ["queue/slow/poison-removed"],
+    only: ["queue"],
+    timeoutMs: 20_000,
+  },
+  {
     id: "latest-connection-wins",
     fault: "A user push reaches only the user's newest connection",
     realism: "One socket per user in a map (bitwarden/clients#3096: some clients never get pushes)",

@@ -77,7 +77,17 @@ export interface Mutation {
   readonly backplane?: Backplane;
   /** A proxy in front of the service: the target URLs then point at it. */
   readonly proxy?: ProxyRules;
+  /** Attempts the service's queue consumer makes per message (its `maxDequeueCount`). */
+  readonly maxDequeueCount?: number;
+  /**
+   * A faulty consumer in place of the service's (queue mode): `before-dispatch` deletes each
+   * message first, `never` dispatches and leaves it for its lease to end.
+   */
+  readonly consumerDeletes?: ConsumerDeletion;
 }
+
+/** When a faulty queue consumer deletes a message. */
+export type ConsumerDeletion = "before-dispatch" | "never";
 
 /** A running self-test target. */
 export interface RunningTarget {
@@ -158,13 +168,15 @@ function toHubMessagePackPlain(envelope: Envelope): unknown {
 }
 
 /**
- * A consumer that deletes each message as soon as it is received and only then dispatches it:
- * a failed dispatch loses the message (the `deletes-before-dispatch` fault).
+ * A consumer that deletes each message as soon as it is received and only then dispatches it
+ * (a failed dispatch loses the message: the `deletes-before-dispatch` fault), or that never
+ * deletes (every message comes back when its lease ends).
  */
-function startDeletingConsumer(
+function startFaultyConsumer(
   connectionString: string,
   queueName: string,
   dispatch: (envelope: Envelope) => Promise<unknown>,
+  deletes: ConsumerDeletion,
 ): () => Promise<void> {
   const client = new QueueClient(connectionString, queueName);
   const controller = new AbortController();
@@ -183,11 +195,13 @@ function startDeletingConsumer(
         continue;
       }
       for (const message of batch.receivedMessageItems) {
-        await client.deleteMessage(message.messageId, message.popReceipt).catch(() => {});
+        if (deletes === "before-dispatch") {
+          await client.deleteMessage(message.messageId, message.popReceipt).catch(() => {});
+        }
         try {
           await dispatch(parseQueueMessage(message.messageText));
         } catch {
-          // The message is already gone: that is the fault.
+          // The message is already gone, or stays for its lease: that is the fault.
         }
       }
     }
@@ -212,8 +226,11 @@ export async function startTarget(options: TargetOptions = {}): Promise<RunningT
   const installationId = crypto.randomUUID();
   const queueName = `notifications${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
   const fault = options.fault;
-  const useOwnConsumer = fault === "deletes-before-dispatch";
   const mutation = options.mutation?.({ authorityUrl, timers: TIMERS });
+  const faultyConsumer: ConsumerDeletion | undefined = fault === "deletes-before-dispatch"
+    ? "before-dispatch"
+    : mutation?.consumerDeletes;
+  const useOwnConsumer = faultyConsumer !== undefined;
   const timers = fault === "never-pings"
     ? { ...TIMERS, keepAliveMs: 0, heartbeatMs: 120_000 }
     : TIMERS;
@@ -232,6 +249,7 @@ export async function startTarget(options: TargetOptions = {}): Promise<RunningT
           queueName,
           poisonQueueName: `${queueName}-poison`,
           visibilityTimeoutSeconds: 2,
+          ...(mutation?.maxDequeueCount ? { maxDequeueCount: mutation.maxDequeueCount } : {}),
           idleWait: { minMs: 50, maxMs: 200 },
           log: () => {},
         },
@@ -246,12 +264,13 @@ export async function startTarget(options: TargetOptions = {}): Promise<RunningT
     throw error;
   }
   let stopConsumer: (() => Promise<void>) | undefined;
-  if (useOwnConsumer && options.queueConnectionString) {
+  if (faultyConsumer && options.queueConnectionString) {
     const service = served.service;
-    stopConsumer = startDeletingConsumer(
+    stopConsumer = startFaultyConsumer(
       options.queueConnectionString,
       queueName,
       (e) => service.dispatch(e, "queue"),
+      faultyConsumer,
     );
   } else if (inject === "queue" && options.queueConnectionString) {
     await new QueueClient(options.queueConnectionString, queueName).createIfNotExists();
