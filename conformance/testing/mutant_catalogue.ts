@@ -28,9 +28,10 @@ import type {
   RouteTarget,
 } from "../../protocol/bitwarden/mod.ts";
 import { createTokenVerifier } from "../../server/auth/mod.ts";
-import type { Backplane, NotificationsOverrides } from "../../server/notifications/mod.ts";
+import type { NotificationsOverrides } from "../../server/notifications/mod.ts";
 import { decodeTimestampToTimeSpec, ExtData } from "@msgpack/msgpack";
 import type { Mutation, MutationContext } from "./reference_target.ts";
+import { echoBackplane } from "./_echo_backplane.ts";
 
 /** One mutant. */
 export interface Mutant {
@@ -55,6 +56,8 @@ export interface Mutant {
   readonly survives?: string;
   /** Per-case timeout for its run (default 10000; keep-alive waits need more than 30 s). */
   readonly timeoutMs?: number;
+  /** `--grace` of its run (default 300). */
+  readonly graceMs?: number;
 }
 
 const CIPHER_TYPES = [0, 1, 2, 9];
@@ -219,31 +222,6 @@ function excludesActingDevice(): Mutation {
             })),
         )
       ),
-    },
-  };
-}
-
-/** A backplane that hands every publication back to its own instance as well. */
-function echoBackplane(): Backplane {
-  let handler: ((envelope: Envelope) => void) | undefined;
-  const timers = new Set<ReturnType<typeof setTimeout>>();
-  return {
-    publish(envelope) {
-      const timer = setTimeout(() => {
-        timers.delete(timer);
-        handler?.(envelope);
-      }, 5);
-      timers.add(timer);
-      return Promise.resolve();
-    },
-    subscribe(h) {
-      handler = h;
-      return Promise.resolve();
-    },
-    close() {
-      for (const timer of timers) clearTimeout(timer);
-      handler = undefined;
-      return Promise.resolve();
     },
   };
 }
@@ -451,9 +429,21 @@ export const MUTANTS: readonly Mutant[] = [
     id: "backplane-echo-delivers-twice",
     fault: "Every message delivered twice: the backplane hands an instance its own publications",
     realism: "Scale-out backplanes that do not filter their own instance id",
-    mutation: () => ({ backplane: echoBackplane() }),
+    mutation: () => ({ backplane: echoBackplane(5) }),
     killers: ["route/**", "anon/only-requester", "isolation/deliveries-equal-oracle"],
     only: ["route/LogOut", "route/SyncFolderCreate", "anon/only-requester", "isolation"],
+  },
+  {
+    id: "late-duplicate",
+    fault: "Every message delivered a second time, 0.8 x --grace after the first",
+    realism:
+      "A retry or redelivery that re-sends what was already delivered (a backplane replaying its own publications late); a fixed 500 ms duplicate window misses it with --grace above 625 ms",
+    mutation: ({ graceMs }) => ({ backplane: echoBackplane(Math.round(0.8 * graceMs)) }),
+    killers: ["route/**", "anon/only-requester", "isolation/deliveries-equal-oracle"],
+    only: ["route/LogOut", "route/SyncFolderCreate", "anon/only-requester", "isolation"],
+    // Above the old fixed 500 ms window: every exactly-once check waits at least --grace.
+    graceMs: 1000,
+    timeoutMs: 15_000,
   },
   {
     id: "queue-never-deletes",

@@ -54,6 +54,8 @@ export interface TargetOptions {
   readonly fault?: Fault;
   /** A mutant's fault (see `mutant_catalogue.ts`), built from the target's authority URL. */
   readonly mutation?: (context: MutationContext) => Mutation;
+  /** `--grace` of the run, for mutations timed from it (default 300). */
+  readonly graceMs?: number;
 }
 
 /** What a mutation can depend on. */
@@ -62,6 +64,8 @@ export interface MutationContext {
   readonly authorityUrl: string;
   /** Timers the self-test targets use (short keep-alive and heartbeat). */
   readonly timers: NotificationsTimers;
+  /** `--grace` of the run the target serves. */
+  readonly graceMs: number;
 }
 
 /**
@@ -226,7 +230,11 @@ export async function startTarget(options: TargetOptions = {}): Promise<RunningT
   const installationId = crypto.randomUUID();
   const queueName = `notifications${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
   const fault = options.fault;
-  const mutation = options.mutation?.({ authorityUrl, timers: TIMERS });
+  const mutation = options.mutation?.({
+    authorityUrl,
+    timers: TIMERS,
+    graceMs: options.graceMs ?? 300,
+  });
   const faultyConsumer: ConsumerDeletion | undefined = fault === "deletes-before-dispatch"
     ? "before-dispatch"
     : mutation?.consumerDeletes;
