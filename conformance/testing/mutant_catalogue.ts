@@ -153,6 +153,33 @@ function mapUserTargets(route: Route, to: (userId: string) => RouteTarget[]): Ro
   };
 }
 
+const ANY_GUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
+
+/**
+ * Main-hub connections indexed by `key` of every GUID in their user id and group names, and
+ * routes looked up the same way: a hub keyed on part of an id, or on a normalised one.
+ */
+function keyedOn(key: (guid: string) => string): Mutation {
+  const rekey = (text: string) => text.replace(ANY_GUID, key);
+  return {
+    overrides: {
+      ...groupsWith((g) => ({
+        ...g,
+        userId: g.userId === null ? null : rekey(g.userId),
+        groups: g.groups.map(rekey),
+      })),
+      ...routeWith((r) =>
+        r.hub === "anonymous" ? r : {
+          ...r,
+          targets: r.targets.map((t) =>
+            t.kind === "user" ? { ...t, userId: rekey(t.userId) } : { ...t, group: rekey(t.group) }
+          ),
+        }
+      ),
+    },
+  };
+}
+
 /** Each connection is its own SignalR user; a user push reaches only the newest one. */
 function latestConnectionWins(): Mutation {
   const latest = new Map<string, number>();
@@ -549,17 +576,32 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "user-case-insensitive",
     fault: "User targeting compares the sub claim case-insensitively",
-    realism: "Normalising GUID text before indexing connections",
-    mutation: () => ({
-      overrides: {
-        ...groupsWith((g) => (g.userId === null ? g : { ...g, userId: g.userId.toLowerCase() })),
-        ...routeWith((r) => mapUserTargets(r, (u) => [{ kind: "user", userId: u.toLowerCase() }])),
-      },
-    }),
-    killers: [],
-    only: ["route/LogOut/user", "route/SyncFolderCreate/user"],
-    survives:
-      "Bitwarden's identity always issues sub as a lowercase GUID and pushes carry lowercase GUIDs, so the two matchings differ only for a token no identity issues; GUIDs name the same user in any case, so folding it delivers nothing to a wrong user (not a MUST/SHOULD in the research notes)",
+    realism:
+      "Normalising GUID text before indexing connections; OIDC's sub is a case-sensitive string and SignalR matches users ordinally, so a token whose sub is another user's id upper-cased is somebody else",
+    mutation: () => keyedOn((guid) => guid.toLowerCase()),
+    killers: [
+      "route/*/user/*",
+      "route/*/user-in-organization/*",
+      "route/LogOut/null-context/*",
+      "route/ProviderBankAccountVerified/admin/*",
+      "isolation/deliveries-equal-oracle",
+    ],
+    only: ["route", "isolation/deliveries-equal-oracle"],
+  },
+  {
+    id: "key-truncated-to-8-hex",
+    fault: "Connections and routes keyed on the first 8 hex digits of each id",
+    realism: "A short key (a prefix, or a hash of few bits) to save memory in the connection index",
+    mutation: () => keyedOn((guid) => guid.slice(0, 8)),
+    killers: [
+      "route/*/user/*",
+      "route/*/user-in-organization/*",
+      "route/LogOut/null-context/*",
+      "route/ProviderBankAccountVerified/admin/*",
+      "isolation/deliveries-equal-oracle",
+      "route/*/organization/*",
+    ],
+    only: ["route", "isolation/deliveries-equal-oracle"],
   },
   {
     id: "ping-every-60s",
