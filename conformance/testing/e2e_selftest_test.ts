@@ -28,7 +28,7 @@ import {
   type NotificationsService,
 } from "../../server/notifications/mod.ts";
 import { SELFTEST_INTERNAL_KEY, serveTarget, startReferenceServe } from "./reference_serve.ts";
-import { echoBackplane } from "./_echo_backplane.ts";
+import { echoBackplane } from "./_backplanes.ts";
 
 const IDS = e2eProducerCases().map((c) => c.id);
 

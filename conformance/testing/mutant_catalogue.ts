@@ -31,7 +31,7 @@ import { createTokenVerifier } from "../../server/auth/mod.ts";
 import type { NotificationsOverrides } from "../../server/notifications/mod.ts";
 import { decodeTimestampToTimeSpec, ExtData } from "@msgpack/msgpack";
 import type { Mutation, MutationContext } from "./reference_target.ts";
-import { echoBackplane } from "./_echo_backplane.ts";
+import { echoBackplane } from "./_backplanes.ts";
 
 /** One mutant. */
 export interface Mutant {
@@ -500,6 +500,29 @@ export const MUTANTS: readonly Mutant[] = [
     killers: ["queue/slow/poison-removed"],
     only: ["queue"],
     timeoutMs: 20_000,
+  },
+  {
+    id: "second-instance-late-redelivery",
+    fault:
+      "Instance B delivers each push it gets from the backplane to its local sockets, then again 3 x grace later, before taking the next",
+    realism:
+      "A backplane subscriber that retries a delivery it could not confirm while holding its message lane; with the barrier watched on instance A only, B's late copies come after the observation ends",
+    mutation: ({ graceMs }) => ({
+      secondInstance: {
+        subscriber: (handle) => {
+          let lane = Promise.resolve();
+          return (envelope) => {
+            lane = lane.then(async () => {
+              handle(envelope);
+              await new Promise((resolve) => setTimeout(resolve, 3 * graceMs));
+              handle(envelope);
+            });
+          };
+        },
+      },
+    }),
+    killers: ["scaleout/user-every-instance", "scaleout/anonymous-every-instance"],
+    only: ["scaleout", "route/LogOut/user"],
   },
   {
     id: "latest-connection-wins",

@@ -22,6 +22,7 @@ import {
   serveNotifications,
 } from "../../server/notifications/mod.ts";
 import { type ProxyRules, type RunningProxy, startMutationProxy } from "./_mutation_proxy.ts";
+import { linkedBackplanes } from "./_backplanes.ts";
 
 /** The one fault a broken target has. */
 export type Fault =
@@ -88,6 +89,13 @@ export interface Mutation {
    * message first, `never` dispatches and leaves it for its lease to end.
    */
   readonly consumerDeletes?: ConsumerDeletion;
+  /**
+   * Runs a second instance joined to the first by an in-memory backplane (the target then has
+   * two hub URLs); `subscriber` wraps how the second instance handles what it receives.
+   */
+  readonly secondInstance?: {
+    readonly subscriber?: (handle: (envelope: Envelope) => void) => (envelope: Envelope) => void;
+  };
 }
 
 /** When a faulty queue consumer deletes a message. */
@@ -239,6 +247,7 @@ export async function startTarget(options: TargetOptions = {}): Promise<RunningT
     ? "before-dispatch"
     : mutation?.consumerDeletes;
   const useOwnConsumer = faultyConsumer !== undefined;
+  const links = mutation?.secondInstance ? linkedBackplanes(2) : undefined;
   const timers = fault === "never-pings"
     ? { ...TIMERS, keepAliveMs: 0, heartbeatMs: 120_000 }
     : TIMERS;
@@ -249,6 +258,7 @@ export async function startTarget(options: TargetOptions = {}): Promise<RunningT
     timers: { ...timers, ...mutation?.timers },
     overrides: { ...overridesFor(fault, authorityUrl), ...mutation?.overrides },
     ...(mutation?.backplane ? { backplane: mutation.backplane } : {}),
+    ...(links ? { backplane: links[0]! } : {}),
     log: () => {},
     ...(inject === "queue" && options.queueConnectionString && !useOwnConsumer
       ? {
@@ -264,9 +274,22 @@ export async function startTarget(options: TargetOptions = {}): Promise<RunningT
       }
       : {}),
   };
-  let served;
+  let served: Awaited<ReturnType<typeof serveNotifications>>;
+  let second: typeof served | undefined;
   try {
     served = await serveNotifications(serviceOptions);
+    if (links) {
+      const wrap = mutation?.secondInstance?.subscriber ?? ((handle) => handle);
+      const link = links[1]!;
+      const { queue: _queue, ...rest } = serviceOptions;
+      second = await serveNotifications({
+        ...rest,
+        backplane: { ...link, subscribe: (handle) => link.subscribe(wrap(handle)) },
+      }).catch(async (error) => {
+        await served.close();
+        throw error;
+      });
+    }
   } catch (error) {
     await authority.close();
     throw error;
@@ -291,7 +314,7 @@ export async function startTarget(options: TargetOptions = {}): Promise<RunningT
   const target: ResolvedTarget = {
     baseUrl: url,
     hubUrl: `${url}/hub`,
-    extraHubUrls: [],
+    extraHubUrls: second ? [`${second.url}/hub`] : [],
     anonymousHubUrl: `${url}/anonymous-hub`,
     sendUrl: `${url}/send`,
     apiUrl: `${url}/api`,
@@ -313,6 +336,7 @@ export async function startTarget(options: TargetOptions = {}): Promise<RunningT
       // The service first: it closes every socket, including those the proxy upgraded for it,
       // which the proxy's server would otherwise wait for.
       await served.close();
+      await second?.close();
       await proxy?.close();
       await authority.close();
     },
