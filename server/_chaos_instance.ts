@@ -57,7 +57,7 @@ if (import.meta.main) {
     selfHosted: config.selfHosted,
     installationId: config.installationId,
     auth: { authority: config.authority },
-    basePath: "/notifications",
+    prefix: "/notifications",
     backplane: slowed,
     log: () => {},
     ...(config.queue

@@ -155,7 +155,7 @@ async function withRig(
     selfHosted: mode === "self-hosted",
     installationId: INSTALLATION,
     auth: { authority: serve.urls.identity! },
-    basePath: "/notifications",
+    prefix: "/notifications",
     backplane,
     log: () => {},
   });

@@ -6,6 +6,8 @@
  * @module
  */
 
+import { DEFAULT_CONNECTION_LIMITS } from "./notifications/mod.ts";
+
 /** A role of the reference server. */
 export type Role = "identity" | "api" | "notifications";
 
@@ -56,9 +58,38 @@ export interface ServeConfig {
   readonly outboxCapacity: number;
   /** Largest request body the identity and api roles read, in bytes (larger: 413). */
   readonly maxBodyBytes: number;
+  /**
+   * Milliseconds a server-initiated WebSocket close waits for the peer's Close before the
+   * connection is closed under it (0 waits for ever).
+   */
+  readonly closeTimeoutMs: number;
+  /** Hub connection bounds, checked before the upgrade (0: unbounded). */
+  readonly limits: ServeLimits;
   /** `--help` was given. */
   readonly help: boolean;
 }
+
+/** Hub connection bounds of the notifications role; 0 means unbounded. */
+export interface ServeLimits {
+  /** Connections not yet past the handshake from one remote IP (over it: 429). */
+  readonly maxPendingPerIp: number;
+  /** Connections not yet past the handshake in total (over it: 503). */
+  readonly maxPending: number;
+  /** Connections of one user, pending or connected (over it: 429). */
+  readonly maxConnectionsPerUser: number;
+  /** Connections in total, pending or connected (over it: 503). */
+  readonly maxConnections: number;
+}
+
+/**
+ * Defaults of the operator settings the notifications role takes from flags: the close timeout of
+ * ASP.NET Core's `HttpConnectionDispatcherOptions.WebSockets.CloseTimeout` (5 s) and the
+ * connection bounds of `server/notifications/connection_limits.ts`.
+ */
+export const SERVE_DEFAULTS: {
+  readonly closeTimeoutMs: number;
+  readonly limits: ServeLimits;
+} = { closeTimeoutMs: 5_000, limits: DEFAULT_CONNECTION_LIMITS };
 
 /** A configuration problem; `flag` names the flag (`--port`). */
 export class ConfigError extends Error {
@@ -155,6 +186,30 @@ const FLAGS: Readonly<Record<string, FlagSpec>> = {
     env: "HUBPROOF_MAX_BODY_BYTES",
     help: "largest identity/api request body in bytes; larger ones get 413 (default 30000000)",
   },
+  "--close-timeout": {
+    env: "HUBPROOF_CLOSE_TIMEOUT",
+    help:
+      "ms a server-initiated WebSocket close waits for the peer's Close before dropping the connection, 0 waits for ever (default 5000)",
+  },
+  "--max-pending-per-ip": {
+    env: "HUBPROOF_MAX_PENDING_PER_IP",
+    help:
+      "hub connections not yet past the handshake per remote IP, then 429; 0 unbounded (default 256)",
+  },
+  "--max-pending": {
+    env: "HUBPROOF_MAX_PENDING",
+    help:
+      "hub connections not yet past the handshake in total, then 503; 0 unbounded (default 2048)",
+  },
+  "--max-connections-per-user": {
+    env: "HUBPROOF_MAX_CONNECTIONS_PER_USER",
+    help: "hub connections per user, then 429; 0 unbounded (default 128)",
+  },
+  "--max-connections": {
+    env: "HUBPROOF_MAX_CONNECTIONS",
+    help:
+      "hub connections in total, then 503; 0 unbounded, keep it under ulimit -n (default 16384)",
+  },
   "--help": { env: "", boolean: true, help: "print this help" },
 };
 
@@ -181,6 +236,31 @@ function parseUrl(flag: string, value: string): string {
     throw new ConfigError(flag, `expected an http or https URL: ${value}`);
   }
   return value.replace(/\/+$/, "");
+}
+
+/** The largest delay `setTimeout` honours; longer ones fire at once. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+/**
+ * An integer flag value in `min..max`, or `fallback` when the flag and its variable are unset.
+ */
+function integerFlag(
+  flag: string,
+  raw: string | undefined,
+  range: { readonly fallback: number; readonly min: number; readonly max?: number },
+): number {
+  if (raw === undefined) return range.fallback;
+  const value = Number(raw);
+  const max = range.max ?? Number.MAX_SAFE_INTEGER;
+  if (!/^\d+$/.test(raw) || value < range.min || value > max) {
+    throw new ConfigError(
+      flag,
+      `expected an integer ${
+        range.max === undefined ? `of at least ${range.min}` : `${range.min}..${max}`
+      }, got ${raw}`,
+    );
+  }
+  return value;
 }
 
 function randomKey(): string {
@@ -351,19 +431,23 @@ export function parseServeConfig(
   if (!/^[a-z0-9](?:[a-z0-9]|-(?!-)){1,61}[a-z0-9]$/.test(queueName)) {
     throw new ConfigError("--queue-name", `not a valid Azure queue name: ${queueName}`);
   }
-  const outboxRaw = get("--outbox-capacity") ?? "10000";
-  const outboxCapacity = Number(outboxRaw);
-  if (!/^\d+$/.test(outboxRaw) || outboxCapacity < 1) {
-    throw new ConfigError("--outbox-capacity", `expected a positive integer, got ${outboxRaw}`);
-  }
-  const maxBodyRaw = get("--max-body-bytes") ?? "30000000";
-  const maxBodyBytes = Number(maxBodyRaw);
-  if (!/^\d+$/.test(maxBodyRaw) || maxBodyBytes < 1024) {
-    throw new ConfigError(
-      "--max-body-bytes",
-      `expected an integer of at least 1024, got ${maxBodyRaw}`,
-    );
-  }
+  const integer = (flag: string, range: Parameters<typeof integerFlag>[2]) =>
+    integerFlag(flag, get(flag), range);
+  const outboxCapacity = integer("--outbox-capacity", { fallback: 10_000, min: 1 });
+  const maxBodyBytes = integer("--max-body-bytes", { fallback: 30_000_000, min: 1024 });
+  const closeTimeoutMs = integer("--close-timeout", {
+    fallback: SERVE_DEFAULTS.closeTimeoutMs,
+    min: 0,
+    max: MAX_TIMER_MS,
+  });
+  const bound = (flag: string, fallback: number) => integer(flag, { fallback, min: 0 });
+  const d = SERVE_DEFAULTS.limits;
+  const limits: ServeLimits = {
+    maxPendingPerIp: bound("--max-pending-per-ip", d.maxPendingPerIp),
+    maxPending: bound("--max-pending", d.maxPending),
+    maxConnectionsPerUser: bound("--max-connections-per-user", d.maxConnectionsPerUser),
+    maxConnections: bound("--max-connections", d.maxConnections),
+  };
   const issuer = get("--issuer");
   const signingKeyFile = get("--signing-key");
   const help = get("--help");
@@ -389,6 +473,8 @@ export function parseServeConfig(
     fixturesFile: get("--fixtures") ?? "fixtures/seed.json",
     outboxCapacity,
     maxBodyBytes,
+    closeTimeoutMs,
+    limits,
     help: help === "true",
   };
 }

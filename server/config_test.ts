@@ -1,5 +1,5 @@
 import { deepStrictEqual, strictEqual, throws } from "node:assert/strict";
-import { ConfigError, parseServeConfig } from "./config.ts";
+import { ConfigError, parseServeConfig, SERVE_DEFAULTS } from "./config.ts";
 
 Deno.test("parseServeConfig: defaults, flags, environment", () => {
   const d = parseServeConfig([]);
@@ -36,6 +36,44 @@ Deno.test("parseServeConfig: defaults, flags, environment", () => {
   deepStrictEqual([[...split.roles], split.identityUrl], [["api"], "http://h/identity"]);
 });
 
+Deno.test("parseServeConfig: close timeout and connection bounds from flags and environment", () => {
+  const d = parseServeConfig([]);
+  deepStrictEqual([d.closeTimeoutMs, d.limits], [5_000, {
+    maxPendingPerIp: 256,
+    maxPending: 2048,
+    maxConnectionsPerUser: 128,
+    maxConnections: 16_384,
+  }]);
+  deepStrictEqual(SERVE_DEFAULTS.limits, d.limits);
+  const c = parseServeConfig([
+    "--close-timeout",
+    "0",
+    "--max-pending-per-ip=20000",
+    "--max-connections",
+    "10",
+  ], {
+    HUBPROOF_CLOSE_TIMEOUT: "900",
+    HUBPROOF_MAX_PENDING: "0",
+    HUBPROOF_MAX_CONNECTIONS_PER_USER: "12000",
+    HUBPROOF_MAX_CONNECTIONS: "99",
+  });
+  deepStrictEqual([c.closeTimeoutMs, c.limits], [0, {
+    maxPendingPerIp: 20_000,
+    maxPending: 0,
+    maxConnectionsPerUser: 12_000,
+    maxConnections: 10,
+  }], "flags win over the environment, 0 is accepted (unbounded / wait for ever)");
+  const e = parseServeConfig([], {
+    HUBPROOF_CLOSE_TIMEOUT: "750",
+    HUBPROOF_MAX_PENDING_PER_IP: "3",
+  });
+  deepStrictEqual([e.closeTimeoutMs, e.limits.maxPendingPerIp, e.limits.maxPending], [
+    750,
+    3,
+    2048,
+  ]);
+});
+
 Deno.test("parseServeConfig: clear errors naming the flag", () => {
   const cases: [string[], string, RegExp][] = [
     [["--port", "70000"], "--port", /0\.\.65535/],
@@ -61,6 +99,14 @@ Deno.test("parseServeConfig: clear errors naming the flag", () => {
     [["--identity-url", "ftp://x"], "--identity-url", /http or https/],
     [["--max-body-bytes", "10"], "--max-body-bytes", /at least 1024/],
     [["--max-body-bytes", "1e6"], "--max-body-bytes", /at least 1024/],
+    [["--close-timeout", "-1"], "--close-timeout", /integer 0\.\.2147483647, got -1/],
+    [["--close-timeout", "5s"], "--close-timeout", /integer 0\.\.2147483647, got 5s/],
+    [["--close-timeout", "2147483648"], "--close-timeout", /0\.\.2147483647/],
+    [["--max-pending-per-ip", "1.5"], "--max-pending-per-ip", /integer of at least 0, got 1\.5/],
+    [["--max-pending", "lots"], "--max-pending", /integer of at least 0, got lots/],
+    [["--max-connections-per-user", "-3"], "--max-connections-per-user", /at least 0/],
+    [["--max-connections"], "--max-connections", /missing value/],
+    [["--max-connections", "1e4"], "--max-connections", /at least 0, got 1e4/],
   ];
   for (const [args, flag, message] of cases) {
     throws(() => parseServeConfig(args), (error: unknown) => {
@@ -70,4 +116,11 @@ Deno.test("parseServeConfig: clear errors naming the flag", () => {
       return true;
     });
   }
+});
+
+Deno.test("parseServeConfig: a bad bound in the environment names its flag", () => {
+  throws(
+    () => parseServeConfig([], { HUBPROOF_MAX_CONNECTIONS: "-1" }),
+    new ConfigError("--max-connections", "expected an integer of at least 0, got -1"),
+  );
 });

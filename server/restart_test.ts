@@ -2,6 +2,7 @@ import { deepStrictEqual, strictEqual } from "node:assert/strict";
 import { startAzurite } from "./azurite/mod.ts";
 import { freePort } from "../testing/mod.ts";
 import { createNotificationsService, type NotificationsOptions } from "./notifications/mod.ts";
+import { stripPrefix } from "./kernel/mod.ts";
 import {
   ALICE,
   api,
@@ -26,7 +27,11 @@ async function notificationsInstance(port: number, options: NotificationsOptions
       // A restarting service that answers /send with 503 until the test's client is back.
       !gate.sendOpen && new URL(request.url).pathname.endsWith("/send")
         ? new Response(null, { status: 503 })
-        : service.fetch(request, info),
+        : service.fetch(
+          request,
+          stripPrefix(new URL(request.url).pathname, "/notifications") ?? "/",
+          info,
+        ),
   );
   return {
     service,
@@ -65,7 +70,6 @@ Deno.test("self-hosted: a Notifications restart during a burst loses no message 
     selfHosted: true,
     installationId: INSTALLATION,
     auth: { authority: serve.urls.identity! },
-    basePath: "/notifications",
     log: () => {},
   };
   let instance = await notificationsInstance(port, options);
@@ -132,7 +136,6 @@ Deno.test("cloud: a Notifications restart during a queue backlog loses no messag
     selfHosted: false,
     installationId: INSTALLATION,
     auth: { authority: serve.urls.identity! },
-    basePath: "/notifications",
     queue: { connectionString: azurite.connectionString, idleWait: { minMs: 20, maxMs: 100 } },
     log: () => {},
   };

@@ -11,6 +11,7 @@ import { loadFixtures, readFixtures } from "./api/fixtures.ts";
 import { jsonResponse } from "./kernel/http.ts";
 import { createApiService } from "./api/service.ts";
 import { MemoryStore } from "./kernel/store.ts";
+import { stripPrefix } from "./kernel/router.ts";
 import { ConfigError, type ServeConfig } from "./config.ts";
 import { createIdentityService } from "./identity/service.ts";
 import { SigningKeys } from "./identity/signing_keys.ts";
@@ -35,7 +36,7 @@ export interface StartServeOptions {
   readonly log?: (message: string) => void;
   /** Server-side PBKDF2 iterations for stored secrets. */
   readonly secretIterations?: number;
-  /** Notifications timers. */
+  /** Notifications timers (over `config.closeTimeoutMs` where both set the close timeout). */
   readonly notificationsTimers?: NotificationsTimers;
   /** `/send` engine retry delays. */
   readonly backoff?: { readonly minMs: number; readonly maxMs: number };
@@ -122,12 +123,6 @@ async function listen(
     }
     throw error;
   }
-}
-
-function stripPrefix(pathname: string, prefix: string): string | null {
-  const lower = pathname.toLowerCase();
-  if (lower === prefix) return "/";
-  return lower.startsWith(`${prefix}/`) ? pathname.slice(prefix.length) : null;
 }
 
 /**
@@ -253,7 +248,6 @@ export async function startServe(
         selfHosted: config.mode === "selfhosted",
         installationId: config.installationId,
         auth: { authority: config.identityAuthority ?? localIdentityUrl! },
-        basePath: "/notifications",
         ...(config.mode === "cloud"
           ? {
             queue: {
@@ -264,7 +258,9 @@ export async function startServe(
           }
           : {}),
         ...(backplane ? { backplane } : {}),
-        ...(options.notificationsTimers ? { timers: options.notificationsTimers } : {}),
+        // The flag gives the close timeout; a test's own timers may still override it.
+        timers: { closeTimeoutMs: config.closeTimeoutMs, ...options.notificationsTimers },
+        limits: config.limits,
         log: toLogger(log),
       });
       await service.start();
@@ -338,8 +334,11 @@ export async function startServe(
       }
       const apiPath = stripPrefix(path, "/api");
       if (apiPath !== null) return api ? api.fetch(request, apiPath) : notServed("api");
-      if (stripPrefix(path, "/notifications") !== null) {
-        return notifications ? notifications.fetch(request, info) : notServed("notifications");
+      const notificationsPath = stripPrefix(path, "/notifications");
+      if (notificationsPath !== null) {
+        return notifications
+          ? notifications.fetch(request, notificationsPath, info)
+          : notServed("notifications");
       }
       if (path === "/" || path === "") {
         return jsonResponse({
@@ -362,7 +361,7 @@ export async function startServe(
       const idPath = stripPrefix(path, "/identity");
       if (idPath !== null && localIdentity) return localIdentity.fetch(request, idPath);
       if (path.toLowerCase() === "/notifications/send" && notifications) {
-        return notifications.fetch(request, info);
+        return notifications.fetch(request, "/send", info);
       }
       return jsonResponse({ message: `Not found: ${path} (internal listener)` }, 404);
     };

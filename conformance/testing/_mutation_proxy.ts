@@ -67,7 +67,10 @@ async function authStatus(
   const headers = new Headers();
   const auth = request.headers.get("authorization");
   if (auth !== null && forwardAuthorization) headers.set("authorization", auth);
-  const probe = await service.fetch(new Request(request.url, { method: "GET", headers }));
+  const probe = await service.fetch(
+    new Request(request.url, { method: "GET", headers }),
+    new URL(request.url).pathname,
+  );
   if (probe.status === 401 || probe.status === 403) return probe;
   await probe.body?.cancel();
   return undefined;
@@ -190,7 +193,7 @@ export function startMutationProxy(
         return relay(request, upstream.href, socketRules, sockets);
       }
       const answer = await rules.http?.(request, service);
-      return answer ?? await service.fetch(request, info);
+      return answer ?? await service.fetch(request, url.pathname, info);
     },
   );
   return {

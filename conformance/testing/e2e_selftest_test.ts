@@ -24,9 +24,10 @@ import type { Envelope, Route } from "../../protocol/bitwarden/mod.ts";
 import {
   type Backplane,
   createNotificationsService,
-  type NotificationsOverrides,
   type NotificationsService,
 } from "../../server/notifications/mod.ts";
+import { stripPrefix } from "../../server/kernel/mod.ts";
+import { everyoneWhen, type RuleFault, withFaults } from "./rule_faults.ts";
 import { SELFTEST_INTERNAL_KEY, serveTarget, startReferenceServe } from "./reference_serve.ts";
 import { echoBackplane } from "./_backplanes.ts";
 
@@ -99,39 +100,34 @@ function emptyCollections(project: (e: Envelope) => Record<string, unknown>) {
 }
 
 /**
- * The faults, each as Notifications hooks, the cases that must FAIL with it (clients act wrongly)
+ * The faults, each as Notifications delivery rules, the cases that must FAIL with it (clients act wrongly)
  * and those that must be NON-STRICT (clients read it correctly; the exact form differs).
  */
 const FAULTS: Record<
   string,
-  { overrides: NotificationsOverrides; fails: string[]; nonStrict?: string[] }
+  { rules: RuleFault; fails: string[]; nonStrict?: string[] }
 > = {
   "re-sends the declared payload (keeps Date, Limit* fields)": {
-    overrides: {
-      hubArgument: {
-        json: leakDeclaredFields(toHubJsonArgument, true),
-        messagepack: leakDeclaredFields(toHubMessagePackArgument, false),
-      },
+    rules: {
+      jsonArgument: leakDeclaredFields(toHubJsonArgument, true),
+      messagePackArgument: leakDeclaredFields(toHubMessagePackArgument, false),
     },
     // Type 19's client reads are not modelled: its exact form is the MUST.
     fails: ["e2e/collection-management"],
     nonStrict: ["e2e/org-member-confirm", "e2e/settings-domains"],
   },
   "organization cipher pushes list an empty CollectionIds": {
-    overrides: {
-      hubArgument: {
-        json: emptyCollections(toHubJsonArgument),
-        messagepack: emptyCollections(toHubMessagePackArgument),
-      },
+    rules: {
+      jsonArgument: emptyCollections(toHubJsonArgument),
+      messagePackArgument: emptyCollections(toHubMessagePackArgument),
     },
     fails: ["e2e/org-cipher-create"],
     nonStrict: ["e2e/org-cipher-update", "e2e/org-cipher-delete"],
   },
   "delivers organization-group messages to every connection": {
-    overrides: {
-      deliverToAll: (route: Route) =>
-        route.targets.some((t) => t.kind === "group" && t.group.startsWith("Organization_")),
-    },
+    rules: everyoneWhen((route: Route) =>
+      route.targets.some((t) => t.kind === "group" && t.group.startsWith("Organization_"))
+    ),
     fails: [
       "e2e/org-cipher-create",
       "e2e/org-cipher-update",
@@ -141,7 +137,7 @@ const FAULTS: Record<
     ],
   },
   "pushes no PolicyChanged (as Vaultwarden)": {
-    overrides: {
+    rules: {
       routeEnvelope: (e) =>
         e.type === 25
           ? { ...routeEnvelope(e), targets: [], reason: "not pushed" }
@@ -150,11 +146,9 @@ const FAULTS: Record<
     fails: ["e2e/policy-save"],
   },
   "drops ContextId": {
-    overrides: {
-      hubArgument: {
-        json: (e) => toHubJsonArgument({ ...e, contextId: null }),
-        messagepack: (e) => toHubMessagePackArgument({ ...e, contextId: null }),
-      },
+    rules: {
+      jsonArgument: (e) => toHubJsonArgument({ ...e, contextId: null }),
+      messagePackArgument: (e) => toHubMessagePackArgument({ ...e, contextId: null }),
     },
     // Clients re-apply their own cipher change harmlessly; a LogOut would end the acting session.
     fails: ["e2e/notification-read", "e2e/notification-delete", "e2e/password-change"],
@@ -195,12 +189,18 @@ Deno.test({
 });
 
 /** Identity and API of the reference server posting to a Notifications service with a fault. */
-async function startFaultyDeployment(overrides: NotificationsOverrides, backplane?: Backplane) {
+async function startFaultyDeployment(rules: RuleFault, backplane?: Backplane) {
   let service: NotificationsService | undefined;
   const notifications = Deno.serve(
     { hostname: "127.0.0.1", port: 0, onListen: () => {} },
     (request, info) =>
-      service ? service.fetch(request, info) : new Response("starting", { status: 503 }),
+      service
+        ? service.fetch(
+          request,
+          stripPrefix(new URL(request.url).pathname, "/notifications") ?? "/",
+          info,
+        )
+        : new Response("starting", { status: 503 }),
   );
   const notificationsUrl = `http://127.0.0.1:${notifications.addr.port}/notifications`;
   const serve = await startReferenceServe([
@@ -219,10 +219,9 @@ async function startFaultyDeployment(overrides: NotificationsOverrides, backplan
       selfHosted: true,
       installationId: serve.config.installationId,
       auth: { authority: `${serve.url}/identity` },
-      basePath: "/notifications",
       timers: { keepAliveMs: 1000, heartbeatMs: 3000, handshakeTimeoutMs: 5000 },
       log: () => {},
-      overrides,
+      rules: withFaults(rules),
       ...(backplane ? { backplane } : {}),
     });
     await service.start();
@@ -255,9 +254,9 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn(t) {
-    for (const [fault, { overrides, fails, nonStrict = [] }] of Object.entries(FAULTS)) {
+    for (const [fault, { rules, fails, nonStrict = [] }] of Object.entries(FAULTS)) {
       await t.step(fault, async () => {
-        const deployment = await startFaultyDeployment(overrides);
+        const deployment = await startFaultyDeployment(rules);
         try {
           // One case at a time: a fault that leaks organization messages must not reach the
           // connections of a concurrently running case. A missing push is reported once its

@@ -1,7 +1,7 @@
 /**
  * Mutants for the suite's mutation audit: realistic faults a Notifications implementation (or a
  * Vaultwarden-like server) could have, each built in the test tree from the reference service's
- * collaborator hooks, its timers, a backplane, or a thin proxy in front of it. Each names the
+ * delivery rules or token verifier, its timers, a backplane, or a thin proxy in front of it. Each names the
  * cases that must FAIL (or be NON-STRICT, for SHOULD requirements) against it, and the fast
  * `--only` subset the CI self-test runs it with.
  *
@@ -20,15 +20,9 @@ import {
   toHubJsonArgument,
   toHubMessagePackArgument,
 } from "../../protocol/bitwarden/mod.ts";
-import type {
-  ConnectionGroups,
-  Envelope,
-  HubClaims,
-  Route,
-  RouteTarget,
-} from "../../protocol/bitwarden/mod.ts";
+import type { Envelope, HubClaims, Route, RouteTarget } from "../../protocol/bitwarden/mod.ts";
 import { createTokenVerifier } from "../../server/auth/mod.ts";
-import type { NotificationsOverrides } from "../../server/notifications/mod.ts";
+import { argumentsWith, everyoneWhen, groupsWith, routeWith } from "./rule_faults.ts";
 import { decodeTimestampToTimeSpec, ExtData } from "@msgpack/msgpack";
 import type { Mutation, MutationContext } from "./reference_target.ts";
 import { echoBackplane } from "./_backplanes.ts";
@@ -103,14 +97,7 @@ function upperGuid(leaf: unknown): unknown {
 
 /** Both projections through the same change. */
 function bothProtocols(change: (argument: unknown, envelope: Envelope) => unknown): Mutation {
-  return {
-    overrides: {
-      hubArgument: {
-        json: (e) => change(toHubJsonArgument(e), e),
-        messagepack: (e) => change(toHubMessagePackArgument(e), e),
-      },
-    },
-  };
+  return { rules: argumentsWith(change) };
 }
 
 /** Replaces the payload of the types re-sent as another model with the declared model. */
@@ -128,21 +115,9 @@ function declaredPayload(
   });
 }
 
-function routeWith(change: (route: Route, envelope: Envelope) => Route): NotificationsOverrides {
-  return { routeEnvelope: (e) => change(routeEnvelope(e), e) };
-}
-
-function groupsWith(
-  change: (groups: ConnectionGroups, claims: HubClaims) => ConnectionGroups,
-): NotificationsOverrides {
-  return {
-    groupsForConnection: (claims, inst) => change(groupsForConnection(claims, inst), claims),
-  };
-}
-
 function withoutGroups(prefix: string): Mutation {
   return {
-    overrides: groupsWith((g) => ({ ...g, groups: g.groups.filter((n) => !n.startsWith(prefix)) })),
+    rules: groupsWith((g) => ({ ...g, groups: g.groups.filter((n) => !n.startsWith(prefix)) })),
   };
 }
 
@@ -162,7 +137,7 @@ const ANY_GUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g
 function keyedOn(key: (guid: string) => string): Mutation {
   const rekey = (text: string) => text.replace(ANY_GUID, key);
   return {
-    overrides: {
+    rules: {
       ...groupsWith((g) => ({
         ...g,
         userId: g.userId === null ? null : rekey(g.userId),
@@ -185,7 +160,7 @@ function latestConnectionWins(): Mutation {
   const latest = new Map<string, number>();
   let counter = 0;
   return {
-    overrides: {
+    rules: {
       ...groupsWith((g) => {
         if (g.userId === null) return g;
         latest.set(g.userId, ++counter);
@@ -206,7 +181,7 @@ function latestPerClientType(): Mutation {
   const latest = new Map<string, Map<number, number>>();
   let counter = 0;
   return {
-    overrides: {
+    rules: {
       ...groupsWith((g) => {
         if (g.userId === null) return g;
         const perType = latest.get(g.userId) ?? new Map<number, number>();
@@ -232,7 +207,7 @@ function latestPerClientType(): Mutation {
 function excludesActingDevice(): Mutation {
   const devices = new Map<string, Set<string>>();
   return {
-    overrides: {
+    rules: {
       ...groupsWith((g) => {
         if (g.userId === null) return g;
         const device = g.deviceId ?? "";
@@ -277,7 +252,7 @@ export const MUTANTS: readonly Mutant[] = [
       "AuthRequestResponse (16) invoked as AuthRequestResponseReceived (the misspelling fixed)",
     realism: "A re-implementation 'fixes' the typo; clients listen for the misspelled name only",
     mutation: () => ({
-      overrides: routeWith((r) =>
+      rules: routeWith((r) =>
         r.method === "AuthRequestResponseRecieved"
           ? { ...r, method: "AuthRequestResponseReceived" as Route["method"] }
           : r
@@ -291,7 +266,7 @@ export const MUTANTS: readonly Mutant[] = [
     fault: "The JSON hub protocol omits null properties (DefaultIgnoreCondition WhenWritingNull)",
     realism: "A common serializer default; ASP.NET's JsonHubProtocol writes nulls",
     mutation: () => ({
-      overrides: { hubArgument: { json: (e) => withoutNulls(toHubJsonArgument(e)) } },
+      rules: { jsonArgument: (e) => withoutNulls(toHubJsonArgument(e)) },
     }),
     killers: [
       "route/LogOut/null-context/json",
@@ -306,8 +281,8 @@ export const MUTANTS: readonly Mutant[] = [
     realism:
       "Vaultwarden-style serializers that format dates as text (clients§1.8 revision-date rules)",
     mutation: () => ({
-      overrides: {
-        hubArgument: { messagepack: (e) => mapTree(toHubMessagePackArgument(e), isoOfTimestamp) },
+      rules: {
+        messagePackArgument: (e) => mapTree(toHubMessagePackArgument(e), isoOfTimestamp),
       },
     }),
     killers: ["route/SyncFolderCreate/user/messagepack", "route/SyncSendCreate/user/messagepack"],
@@ -371,7 +346,7 @@ export const MUTANTS: readonly Mutant[] = [
     fault: "Notification (20/21) routed by UserId before InstallationId",
     realism: "Precedence of the Notification Center targets misread",
     mutation: () => ({
-      overrides: {
+      rules: {
         routeEnvelope: (e) =>
           (e.type === 20 || e.type === 21) && e.payload.UserId
             ? routeEnvelope({ ...e, payload: { ...e.payload, InstallationId: null } })
@@ -390,7 +365,7 @@ export const MUTANTS: readonly Mutant[] = [
     fault: "A Global notification without InstallationId is broadcast to every connection",
     realism: "'Global' read as 'everyone'; Bitwarden sends nothing (HubHelpersTest)",
     mutation: () => ({
-      overrides: { deliverToAll: (r) => r.targets.length === 0 && /^Global/.test(r.reason ?? "") },
+      rules: everyoneWhen((r) => r.targets.length === 0 && /^Global/.test(r.reason ?? "")),
     }),
     killers: [
       "route/Notification/global-without-installation/*",
@@ -559,7 +534,7 @@ export const MUTANTS: readonly Mutant[] = [
     fault: "A cipher push with both UserId and OrganizationId goes to the whole organization",
     realism: "OrgCipherPushFanout sends one push per member with both ids; routing must use UserId",
     mutation: () => ({
-      overrides: {
+      rules: {
         routeEnvelope: (e) =>
           CIPHER_TYPES.includes(e.type) && e.payload.OrganizationId
             ? routeEnvelope({ ...e, payload: { ...e.payload, UserId: null } })
@@ -579,7 +554,7 @@ export const MUTANTS: readonly Mutant[] = [
     fault: "Anonymous-hub Token matched case-insensitively",
     realism: "Normalising GUID text; Bitwarden joins a group named exactly the Token (ordinal)",
     mutation: () => ({
-      overrides: {
+      rules: {
         anonymousGroup: (t) => (t !== null && t.trim() !== "" ? t.toLowerCase() : null),
         ...routeWith((r) =>
           r.hub === "anonymous"
@@ -640,7 +615,7 @@ export const MUTANTS: readonly Mutant[] = [
     fault: "ProviderBankAccountVerified (24) sent to ProviderId instead of AdminId",
     realism: "The payload's first GUID taken as the user",
     mutation: () => ({
-      overrides: routeWith((r, e) =>
+      rules: routeWith((r, e) =>
         e.type === 24 && typeof e.payload.ProviderId === "string"
           ? { ...r, targets: [{ kind: "user", userId: e.payload.ProviderId }] }
           : r
@@ -654,9 +629,7 @@ export const MUTANTS: readonly Mutant[] = [
     fault: "Token lifetime not validated (clock skew of days)",
     realism: "ClockSkew set huge or ValidateLifetime off to 'fix' clock drift",
     mutation: ({ authorityUrl }) => ({
-      overrides: {
-        verifyAccessToken: lazyVerifier(authorityUrl, { clockSkewSeconds: 10 * 86_400 }),
-      },
+      verifier: lazyVerifier(authorityUrl, { clockSkewSeconds: 10 * 86_400 }),
     }),
     killers: ["hub/auth/expired", "hub/auth/not-yet-valid"],
     only: ["hub/auth"],
@@ -693,12 +666,10 @@ export const MUTANTS: readonly Mutant[] = [
     mutation: ({ authorityUrl }) => {
       const verify = lazyVerifier(authorityUrl, {});
       return {
-        overrides: {
-          verifyAccessToken: async (token) => {
-            const claims = await verify(token);
-            const scope = scopes(claims);
-            return scope.includes("api") ? { ...claims, scope: [...scope, "internal"] } : claims;
-          },
+        verifier: async (token) => {
+          const claims = await verify(token);
+          const scope = scopes(claims);
+          return scope.includes("api") ? { ...claims, scope: [...scope, "internal"] } : claims;
         },
       };
     },
@@ -710,7 +681,7 @@ export const MUTANTS: readonly Mutant[] = [
     fault: "An undefined push type makes dispatch throw: /send answers 500",
     realism: "A switch without a default branch; new push types reach older Notifications services",
     mutation: () => ({
-      overrides: {
+      rules: {
         routeEnvelope: (e) => {
           if (pushTypeName(e.type) === undefined) {
             throw new Error(`Unhandled push type ${e.type}`);
@@ -759,7 +730,7 @@ export const MUTANTS: readonly Mutant[] = [
     mutation: () => {
       let last: string | null = null;
       return {
-        overrides: {
+        rules: {
           anonymousGroup: (token) => {
             if (token) last = token;
             return token || last;
@@ -854,7 +825,7 @@ export const MUTANTS: readonly Mutant[] = [
       "Only the orguser claim makes organization memberships (orgowner/orgadmin/orgcustom ignored)",
     realism: "Reading one claim name of four; owners and admins then miss organization pushes",
     mutation: () => ({
-      overrides: {
+      rules: {
         groupsForConnection: (claims, inst) =>
           groupsForConnection(
             Object.fromEntries(
@@ -877,7 +848,7 @@ export const MUTANTS: readonly Mutant[] = [
     fault: "A multi-valued organization claim yields only its first organization",
     realism: "Reading a JWT array claim as a single string (FindFirst instead of FindAll)",
     mutation: () => ({
-      overrides: {
+      rules: {
         groupsForConnection: (claims, inst) =>
           groupsForConnection(
             Object.fromEntries(

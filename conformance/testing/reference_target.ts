@@ -17,10 +17,11 @@ import {
   AuthError,
   type Backplane,
   type NotificationsOptions,
-  type NotificationsOverrides,
   type NotificationsTimers,
   serveNotifications,
+  type TokenVerifier,
 } from "../../server/notifications/mod.ts";
+import { everyoneWhen, type RuleFault, withFaults } from "./rule_faults.ts";
 import { type ProxyRules, type RunningProxy, startMutationProxy } from "./_mutation_proxy.ts";
 import { linkedBackplanes } from "./_backplanes.ts";
 
@@ -70,12 +71,14 @@ export interface MutationContext {
 }
 
 /**
- * One fault expressed with the service's collaborator hooks, its timers, a backplane, or a thin
- * proxy in front of it; never a change to `server/`.
+ * One fault expressed with the service's delivery rules or token verifier, its timers, a
+ * backplane, or a thin proxy in front of it; never a change to `server/`.
  */
 export interface Mutation {
-  /** Service hooks (merged over a fault's). */
-  readonly overrides?: NotificationsOverrides;
+  /** Delivery rules replaced over the defaults (and over a fault's). */
+  readonly rules?: RuleFault;
+  /** A token verifier used instead of the service's own (over a fault's). */
+  readonly verifier?: TokenVerifier;
   /** Timer settings (merged over the self-test timers). */
   readonly timers?: NotificationsTimers;
   /** A backplane the service publishes to and subscribes from. */
@@ -141,28 +144,33 @@ function unverifiedClaims(issuer: string): (token: string) => Promise<HubClaims>
   };
 }
 
-function overridesFor(fault: Fault | undefined, issuer: string): NotificationsOverrides {
+/** A built-in fault's delivery rules and verifier. */
+function faultFor(
+  fault: Fault | undefined,
+  issuer: string,
+): { readonly rules?: RuleFault; readonly verifier?: TokenVerifier } {
   switch (fault) {
     case "org-to-everyone":
       return {
-        deliverToAll: (route) =>
-          route.targets.some((t) => t.kind === "group" && t.group.startsWith("Organization")),
+        rules: everyoneWhen((route) =>
+          route.targets.some((t) => t.kind === "group" && t.group.startsWith("Organization"))
+        ),
       };
     case "ignores-signature":
-      return { verifyAccessToken: unverifiedClaims(issuer) };
+      return { verifier: unverifiedClaims(issuer) };
     case "drops-context-id":
       return {
-        hubArgument: {
-          messagepack: (envelope: Envelope) => ({
+        rules: {
+          messagePackArgument: (envelope: Envelope) => ({
             ...(toHubMessagePackArgument(envelope) as object),
             ContextId: null,
           }),
         },
       };
     case "pascal-case-json":
-      return { hubArgument: { json: (envelope: Envelope) => toHubMessagePackPlain(envelope) } };
+      return { rules: { jsonArgument: (envelope: Envelope) => toHubMessagePackPlain(envelope) } };
     case "anonymous-ignores-token":
-      return { anonymousGroup: () => null };
+      return { rules: { anonymousGroup: () => null } };
     default:
       return {};
   }
@@ -251,12 +259,15 @@ export async function startTarget(options: TargetOptions = {}): Promise<RunningT
   const timers = fault === "never-pings"
     ? { ...TIMERS, keepAliveMs: 0, heartbeatMs: 120_000 }
     : TIMERS;
+  const built = faultFor(fault, authorityUrl);
+  const verifier = mutation?.verifier ?? built.verifier;
   const serviceOptions: NotificationsOptions = {
     selfHosted: inject !== "queue",
     installationId,
     auth: { authority: authorityUrl },
     timers: { ...timers, ...mutation?.timers },
-    overrides: { ...overridesFor(fault, authorityUrl), ...mutation?.overrides },
+    rules: withFaults(built.rules, mutation?.rules),
+    ...(verifier ? { verifier } : {}),
     ...(mutation?.backplane ? { backplane: mutation.backplane } : {}),
     ...(links ? { backplane: links[0]! } : {}),
     log: () => {},

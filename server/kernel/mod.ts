@@ -35,5 +35,5 @@ export {
   type ValidationErrors,
 } from "./http.ts";
 export { DEFAULT_SECRET_ITERATIONS, hashSecret, verifySecret } from "./secrets.ts";
-export { type Params, type RouteHandler, Router } from "./router.ts";
+export { type Params, type RouteHandler, Router, stripPrefix } from "./router.ts";
 export { isEncString, isGuid, ModelState, type StringRule } from "./validation.ts";

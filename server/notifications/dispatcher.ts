@@ -9,6 +9,7 @@
 import type { Envelope, HubName, Route } from "../../protocol/bitwarden/mod.ts";
 import { type HubMessage, MessageType } from "../../protocol/signalr/mod.ts";
 import type { ConnectionRegistry } from "./connection_registry.ts";
+import type { DeliveryRules } from "./delivery_rules.ts";
 import type { HubConnection } from "./hub_connection.ts";
 import { OutgoingFrame } from "./outgoing_frame.ts";
 import type { NotificationsMetrics } from "./metrics.ts";
@@ -18,12 +19,8 @@ import type { Backplane, DispatchResult, Logger, MessageSource } from "./types.t
 export interface DispatcherOptions {
   /** Live connections. */
   readonly registry: ConnectionRegistry<HubConnection>;
-  /** Routing rule. */
-  readonly routeEnvelope: (envelope: Envelope) => Route;
-  /** Invocation argument per protocol name (`json`, `messagepack`). */
-  readonly hubArgument: Readonly<Record<string, (envelope: Envelope) => unknown>>;
-  /** Broken-target hook: fan out to the whole hub. */
-  readonly deliverToAll?: (route: Route) => boolean;
+  /** Where an envelope goes and what each hub protocol carries (asked once per envelope). */
+  readonly rules: Pick<DeliveryRules, "routeEnvelope" | "jsonArgument" | "messagePackArgument">;
   /** Counters. */
   readonly metrics: NotificationsMetrics;
   /** Scale-out, if configured. */
@@ -69,7 +66,7 @@ export class Dispatcher {
   /**
    * Creates a dispatcher.
    *
-   * @param options Registry, rules, metrics and backplane.
+   * @param options Registry, delivery rules, metrics and backplane.
    */
   constructor(options: DispatcherOptions) {
     this.#options = options;
@@ -83,21 +80,23 @@ export class Dispatcher {
    */
   deliverLocal(envelope: Envelope): { route: Route; delivered: number } {
     const { registry, metrics } = this.#options;
-    const route = this.#options.routeEnvelope(envelope);
-    if (route.targets.length === 0 && !this.#options.deliverToAll?.(route)) {
+    const rules = this.#options.rules;
+    const route = rules.routeEnvelope(envelope);
+    if (route.targets.length === 0) {
       metrics.messagesUnrouted.inc();
       return { route, delivered: 0 };
     }
-    const recipients = this.#options.deliverToAll?.(route)
-      ? [...registry.all(route.hub)]
-      : registry.recipients(route.hub, route.targets);
-    const argumentFor = this.#options.hubArgument;
+    const recipients = registry.recipients(route.hub, route.targets);
     const delivered = writeOnce(
       recipients,
       (protocol) => ({
         type: MessageType.Invocation,
         target: route.method,
-        arguments: [(argumentFor[protocol] ?? argumentFor.json!)(envelope)],
+        arguments: [
+          protocol === "messagepack"
+            ? rules.messagePackArgument(envelope)
+            : rules.jsonArgument(envelope),
+        ],
       }),
       (connection) => metrics.deliveries.inc({ hub: route.hub, protocol: connection.protocol! }),
     );

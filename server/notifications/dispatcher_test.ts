@@ -37,10 +37,10 @@ function setup(route: Route, backplane?: Backplane) {
   const encoded: string[] = [];
   const dispatcher = new Dispatcher({
     registry,
-    routeEnvelope: () => route,
-    hubArgument: {
-      json: (e) => (encoded.push("json"), { type: e.type }),
-      messagepack: (e) => (encoded.push("messagepack"), { Type: e.type }),
+    rules: {
+      routeEnvelope: () => route,
+      jsonArgument: (e) => (encoded.push("json"), { type: e.type }),
+      messagePackArgument: (e) => (encoded.push("messagepack"), { Type: e.type }),
     },
     metrics,
     ...(backplane ? { backplane } : {}),

@@ -34,8 +34,12 @@ export type {
   DispatchResult,
   Logger,
   MessageSource,
-  NotificationsOverrides,
 } from "./types.ts";
+export {
+  anonymousGroupForToken,
+  defaultDeliveryRules,
+  type DeliveryRules,
+} from "./delivery_rules.ts";
 export {
   AuthError,
   type AuthOptions,
@@ -46,6 +50,12 @@ export {
   type TokenVerifier,
 } from "../auth/mod.ts";
 export { ConnectionRegistry, type RegistryEntry } from "./connection_registry.ts";
+export {
+  type ConnectionLimitSettings,
+  DEFAULT_CONNECTION_LIMITS,
+  type Refusal,
+  type RefusalReason,
+} from "./connection_limits.ts";
 export {
   LabelledCounter,
   type MetricFamily,

@@ -62,16 +62,12 @@ async function readLimited(request: Request, limit: number): Promise<string | nu
  * Builds the `/send` handler.
  *
  * @param options Mode, auth, parser, dispatch, limits.
- * @returns A request handler (the caller has checked method and path).
+ * @returns A `POST /send` handler (the router has matched method and path).
  */
 export function createSendRoute(
   options: SendRouteOptions,
 ): (request: Request) => Promise<Response> {
   return async (request) => {
-    if (request.method !== "POST") {
-      await request.body?.cancel();
-      return json(405, { message: `Method not allowed: ${request.method}: use POST` });
-    }
     // Authorization runs before the self-hosted filter, as in the real controller.
     await options.authenticate(request);
     if (!options.selfHosted) {

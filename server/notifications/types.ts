@@ -1,12 +1,11 @@
 /**
  * Public contracts of the Notifications service shared with its collaborators: the backplane
- * (Redis scale-out), the queue consumer, the test tree's broken targets and the all-in-one
- * server.
+ * (Redis scale-out), the queue consumer and the all-in-one server.
  *
  * @module
  */
 
-import type { ConnectionGroups, Envelope, HubClaims, Route } from "../../protocol/bitwarden/mod.ts";
+import type { Envelope, Route } from "../../protocol/bitwarden/mod.ts";
 
 /** Log sink; `fields` carries structured context. */
 export type Logger = (
@@ -52,29 +51,3 @@ export type DispatchFunction = (
   envelope: Envelope,
   source: MessageSource,
 ) => Promise<DispatchResult>;
-
-/**
- * Collaborator hooks replacing one rule of the service each, so the test tree can build
- * deliberately broken targets for the conformance suite's self-tests. Production code never
- * sets them.
- */
-export interface NotificationsOverrides {
-  /** Replaces `routeEnvelope`. */
-  readonly routeEnvelope?: (envelope: Envelope) => Route;
-  /** Replaces `groupsForConnection`. */
-  readonly groupsForConnection?: (
-    claims: HubClaims,
-    installationId: string | null,
-  ) => ConnectionGroups;
-  /** Replaces jose verification (the policies still apply to its claims). */
-  readonly verifyAccessToken?: (token: string) => Promise<HubClaims>;
-  /** Replaces the hub argument projection per protocol. */
-  readonly hubArgument?: {
-    readonly json?: (envelope: Envelope) => unknown;
-    readonly messagepack?: (envelope: Envelope) => unknown;
-  };
-  /** Group joined on `/anonymous-hub` for a `Token` query value (default: the value itself). */
-  readonly anonymousGroup?: (token: string | null) => string | null;
-  /** True = deliver the routed message to every connection of that hub. */
-  readonly deliverToAll?: (route: Route) => boolean;
-}

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { HubEndpoint } from "./http_dispatcher.ts";
+import { HubEndpoint } from "./hub_endpoint.ts";
 
 function endpoint(now: () => number): HubEndpoint {
   return new HubEndpoint({
