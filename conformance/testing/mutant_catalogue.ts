@@ -155,6 +155,19 @@ function keyedOn(key: (guid: string) => string): Mutation {
   };
 }
 
+/** `Organization…_` and `Installation…_` group names exchanged (one family for the other). */
+function swapOrganizationAndInstallation(group: string): string {
+  const swaps: readonly [string, string][] = [
+    ["OrganizationClientType_", "Installation_ClientType_"],
+    ["Organization_", "Installation_"],
+  ];
+  for (const [organization, installation] of swaps) {
+    if (group.startsWith(organization)) return installation + group.slice(organization.length);
+    if (group.startsWith(installation)) return organization + group.slice(installation.length);
+  }
+  return group;
+}
+
 /** Each connection is its own SignalR user; a user push reaches only the newest one. */
 function latestConnectionWins(): Mutation {
   const latest = new Map<string, number>();
@@ -498,6 +511,55 @@ export const MUTANTS: readonly Mutant[] = [
     }),
     killers: ["scaleout/user-every-instance", "scaleout/anonymous-every-instance"],
     only: ["scaleout", "route/LogOut/user"],
+  },
+  {
+    id: "routing-client-type-filter-dropped",
+    fault:
+      "protocol/bitwarden routing ignores Payload.ClientType of Notification (20) and NotificationStatus (21)",
+    realism:
+      "The client-type branch of HubHelpers' Notification routing left out; planted in the routing the reference server runs (through its delivery rules), which the suite's oracle does not share",
+    mutation: () => ({
+      rules: {
+        routeEnvelope: (e) =>
+          routeEnvelope(
+            e.type === 20 || e.type === 21 ? { ...e, payload: { ...e.payload, ClientType: 0 } } : e,
+          ),
+      },
+    }),
+    killers: [
+      "route/Notification/*-client-type/*",
+      "route/NotificationStatus/*-client-type/*",
+    ],
+    only: ["route/Notification", "route/NotificationStatus", "route/LogOut/user"],
+  },
+  {
+    id: "routing-organization-installation-groups-swapped",
+    fault:
+      "protocol/bitwarden routing names the installation group for an organization target and the organization group for an installation target",
+    realism:
+      "Two group-name helpers of the same shape called the wrong way round; planted in the routing the reference server runs, which the suite's oracle does not share",
+    mutation: () => ({
+      rules: routeWith((route) => ({
+        ...route,
+        targets: route.targets.map((t) =>
+          t.kind === "group" ? { ...t, group: swapOrganizationAndInstallation(t.group) } : t
+        ),
+      })),
+    }),
+    killers: [
+      "route/*/organization/*",
+      "route/*/organization-client-type/*",
+      "route/*/installation/*",
+      "route/*/installation-client-type/*",
+      "route/*/precedence/*",
+      "isolation/deliveries-equal-oracle",
+    ],
+    only: [
+      "route/Notification",
+      "route/SyncOrganizationStatusChanged",
+      "route/LogOut/user",
+      "isolation/deliveries-equal-oracle",
+    ],
   },
   {
     id: "latest-connection-wins",
