@@ -390,6 +390,50 @@ function organizationSettingCases(): CaseDefinition[] {
         });
       },
     },
+    {
+      id: "e2e/org-member-remove",
+      level: "MUST",
+      requirement:
+        "Removing an organization member (DELETE /api/organizations/{id}/users/{id}) MUST push SyncOrgKeys to every connection of the removed user, once, with ContextId null, and to nobody else",
+      source:
+        "bitwarden/server src/Core/AdminConsole/OrganizationFeatures/OrganizationUsers/RemoveOrganizationUserCommand.cs @ 7fa3c56864256bba7809d1d7ddd523544fbb9907 (DeleteAndPushUserRegistrationAsync: PushSyncOrgKeysAsync)",
+      needs,
+      run: async (ctx) => {
+        let organizationId = "";
+        let memberId = "";
+        await inOrganization(ctx, {
+          prepare: async (scene) => {
+            // A fresh organization the member belongs to; its confirmation push comes before
+            // the barrier.
+            const admin = await adminSession(ctx, scene.world.owner);
+            organizationId = await createOrganization(admin);
+            memberId = await inviteMember(admin, organizationId, scene.world.member.account);
+            await confirmMember(admin, organizationId, memberId);
+          },
+          change: async (scene) => {
+            await scene.acting.session.api(
+              "DELETE",
+              `/organizations/${organizationId}/users/${memberId}`,
+            );
+            const member = names(scene.devices, "member-");
+            const userId = scene.devices.find((d) => d.name === member[0])!.session.userId;
+            const envelope: Envelope = {
+              type: PushType.SyncOrgKeys,
+              payload: { UserId: userId, Date: now() },
+              contextId: null,
+            };
+            return {
+              type: PushType.SyncOrgKeys,
+              recipients: to(member, [envelope]),
+              requirement:
+                `SyncOrgKeys (6) as {UserId: ${userId}, Reason: null} once on each connection of the removed user (${
+                  member.join(", ")
+                }) with ContextId null; nothing to the owner, other-org-owner or stranger`,
+            };
+          },
+        });
+      },
+    },
   ];
 }
 
