@@ -598,6 +598,42 @@ function accountCases(): CaseDefinition[] {
         }),
     },
     {
+      id: "e2e/cipher-import",
+      level: "MUST",
+      requirement:
+        "POST /api/ciphers/import MUST push SyncVault to every connection of the user, once, re-sent as {UserId, Reason: null} with ContextId null, and to nobody else",
+      source:
+        "bitwarden/server src/Core/Vault/Services/Implementations/CipherService.cs @ b99350f9cc19974a1eea9bf05965d8cd01db0608 (ImportCiphersAsync: PushSyncVaultAsync); bitwarden-api.md §3.2",
+      needs: ["inject:api", "identity"],
+      run: (ctx) =>
+        inPersonal(ctx, {
+          change: async (devices) => {
+            const [acting] = devices;
+            await optionalRoute("POST /api/ciphers/import", () =>
+              acting!.session.api("POST", "/ciphers/import", {
+                folders: [{ name: ENC_STRING }],
+                ciphers: [{ type: 2, name: ENC_STRING, secureNote: { type: 0 } }],
+                folderRelationships: [{ key: 0, value: 0 }],
+              }));
+            const user = names(devices, "user-");
+            const envelope: Envelope = {
+              type: PushType.SyncVault,
+              payload: { UserId: acting!.session.userId, Date: now() },
+              contextId: null,
+            };
+            return {
+              type: PushType.SyncVault,
+              recipients: to(user, [envelope]),
+              requirement: `SyncVault (5) as {UserId: ${
+                acting!.session.userId
+              }, Reason: null} once on each connection of the user (${
+                user.join(", ")
+              }) with ContextId null; nothing to stranger`,
+            };
+          },
+        }),
+    },
+    {
       id: "e2e/password-change",
       level: "MUST",
       requirement:
