@@ -634,6 +634,52 @@ function accountCases(): CaseDefinition[] {
         }),
     },
     {
+      id: "e2e/cipher-move",
+      level: "MUST",
+      requirement:
+        "PUT /api/ciphers/move (to a folder, in bulk) MUST push SyncCiphers to every connection of the user, once, re-sent as {UserId, Reason: null} with ContextId null, and to nobody else",
+      source:
+        "bitwarden/server src/Core/Vault/Services/Implementations/CipherService.cs @ b99350f9cc19974a1eea9bf05965d8cd01db0608 (MoveManyAsync: PushSyncCiphersAsync); bitwarden-api.md §3.2",
+      needs: ["inject:api", "identity"],
+      run: (ctx) => {
+        // Two ciphers: a bulk move (Vaultwarden pushes SyncCipherUpdate for a single one).
+        let cipherIds: string[] = [];
+        let folderId = "";
+        return inPersonal(ctx, {
+          prepare: async (devices) => {
+            const session = devices[0]!.session;
+            [folderId, ...cipherIds] = await Promise.all([
+              session.createFolder(),
+              session.createCipher(),
+              session.createCipher(),
+            ]);
+          },
+          change: async (devices) => {
+            const [acting] = devices;
+            await optionalRoute(
+              "PUT /api/ciphers/move",
+              () => acting!.session.api("PUT", "/ciphers/move", { ids: cipherIds, folderId }),
+            );
+            const user = names(devices, "user-");
+            const envelope: Envelope = {
+              type: PushType.SyncCiphers,
+              payload: { UserId: acting!.session.userId, Date: now() },
+              contextId: null,
+            };
+            return {
+              type: PushType.SyncCiphers,
+              recipients: to(user, [envelope]),
+              requirement: `SyncCiphers (4) as {UserId: ${
+                acting!.session.userId
+              }, Reason: null} once on each connection of the user (${
+                user.join(", ")
+              }) with ContextId null; nothing to stranger`,
+            };
+          },
+        });
+      },
+    },
+    {
       id: "e2e/password-change",
       level: "MUST",
       requirement:

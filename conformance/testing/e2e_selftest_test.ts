@@ -119,6 +119,7 @@ const FAULTS: Record<
       "e2e/org-member-remove",
       "e2e/settings-domains",
       "e2e/cipher-import",
+      "e2e/cipher-move",
     ],
   },
   "organization cipher pushes list an empty CollectionIds": {
