@@ -10,6 +10,7 @@ import { ClientType, DeviceType } from "../../protocol/bitwarden/mod.ts";
 import { PushType } from "../../protocol/bitwarden/mod.ts";
 import { type Capability, type CaseContext, CaseUnsupported } from "../types.ts";
 import { newGuid } from "../driver/identity.ts";
+import { adversarialIds } from "../driver/adversarial_ids.ts";
 import type { EndpointSpec } from "../driver/world.ts";
 import {
   type IdentityDevice,
@@ -45,22 +46,29 @@ export interface RouteWorld {
 
 /**
  * Builds a route world: A on web, browser extension, desktop and a device-less token; B on web
- * (same organization); C on the CLI (another organization); two anonymous sockets.
+ * (same organization); C on the CLI (another organization); A's case twin on web (no
+ * organization); two anonymous sockets. Ids are look-alikes (see `adversarial_ids.ts`).
  *
  * @returns The world.
  */
 export function createRouteWorld(): RouteWorld {
-  const userA = newGuid();
-  const userB = newGuid();
-  const userC = newGuid();
-  const orgO1 = newGuid();
-  const orgO2 = newGuid();
+  // Look-alike ids: B shares A's first four groups, C differs from A in one hex digit, and
+  // `A-upper` holds A's id upper-cased as its `sub` (Bitwarden matches users on the raw `sub`,
+  // ordinally, so it is somebody else); the organizations share prefixes the same way. A hub
+  // keyed on part of an id, or on a case-folded one, mixes them up.
+  const users = adversarialIds();
+  const userA = users.base;
+  const userB = users.samePrefix;
+  const userC = users.oneDigit;
+  const orgs = adversarialIds();
+  const orgO1 = orgs.base;
+  const orgO2 = orgs.samePrefix;
   const authRequestA = newGuid();
   const authRequestOther = newGuid();
   const actingDevice = newGuid();
   // Each user holds its memberships in another of the four claims Bitwarden issues by role, and
   // A is in a second organization listed first, so a hub must read every claim and every value.
-  const orgOther = newGuid();
+  const orgOther = orgs.oneDigit;
   const main = (
     name: string,
     userId: string,
@@ -98,6 +106,7 @@ export function createRouteWorld(): RouteWorld {
       main("A-any", userA, null, [orgO1]),
       main("B-web", userB, DeviceType.EdgeBrowser, [orgO1]),
       main("C-cli", userC, DeviceType.LinuxCLI, [orgO2]),
+      main("A-upper", users.upperCase, DeviceType.ChromeBrowser, []),
       { name: "anon-A", hub: "anonymous", token: authRequestA },
       { name: "anon-other", hub: "anonymous", token: authRequestOther },
     ],

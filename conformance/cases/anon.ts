@@ -122,7 +122,7 @@ export function anonCases(): CaseDefinition[] {
       requirement:
         "An anonymous-hub socket without a Token (or with an empty one) MUST receive no AuthRequestResponse, while the requester's socket does",
       source:
-        "bitwarden/server src/Notifications/AnonymousNotificationsHub.cs @ 683efa1a87c9394fe45c357be696ac8790e92b1e (joins a group only for a non-blank Token)",
+        "bitwarden/server src/Notifications/AnonymousNotificationsHub.cs @ ac309aa19ed351406a56032d5f26a7a9a99f4abd (joins a group only for a non-blank Token)",
       needs: ["inject:envelope"],
       async run(ctx) {
         const requestId = newGuid();

@@ -109,11 +109,11 @@ async function expectPush(
   client: HubClient,
   receiver: ApiSession,
   envelope: Envelope,
+  earlier = 0,
 ): Promise<string[]> {
   const type = envelope.type;
-  const ofType = () =>
-    client.invocations("ReceiveMessage").filter((m) => field(m.arguments[0], "Type") === type);
-  const got = await client.waitFor(() => ofType()[0], Math.max(3000, ctx.timeoutMs * 0.5));
+  const pushes = () => ofType(client, type).slice(earlier);
+  const got = await client.waitFor(() => pushes()[0], Math.max(3000, ctx.timeoutMs * 0.5));
   if (!got) {
     throw new CaseFailure(
       `${client.name} to receive ${pushTypeName(type)} (${type})`,
@@ -124,9 +124,10 @@ async function expectPush(
       }`,
     );
   }
-  await client.quiet(Math.min(ctx.graceMs, 500));
-  if (ofType().length !== 1) {
-    throw new CaseFailure(`one ${pushTypeName(type)} on ${client.name}`, `${ofType().length}`);
+  // A second copy may come late (a redelivery, a backplane echo): watch the whole grace.
+  await client.quiet(ctx.graceMs);
+  if (pushes().length !== 1) {
+    throw new CaseFailure(`one ${pushTypeName(type)} on ${client.name}`, `${pushes().length}`);
   }
   const grade = gradeDelivery([envelope], got, {
     protocol: "messagepack",
@@ -141,9 +142,9 @@ async function expectPush(
   return grade.should.map((difference) => `${client.name}: ${difference}`);
 }
 
-async function expectNothing(ctx: CaseContext, client: HubClient): Promise<void> {
+async function expectNothing(ctx: CaseContext, client: HubClient, since = 0): Promise<void> {
   await client.quiet(ctx.graceMs);
-  const got = client.invocations().filter((m) =>
+  const got = client.invocations().slice(since).filter((m) =>
     m.type === MessageType.Invocation && m.target !== "Heartbeat"
   );
   if (got.length > 0) {
@@ -154,7 +155,41 @@ async function expectNothing(ctx: CaseContext, client: HubClient): Promise<void>
   }
 }
 
-type Step = (a: Actors) => Promise<{ id?: string; contextId: string | null; type: PushType }>;
+/**
+ * One change of a personal e2e case: what it pushes, and how many earlier pushes of the same
+ * type its set-up made (`earlier`: they arrived before the change and are not counted).
+ */
+type Step = (
+  a: Actors,
+  ctx: CaseContext,
+) => Promise<PersonalChange & { earlier?: number }>;
+
+/** A personal change: what it pushed and to whom it applies. */
+interface PersonalChange {
+  readonly id?: string;
+  readonly contextId: string | null;
+  readonly type: PushType;
+}
+
+/** Waits until both of the user's clients hold `count` pushes of `type` (a set-up's pushes). */
+async function settled(ctx: CaseContext, a: Actors, type: PushType, count = 1): Promise<void> {
+  for (const client of [a.clients.listener, a.clients.acting]) {
+    const got = await client.waitFor(
+      () => (ofType(client, type).length >= count ? true : undefined),
+      Math.max(3000, ctx.timeoutMs * 0.3),
+    );
+    if (!got) {
+      throw new CaseFailure(
+        `${client.name} to receive the set-up's ${pushTypeName(type)} (${type})`,
+        `${ofType(client, type).length} of ${count}`,
+      );
+    }
+  }
+}
+
+function ofType(client: HubClient, type: PushType) {
+  return client.invocations("ReceiveMessage").filter((m) => field(m.arguments[0], "Type") === type);
+}
 
 /**
  * The exact envelope current Bitwarden pushes for a personal change (bitwarden/server
@@ -162,10 +197,7 @@ type Step = (a: Actors) => Promise<{ id?: string; contextId: string | null; type
  * @ ac309aa19ed351406a56032d5f26a7a9a99f4abd: personal ciphers carry `CollectionIds: []` on create
  * and update, none on delete).
  */
-function personalEnvelope(
-  change: { id?: string; contextId: string | null; type: PushType },
-  userId: string,
-): Envelope {
+function personalEnvelope(change: PersonalChange, userId: string): Envelope {
   const revisionDate = new Date().toISOString();
   const id = change.id ?? null;
   switch (change.type) {
@@ -223,10 +255,11 @@ function e2eCase(
     async run(ctx) {
       const a = await actors(ctx, fresh);
       try {
-        const envelope = personalEnvelope(await step(a), a.acting.userId);
+        const change = await step(a, ctx);
+        const envelope = personalEnvelope(change, a.acting.userId);
         const differences = [
-          ...await expectPush(ctx, a.clients.listener, a.listener, envelope),
-          ...await expectPush(ctx, a.clients.acting, a.acting, envelope),
+          ...await expectPush(ctx, a.clients.listener, a.listener, envelope, change.earlier),
+          ...await expectPush(ctx, a.clients.acting, a.acting, envelope, change.earlier),
         ];
         await expectNothing(ctx, a.clients.stranger);
         if (differences.length > 0) {
@@ -275,6 +308,7 @@ const AUTH_REQUESTS = sources(
   server("src/Core/Auth/PushNotificationServiceAuthExtensions.cs", "PushAuthRequest*Async"),
   HUB_HELPERS,
 );
+const CIPHER_SERVICE = "src/Core/Vault/Services/Implementations/CipherService.cs";
 
 /**
  * The end-to-end cases.
@@ -348,6 +382,29 @@ export function e2eCases(): CaseDefinition[] {
       },
     ),
     e2eCase(
+      "e2e/cipher-soft-delete",
+      "PUT /api/ciphers/{id}/delete (to the trash) MUST push SyncCipherUpdate with the acting device as ContextId",
+      sources(server(CIPHER_SERVICE, "SoftDeleteAsync: PushSyncCipherUpdateAsync"), HUB_HELPERS),
+      async (a) => {
+        const id = await a.acting.createCipher();
+        await a.acting.api("PUT", `/ciphers/${id}/delete`);
+        return { id, contextId: a.acting.deviceId, type: PushType.SyncCipherUpdate };
+      },
+    ),
+    e2eCase(
+      "e2e/cipher-restore",
+      "PUT /api/ciphers/{id}/restore (out of the trash) MUST push SyncCipherUpdate with the acting device as ContextId",
+      sources(server(CIPHER_SERVICE, "RestoreAsync: PushSyncCipherUpdateAsync"), HUB_HELPERS),
+      async (a, ctx) => {
+        const id = await a.acting.createCipher();
+        await a.acting.api("PUT", `/ciphers/${id}/delete`);
+        await settled(ctx, a, PushType.SyncCipherUpdate);
+        await a.acting.api("PUT", `/ciphers/${id}/restore`);
+        // RestoreAsync pushes CollectionIds [] as a save does (CipherService.cs line 814).
+        return { id, contextId: a.acting.deviceId, type: PushType.SyncCipherUpdate, earlier: 1 };
+      },
+    ),
+    e2eCase(
       "e2e/send-create",
       "POST /api/sends MUST push SyncSendCreate with the acting device as ContextId",
       SENDS,
@@ -375,6 +432,22 @@ export function e2eCases(): CaseDefinition[] {
         const id = await a.acting.createSend();
         await a.acting.api("DELETE", `/sends/${id}`);
         return { id, contextId: a.acting.deviceId, type: PushType.SyncSendDelete };
+      },
+    ),
+    e2eCase(
+      "e2e/send-remove-password",
+      "PUT /api/sends/{id}/remove-password MUST push SyncSendUpdate with the acting device as ContextId",
+      sources(
+        server(
+          "src/Api/Tools/Controllers/SendsController.cs",
+          "PutRemovePassword -> SaveSendAsync -> PushSyncSendUpdateAsync",
+        ),
+        HUB_HELPERS,
+      ),
+      async (a) => {
+        const id = await a.acting.createSend();
+        await a.acting.api("PUT", `/sends/${id}/remove-password`);
+        return { id, contextId: a.acting.deviceId, type: PushType.SyncSendUpdate };
       },
     ),
     e2eCase(
@@ -459,6 +532,13 @@ export function e2eCases(): CaseDefinition[] {
             );
           }
           await Promise.all([expectNothing(ctx, requester), expectNothing(ctx, bystander)]);
+          const copies = client.invocations("AuthRequestResponseRecieved").length;
+          if (copies !== 1) {
+            throw new CaseFailure(
+              "one AuthRequestResponseRecieved on the requester's anonymous socket",
+              `${copies} within ${ctx.graceMs} ms`,
+            );
+          }
         } finally {
           await Promise.all([
             requester.close(),
@@ -466,6 +546,45 @@ export function e2eCases(): CaseDefinition[] {
             anon?.close(),
             a.close(),
           ]);
+        }
+      },
+    },
+    {
+      id: "e2e/auth-request-denied",
+      level: "MUST",
+      requirement:
+        "Denying an auth request (PUT /api/auth-requests/{id}, requestApproved false) MUST push nothing: not to the requester's anonymous socket, not to any device",
+      source: server(
+        "src/Core/Auth/Services/Implementations/AuthRequestService.cs",
+        "UpdateAuthRequestAsync pushes only an approval, so a denial is not leaked",
+      ),
+      needs: ["inject:api"],
+      async run(ctx) {
+        const a = await actors(ctx);
+        let anon: HubClient | undefined;
+        try {
+          const request = await a.acting.createAuthRequest(a.acting);
+          anon = await HubClient.connect(ctx.target.anonymousHubUrl, {
+            name: "requester",
+            query: { Token: request.id },
+            trace: ctx.trace,
+            signal: ctx.signal,
+          });
+          // The request itself pushes AuthRequest to the user's devices: let it arrive first.
+          await settled(ctx, a, PushType.AuthRequest);
+          await new Promise((r) => setTimeout(r, Math.min(300, ctx.graceMs)));
+          const clients = [anon, ...Object.values(a.clients)];
+          const since = new Map(clients.map((c) => [c, c.invocations().length]));
+          // A key is sent although a denial ignores it: Vaultwarden's model requires one (422).
+          await a.listener.api("PUT", `/auth-requests/${request.id}`, {
+            key: ENC_STRING,
+            masterPasswordHash: null,
+            deviceIdentifier: a.listener.deviceId,
+            requestApproved: false,
+          });
+          await Promise.all(clients.map((c) => expectNothing(ctx, c, since.get(c))));
+        } finally {
+          await Promise.all([anon?.close(), a.close()]);
         }
       },
     },

@@ -422,6 +422,52 @@ function organizationSettingCases(): CaseDefinition[] {
         });
       },
     },
+    {
+      id: "e2e/org-member-remove",
+      level: "MUST",
+      requirement:
+        "Removing an organization member (DELETE /api/organizations/{id}/users/{id}) MUST push SyncOrgKeys to every connection of the removed user, once, with ContextId null, and to nobody else",
+      source: server(
+        "src/Core/AdminConsole/OrganizationFeatures/OrganizationUsers/RemoveOrganizationUserCommand.cs",
+        "DeleteAndPushUserRegistrationAsync: PushSyncOrgKeysAsync",
+      ),
+      needs,
+      run: async (ctx) => {
+        let organizationId = "";
+        let memberId = "";
+        await inOrganization(ctx, {
+          prepare: async (scene) => {
+            // A fresh organization the member belongs to; its confirmation push comes before
+            // the barrier.
+            const admin = await adminSession(ctx, scene.world.owner);
+            organizationId = await createOrganization(admin);
+            memberId = await inviteMember(admin, organizationId, scene.world.member.account);
+            await confirmMember(admin, organizationId, memberId);
+          },
+          change: async (scene) => {
+            await scene.acting.session.api(
+              "DELETE",
+              `/organizations/${organizationId}/users/${memberId}`,
+            );
+            const member = names(scene.devices, "member-");
+            const userId = scene.devices.find((d) => d.name === member[0])!.session.userId;
+            const envelope: Envelope = {
+              type: PushType.SyncOrgKeys,
+              payload: { UserId: userId, Date: now() },
+              contextId: null,
+            };
+            return {
+              type: PushType.SyncOrgKeys,
+              recipients: to(member, [envelope]),
+              requirement:
+                `SyncOrgKeys (6) as {UserId: ${userId}, Reason: null} once on each connection of the removed user (${
+                  member.join(", ")
+                }) with ContextId null; nothing to the owner, other-org-owner or stranger`,
+            };
+          },
+        });
+      },
+    },
   ];
 }
 
@@ -602,6 +648,95 @@ function accountCases(): CaseDefinition[] {
             };
           },
         }),
+    },
+    {
+      id: "e2e/cipher-import",
+      level: "MUST",
+      requirement:
+        "POST /api/ciphers/import MUST push SyncVault to every connection of the user, once, re-sent as {UserId, Reason: null} with ContextId null, and to nobody else",
+      source: sources(
+        server("src/Api/Tools/Controllers/ImportCiphersController.cs"),
+        server("src/Core/Tools/ImportFeatures/ImportCiphersCommand.cs", "PushSyncVaultAsync"),
+      ),
+      needs: ["inject:api", "identity"],
+      run: (ctx) =>
+        inPersonal(ctx, {
+          change: async (devices) => {
+            const [acting] = devices;
+            await optionalRoute("POST /api/ciphers/import", () =>
+              acting!.session.api("POST", "/ciphers/import", {
+                folders: [{ name: ENC_STRING }],
+                ciphers: [{ type: 2, name: ENC_STRING, secureNote: { type: 0 } }],
+                folderRelationships: [{ key: 0, value: 0 }],
+              }));
+            const user = names(devices, "user-");
+            const envelope: Envelope = {
+              type: PushType.SyncVault,
+              payload: { UserId: acting!.session.userId, Date: now() },
+              contextId: null,
+            };
+            return {
+              type: PushType.SyncVault,
+              recipients: to(user, [envelope]),
+              requirement: `SyncVault (5) as {UserId: ${
+                acting!.session.userId
+              }, Reason: null} once on each connection of the user (${
+                user.join(", ")
+              }) with ContextId null; nothing to stranger`,
+            };
+          },
+        }),
+    },
+    {
+      id: "e2e/cipher-move",
+      level: "MUST",
+      requirement:
+        "PUT /api/ciphers/move (to a folder, in bulk) MUST push SyncCiphers to every connection of the user, once, re-sent as {UserId, Reason: null} with ContextId null, and to nobody else",
+      source: sources(
+        server("src/Api/Vault/Controllers/CiphersController.cs", "MoveMany"),
+        server(
+          "src/Core/Vault/Services/Implementations/CipherService.cs",
+          "MoveManyAsync: PushSyncCiphersAsync",
+        ),
+      ),
+      needs: ["inject:api", "identity"],
+      run: (ctx) => {
+        // Two ciphers: a bulk move (Vaultwarden pushes SyncCipherUpdate for a single one).
+        let cipherIds: string[] = [];
+        let folderId = "";
+        return inPersonal(ctx, {
+          prepare: async (devices) => {
+            const session = devices[0]!.session;
+            [folderId, ...cipherIds] = await Promise.all([
+              session.createFolder(),
+              session.createCipher(),
+              session.createCipher(),
+            ]);
+          },
+          change: async (devices) => {
+            const [acting] = devices;
+            await optionalRoute(
+              "PUT /api/ciphers/move",
+              () => acting!.session.api("PUT", "/ciphers/move", { ids: cipherIds, folderId }),
+            );
+            const user = names(devices, "user-");
+            const envelope: Envelope = {
+              type: PushType.SyncCiphers,
+              payload: { UserId: acting!.session.userId, Date: now() },
+              contextId: null,
+            };
+            return {
+              type: PushType.SyncCiphers,
+              recipients: to(user, [envelope]),
+              requirement: `SyncCiphers (4) as {UserId: ${
+                acting!.session.userId
+              }, Reason: null} once on each connection of the user (${
+                user.join(", ")
+              }) with ContextId null; nothing to stranger`,
+            };
+          },
+        });
+      },
     },
     {
       id: "e2e/password-change",

@@ -20,6 +20,7 @@ import {
   setUpOrganizations,
 } from "../driver/identity_world.ts";
 import { newGuid, ORGANIZATION_CLAIMS } from "../driver/identity.ts";
+import { adversarialIdList } from "../driver/adversarial_ids.ts";
 import { createEnvelopeInjector } from "../driver/injectors.ts";
 import { connectWorld, type EndpointSpec, injectAndObserve } from "../driver/world.ts";
 import { HUB_HELPERS, NOTIFICATIONS_HUB, sources } from "./_sources.ts";
@@ -343,9 +344,11 @@ async function identitySpecs(
 }
 
 function authoritySpecs(world: WorldShape): { specs: EndpointSpec[]; ids: Ids } {
-  const orgs = Array.from({ length: world.orgCount }, () => newGuid());
+  // The harness mints the tokens: look-alike ids catch a hub keyed on part of an id, or on a
+  // case-folded one.
+  const orgs = adversarialIdList(world.orgCount, { caseTwin: false });
   const ids: Ids = {
-    users: world.users.map(() => newGuid()),
+    users: adversarialIdList(world.users.length),
     orgs,
     authRequests: [newGuid(), newGuid(), newGuid()],
     memberOf: world.users.map((u) => [...new Set(u.orgs.map((o) => orgs[o % world.orgCount]!))]),

@@ -36,14 +36,14 @@ export const CLIENT_PING_INTERVAL_MS = 15_000;
 /**
  * The Bitwarden heartbeat period: `HeartbeatHostedService` invokes `Heartbeat` with no
  * arguments on every main-hub connection, then waits 120 s (bitwarden/server
- * src/Notifications/HeartbeatHostedService.cs @ 8c7ecdbd238fcb54d85c3897df1d6ab0d5b5032d).
+ * src/Notifications/HeartbeatHostedService.cs @ ac309aa19ed351406a56032d5f26a7a9a99f4abd).
  */
 export const HEARTBEAT_INTERVAL_MS = 120_000;
 
 const SLACK_MS = 2_000;
 
 const HEARTBEAT_SOURCE =
-  "bitwarden/server src/Notifications/HeartbeatHostedService.cs @ 8c7ecdbd238fcb54d85c3897df1d6ab0d5b5032d";
+  "bitwarden/server src/Notifications/HeartbeatHostedService.cs @ ac309aa19ed351406a56032d5f26a7a9a99f4abd";
 
 const CLIENT_SOURCE =
   "dotnet/aspnetcore src/SignalR/clients/ts/signalr/src/HubConnection.ts @ 2ef1838afbb2958938aec662450633c35ab811c4 (DEFAULT_TIMEOUT_IN_MS, DEFAULT_PING_INTERVAL_IN_MS)";

@@ -1,6 +1,8 @@
 /**
  * `scaleout/*`: with several hub URLs of one deployment, a push injected once reaches sockets on
- * every instance, the anonymous hub included (research clients-vaultwarden.md §3 #6, §4).
+ * every instance, the anonymous hub included (research clients-vaultwarden.md §3 #6, §4). Every
+ * instance holds a sentinel, so the closing barrier passes through each of them: a late delivery
+ * on any instance is seen.
  *
  * @module
  */
@@ -87,6 +89,7 @@ export function scaleoutCases(): CaseDefinition[] {
             const world = await connectWorld(ctx, users.specs, {
               protocol: "messagepack",
               ...(users.sentinel ? { sentinel: users.sentinel } : {}),
+              sentinelHubUrls: urls,
             });
             try {
               const observation = await injectAndObserve(
@@ -135,6 +138,7 @@ export function scaleoutCases(): CaseDefinition[] {
             const world = await connectWorld(ctx, specs, {
               protocol: "messagepack",
               ...(sentinel.sentinel ? { sentinel: sentinel.sentinel } : {}),
+              sentinelHubUrls: urls,
             });
             try {
               const observation = await injectAndObserve(

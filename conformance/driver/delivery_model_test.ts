@@ -7,6 +7,7 @@ import {
   routeEnvelope,
 } from "../../protocol/bitwarden/mod.ts";
 import { DELIVERY_RULES, modelDelivery, type ModelEndpoint } from "./delivery_model.ts";
+import { adversarialIds } from "./adversarial_ids.ts";
 
 /**
  * Who `protocol/bitwarden` (the reference server's routing) delivers an envelope to, read
@@ -52,14 +53,14 @@ function protocolRecipients(
   return out;
 }
 
-const BASE = "d2ea5b72-6d47-4d20-b5a3-b7a6e89d8e7c";
+const FAMILY = adversarialIds("d2ea5b72-6d47-4d20-b5a3-b7a6e89d8e7c");
 /** Ids that differ only in letter case, in one hex digit, or share long prefixes and suffixes. */
 const IDS = [
-  BASE,
-  BASE.toUpperCase(),
-  "d2ea5b72-6d47-4d20-b5a3-b7a6e89d8e7d",
-  "d2ea5b72-6d47-4d20-b5a3-000000000000",
-  "00000000-6d47-4d20-b5a3-b7a6e89d8e7c",
+  FAMILY.base,
+  FAMILY.upperCase,
+  FAMILY.oneDigit,
+  FAMILY.samePrefix,
+  FAMILY.sameSuffix,
   "aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa",
   "00000000-0000-0000-0000-000000000000",
 ];

@@ -127,17 +127,19 @@ export class QueueInjector implements EnvelopeInjectorLike {
    *
    * @param envelope The envelope.
    * @param options `raw` JSON (default) or `base64` of that JSON.
+   * @returns The enqueued message, to {@linkcode QueueInjector.probe} for later.
    */
-  async inject(envelope: Envelope, options: { encoding?: "raw" | "base64" } = {}): Promise<void> {
+  inject(
+    envelope: Envelope,
+    options: { encoding?: "raw" | "base64" } = {},
+  ): Promise<EnqueuedMessage> {
     const json = writeQueueMessage(envelope);
-    if (options.encoding === "base64") {
-      await this.enqueue(
+    return options.encoding === "base64"
+      ? this.enqueue(
         Buffer.from(json, "utf8").toString("base64"),
         `enqueue base64 Type ${envelope.type}`,
-      );
-    } else {
-      await this.enqueue(json, `enqueue Type ${envelope.type}`);
-    }
+      )
+      : this.enqueue(json, `enqueue Type ${envelope.type}`);
   }
 
   /**

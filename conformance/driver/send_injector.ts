@@ -151,7 +151,7 @@ export interface EnvelopeInjectorLike {
    * @param envelope The envelope.
    * @param options Queue encoding (ignored by `/send`).
    */
-  inject(envelope: Envelope, options?: { encoding?: "raw" | "base64" }): Promise<void>;
+  inject(envelope: Envelope, options?: { encoding?: "raw" | "base64" }): Promise<unknown>;
   /** Releases clients. */
   close(): Promise<void>;
 }

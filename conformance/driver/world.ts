@@ -67,6 +67,8 @@ export interface ConnectedWorld {
   readonly protocol: HubProtocolName;
   /** User id of the sentinel. */
   readonly sentinelUserId: string;
+  /** Names of the sentinel connections, one per instance (the first is {@linkcode SENTINEL}). */
+  readonly sentinels: readonly string[];
   /** Closes every connection. */
   close(): Promise<void>;
 }
@@ -90,6 +92,12 @@ export interface ConnectWorldOptions {
    * Without it the harness authority mints a sentinel token.
    */
   readonly sentinel?: { readonly userId: string; readonly token: string };
+  /**
+   * Hub URLs that each get a sentinel connection (default: the target's main hub). With one per
+   * instance of a scaled-out deployment, the barrier push passes through every instance, so a
+   * late delivery on any of them comes before the observation ends.
+   */
+  readonly sentinelHubUrls?: readonly string[];
 }
 
 /**
@@ -113,17 +121,23 @@ export async function connectWorld(
     specs.some((spec) => spec.hub === "main" && spec.token === undefined);
   const authority = needsMinting ? requireAuthority(ctx) : undefined;
   const sentinelUserId = options.sentinel?.userId ?? newGuid();
-  const all: EndpointSpec[] = [...specs, {
-    name: SENTINEL,
-    hub: "main",
-    identity: {
-      userId: sentinelUserId,
-      deviceId: newGuid(),
-      deviceType: DeviceType.LinuxDesktop,
-      organizations: [],
-    },
-    ...(options.sentinel ? { token: options.sentinel.token } : {}),
-  }];
+  const sentinelUrls = options.sentinelHubUrls ?? [ctx.target.hubUrl];
+  const sentinels = sentinelUrls.map((_, i) => (i === 0 ? SENTINEL : `${SENTINEL}-${i}`));
+  const all: EndpointSpec[] = [
+    ...specs,
+    ...sentinelUrls.map((hubUrl, i): EndpointSpec => ({
+      name: sentinels[i]!,
+      hub: "main",
+      identity: {
+        userId: sentinelUserId,
+        deviceId: newGuid(),
+        deviceType: DeviceType.LinuxDesktop,
+        organizations: [],
+      },
+      hubUrl,
+      ...(options.sentinel ? { token: options.sentinel.token } : {}),
+    })),
+  ];
   await requireHubProtocol(ctx, options.protocol, async () =>
     options.sentinel?.token ??
       await authority!.mint({
@@ -196,7 +210,7 @@ export async function connectWorld(
     throw error;
   }
   await new Promise((resolve) => setTimeout(resolve, Math.min(300, ctx.graceMs)));
-  return { clients, endpoints, protocol: options.protocol, sentinelUserId, close };
+  return { clients, endpoints, protocol: options.protocol, sentinelUserId, sentinels, close };
 }
 
 /** One delivery seen on a connection. */
@@ -252,23 +266,28 @@ async function raiseBarrier(
   const [envelope] = await barrier.perform();
   if (!envelope) throw new Error("The barrier action produced no push");
   const key = envelopeKey(envelope);
-  const sentinel = world.clients.get(SENTINEL)!;
-  const got = await sentinel.waitFor(
-    () => sentinel.invocations().find((m) => invocationKey(m) === key),
-    Math.max(2000, Math.floor(ctx.timeoutMs * 0.3)),
-  );
-  if (!got) {
+  const missing: string[] = [];
+  await Promise.all(world.sentinels.map(async (name) => {
+    const sentinel = world.clients.get(name)!;
+    const got = await sentinel.waitFor(
+      () => sentinel.invocations().find((m) => invocationKey(m) === key),
+      Math.max(2000, Math.floor(ctx.timeoutMs * 0.3)),
+    );
+    if (!got) missing.push(name);
+  }));
+  if (missing.length > 0) {
     throw new CaseFailure(
-      "the start barrier push to reach the sentinel connection",
-      "nothing arrived",
+      "the start barrier push to reach every sentinel connection",
+      `nothing arrived on ${missing.sort().join(", ")}`,
     );
   }
   return envelope;
 }
 
 /**
- * Performs the actions in order, then a barrier push to the sentinel connection (once it
- * arrives, the earlier pushes were dispatched), waits for every expected delivery, then a grace
+ * Performs the actions in order, then a barrier push to the sentinel connections (once it
+ * arrives on each, the earlier pushes were dispatched there), waits for every expected delivery
+ * (the barrier's on every sentinel included), then a grace
  * period for unexpected ones, and compares delivery multisets with the oracle's exactly.
  *
  * @param ctx The case context.
@@ -380,7 +399,7 @@ export async function injectAndObserve(
   ctx: CaseContext,
   world: ConnectedWorld,
   envelopes: readonly Envelope[],
-  inject: (envelope: Envelope) => Promise<void>,
+  inject: (envelope: Envelope) => Promise<unknown>,
   options: { readonly startBarrier?: boolean } = {},
 ): Promise<Observation> {
   const via = ctx.target.inject === "queue" ? "queue" : "send";

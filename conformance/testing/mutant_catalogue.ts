@@ -22,10 +22,10 @@ import {
 } from "../../protocol/bitwarden/mod.ts";
 import type { Envelope, HubClaims, Route, RouteTarget } from "../../protocol/bitwarden/mod.ts";
 import { createTokenVerifier } from "../../server/auth/mod.ts";
-import type { Backplane } from "../../server/notifications/mod.ts";
 import { argumentsWith, everyoneWhen, groupsWith, routeWith } from "./rule_faults.ts";
 import { decodeTimestampToTimeSpec, ExtData } from "@msgpack/msgpack";
 import type { Mutation, MutationContext } from "./reference_target.ts";
+import { echoBackplane } from "./_backplanes.ts";
 
 /** One mutant. */
 export interface Mutant {
@@ -50,6 +50,8 @@ export interface Mutant {
   readonly survives?: string;
   /** Per-case timeout for its run (default 10000; keep-alive waits need more than 30 s). */
   readonly timeoutMs?: number;
+  /** `--grace` of its run (default 300). */
+  readonly graceMs?: number;
 }
 
 const CIPHER_TYPES = [0, 1, 2, 9];
@@ -126,6 +128,46 @@ function mapUserTargets(route: Route, to: (userId: string) => RouteTarget[]): Ro
   };
 }
 
+const ANY_GUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
+
+/**
+ * Main-hub connections indexed by `key` of every GUID in their user id and group names, and
+ * routes looked up the same way: a hub keyed on part of an id, or on a normalised one.
+ */
+function keyedOn(key: (guid: string) => string): Mutation {
+  const rekey = (text: string) => text.replace(ANY_GUID, key);
+  return {
+    rules: {
+      ...groupsWith((g) => ({
+        ...g,
+        userId: g.userId === null ? null : rekey(g.userId),
+        groups: g.groups.map(rekey),
+      })),
+      ...routeWith((r) =>
+        r.hub === "anonymous" ? r : {
+          ...r,
+          targets: r.targets.map((t) =>
+            t.kind === "user" ? { ...t, userId: rekey(t.userId) } : { ...t, group: rekey(t.group) }
+          ),
+        }
+      ),
+    },
+  };
+}
+
+/** `Organization…_` and `Installation…_` group names exchanged (one family for the other). */
+function swapOrganizationAndInstallation(group: string): string {
+  const swaps: readonly [string, string][] = [
+    ["OrganizationClientType_", "Installation_ClientType_"],
+    ["Organization_", "Installation_"],
+  ];
+  for (const [organization, installation] of swaps) {
+    if (group.startsWith(organization)) return installation + group.slice(organization.length);
+    if (group.startsWith(installation)) return organization + group.slice(installation.length);
+  }
+  return group;
+}
+
 /** Each connection is its own SignalR user; a user push reaches only the newest one. */
 function latestConnectionWins(): Mutation {
   const latest = new Map<string, number>();
@@ -195,31 +237,6 @@ function excludesActingDevice(): Mutation {
             })),
         )
       ),
-    },
-  };
-}
-
-/** A backplane that hands every publication back to its own instance as well. */
-function echoBackplane(): Backplane {
-  let handler: ((envelope: Envelope) => void) | undefined;
-  const timers = new Set<ReturnType<typeof setTimeout>>();
-  return {
-    publish(envelope) {
-      const timer = setTimeout(() => {
-        timers.delete(timer);
-        handler?.(envelope);
-      }, 5);
-      timers.add(timer);
-      return Promise.resolve();
-    },
-    subscribe(h) {
-      handler = h;
-      return Promise.resolve();
-    },
-    close() {
-      for (const timer of timers) clearTimeout(timer);
-      handler = undefined;
-      return Promise.resolve();
     },
   };
 }
@@ -427,9 +444,122 @@ export const MUTANTS: readonly Mutant[] = [
     id: "backplane-echo-delivers-twice",
     fault: "Every message delivered twice: the backplane hands an instance its own publications",
     realism: "Scale-out backplanes that do not filter their own instance id",
-    mutation: () => ({ backplane: echoBackplane() }),
+    mutation: () => ({ backplane: echoBackplane(5) }),
     killers: ["route/**", "anon/only-requester", "isolation/deliveries-equal-oracle"],
     only: ["route/LogOut", "route/SyncFolderCreate", "anon/only-requester", "isolation"],
+  },
+  {
+    id: "late-duplicate",
+    fault: "Every message delivered a second time, 0.8 x --grace after the first",
+    realism:
+      "A retry or redelivery that re-sends what was already delivered (a backplane replaying its own publications late); a fixed 500 ms duplicate window misses it with --grace above 625 ms",
+    mutation: ({ graceMs }) => ({ backplane: echoBackplane(Math.round(0.8 * graceMs)) }),
+    killers: ["route/**", "anon/only-requester", "isolation/deliveries-equal-oracle"],
+    only: ["route/LogOut", "route/SyncFolderCreate", "anon/only-requester", "isolation"],
+    // Above the old fixed 500 ms window: every exactly-once check waits at least --grace.
+    graceMs: 1000,
+    timeoutMs: 15_000,
+  },
+  {
+    id: "queue-never-deletes",
+    fault: "The queue consumer dispatches each message and never deletes it",
+    realism:
+      "A missing DeleteMessageAsync after the dispatch (or a delete whose failure is swallowed): every message comes back when its lease ends",
+    inject: "queue",
+    mutation: () => ({ consumerDeletes: "never" }),
+    killers: [
+      "queue/raw",
+      "queue/base64",
+      "queue/poison-does-not-block",
+      "queue/unknown-type-ignored",
+      "queue/slow/poison-removed",
+      "queue/slow/no-redelivery-after-lease",
+    ],
+    only: ["queue"],
+    timeoutMs: 20_000,
+  },
+  {
+    id: "queue-retries-poison-forever",
+    fault: "A message whose dispatch always fails is retried for ever, never deleted",
+    realism:
+      "The DequeueCount > 2 delete left out of the error branch (AzureQueueHostedService deletes there)",
+    inject: "queue",
+    mutation: () => ({ maxDequeueCount: 1000 }),
+    killers: ["queue/slow/poison-removed"],
+    only: ["queue"],
+    timeoutMs: 20_000,
+  },
+  {
+    id: "second-instance-late-redelivery",
+    fault:
+      "Instance B delivers each push it gets from the backplane to its local sockets, then again 3 x grace later, before taking the next",
+    realism:
+      "A backplane subscriber that retries a delivery it could not confirm while holding its message lane; with the barrier watched on instance A only, B's late copies come after the observation ends",
+    mutation: ({ graceMs }) => ({
+      secondInstance: {
+        subscriber: (handle) => {
+          let lane = Promise.resolve();
+          return (envelope) => {
+            lane = lane.then(async () => {
+              handle(envelope);
+              await new Promise((resolve) => setTimeout(resolve, 3 * graceMs));
+              handle(envelope);
+            });
+          };
+        },
+      },
+    }),
+    killers: ["scaleout/user-every-instance", "scaleout/anonymous-every-instance"],
+    only: ["scaleout", "route/LogOut/user"],
+  },
+  {
+    id: "routing-client-type-filter-dropped",
+    fault:
+      "protocol/bitwarden routing ignores Payload.ClientType of Notification (20) and NotificationStatus (21)",
+    realism:
+      "The client-type branch of HubHelpers' Notification routing left out; planted in the routing the reference server runs (through its delivery rules), which the suite's oracle does not share",
+    mutation: () => ({
+      rules: {
+        routeEnvelope: (e) =>
+          routeEnvelope(
+            e.type === 20 || e.type === 21 ? { ...e, payload: { ...e.payload, ClientType: 0 } } : e,
+          ),
+      },
+    }),
+    killers: [
+      "route/Notification/*-client-type/*",
+      "route/NotificationStatus/*-client-type/*",
+    ],
+    only: ["route/Notification", "route/NotificationStatus", "route/LogOut/user"],
+  },
+  {
+    id: "routing-organization-installation-groups-swapped",
+    fault:
+      "protocol/bitwarden routing names the installation group for an organization target and the organization group for an installation target",
+    realism:
+      "Two group-name helpers of the same shape called the wrong way round; planted in the routing the reference server runs, which the suite's oracle does not share",
+    mutation: () => ({
+      rules: routeWith((route) => ({
+        ...route,
+        targets: route.targets.map((t) =>
+          t.kind === "group" ? { ...t, group: swapOrganizationAndInstallation(t.group) } : t
+        ),
+      })),
+    }),
+    killers: [
+      "route/*/organization/*",
+      "route/*/organization-client-type/*",
+      "route/*/installation/*",
+      "route/*/installation-client-type/*",
+      "route/*/precedence/*",
+      "isolation/deliveries-equal-oracle",
+    ],
+    only: [
+      "route/Notification",
+      "route/SyncOrganizationStatusChanged",
+      "route/LogOut/user",
+      "isolation/deliveries-equal-oracle",
+    ],
   },
   {
     id: "latest-connection-wins",
@@ -506,17 +636,32 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "user-case-insensitive",
     fault: "User targeting compares the sub claim case-insensitively",
-    realism: "Normalising GUID text before indexing connections",
-    mutation: () => ({
-      rules: {
-        ...groupsWith((g) => (g.userId === null ? g : { ...g, userId: g.userId.toLowerCase() })),
-        ...routeWith((r) => mapUserTargets(r, (u) => [{ kind: "user", userId: u.toLowerCase() }])),
-      },
-    }),
-    killers: [],
-    only: ["route/LogOut/user", "route/SyncFolderCreate/user"],
-    survives:
-      "Bitwarden's identity always issues sub as a lowercase GUID and pushes carry lowercase GUIDs, so the two matchings differ only for a token no identity issues; GUIDs name the same user in any case, so folding it delivers nothing to a wrong user (not a MUST/SHOULD in the research notes)",
+    realism:
+      "Normalising GUID text before indexing connections; OIDC's sub is a case-sensitive string and SignalR matches users ordinally, so a token whose sub is another user's id upper-cased is somebody else",
+    mutation: () => keyedOn((guid) => guid.toLowerCase()),
+    killers: [
+      "route/*/user/*",
+      "route/*/user-in-organization/*",
+      "route/LogOut/null-context/*",
+      "route/ProviderBankAccountVerified/admin/*",
+      "isolation/deliveries-equal-oracle",
+    ],
+    only: ["route", "isolation/deliveries-equal-oracle"],
+  },
+  {
+    id: "key-truncated-to-8-hex",
+    fault: "Connections and routes keyed on the first 8 hex digits of each id",
+    realism: "A short key (a prefix, or a hash of few bits) to save memory in the connection index",
+    mutation: () => keyedOn((guid) => guid.slice(0, 8)),
+    killers: [
+      "route/*/user/*",
+      "route/*/user-in-organization/*",
+      "route/LogOut/null-context/*",
+      "route/ProviderBankAccountVerified/admin/*",
+      "isolation/deliveries-equal-oracle",
+      "route/*/organization/*",
+    ],
+    only: ["route", "isolation/deliveries-equal-oracle"],
   },
   {
     id: "ping-every-60s",

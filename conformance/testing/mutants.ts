@@ -78,9 +78,11 @@ export async function runMutant(
 ): Promise<MutantResult> {
   const started = performance.now();
   const inject = mutant.inject ?? "send";
+  const graceMs = mutant.graceMs ?? 300;
   const target = await startTarget({
     inject,
     mutation: mutant.mutation,
+    graceMs,
     ...(options.queueConnectionString
       ? { queueConnectionString: options.queueConnectionString }
       : {}),
@@ -91,7 +93,7 @@ export async function runMutant(
       cases: allCases(),
       authority: target.authority,
       timeoutMs: mutant.timeoutMs ?? 10_000,
-      graceMs: 300,
+      graceMs,
       concurrency: options.concurrency ?? 4,
       seed: options.seed ?? 42,
       runs: options.runs ?? 6,

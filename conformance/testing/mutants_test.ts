@@ -12,6 +12,7 @@ import { allCases } from "../cases/mod.ts";
 import { matchesPattern } from "../select.ts";
 import { MUTANTS } from "./mutant_catalogue.ts";
 import { formatMutantTable, runMutants } from "./mutants.ts";
+import { startAzurite } from "../../server/azurite/mod.ts";
 
 Deno.test("mutant catalogue: ids unique, killers name real cases inside each subset", () => {
   const ids = allCases().map((c) => c.id);
@@ -38,7 +39,13 @@ Deno.test({
   sanitizeOps: false,
   async fn() {
     const started = performance.now();
-    const results = await runMutants(MUTANTS, { parallel: 4, concurrency: 4 });
+    // The queue mutants need a real Azure Storage queue.
+    const azurite = MUTANTS.some((m) => m.inject === "queue") ? await startAzurite() : undefined;
+    const results = await runMutants(MUTANTS, {
+      parallel: 4,
+      concurrency: 4,
+      ...(azurite ? { queueConnectionString: azurite.connectionString } : {}),
+    }).finally(() => azurite?.stop());
     console.log(formatMutantTable(MUTANTS, results));
     console.log(`${results.length} mutants in ${Math.round(performance.now() - started)} ms`);
     const problems = results.flatMap((r) => [

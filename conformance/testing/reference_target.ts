@@ -23,6 +23,7 @@ import {
 } from "../../server/notifications/mod.ts";
 import { everyoneWhen, type RuleFault, withFaults } from "./rule_faults.ts";
 import { type ProxyRules, type RunningProxy, startMutationProxy } from "./_mutation_proxy.ts";
+import { linkedBackplanes } from "./_backplanes.ts";
 
 /** The one fault a broken target has. */
 export type Fault =
@@ -55,6 +56,8 @@ export interface TargetOptions {
   readonly fault?: Fault;
   /** A mutant's fault (see `mutant_catalogue.ts`), built from the target's authority URL. */
   readonly mutation?: (context: MutationContext) => Mutation;
+  /** `--grace` of the run, for mutations timed from it (default 300). */
+  readonly graceMs?: number;
 }
 
 /** What a mutation can depend on. */
@@ -63,6 +66,8 @@ export interface MutationContext {
   readonly authorityUrl: string;
   /** Timers the self-test targets use (short keep-alive and heartbeat). */
   readonly timers: NotificationsTimers;
+  /** `--grace` of the run the target serves. */
+  readonly graceMs: number;
 }
 
 /**
@@ -80,7 +85,24 @@ export interface Mutation {
   readonly backplane?: Backplane;
   /** A proxy in front of the service: the target URLs then point at it. */
   readonly proxy?: ProxyRules;
+  /** Attempts the service's queue consumer makes per message (its `maxDequeueCount`). */
+  readonly maxDequeueCount?: number;
+  /**
+   * A faulty consumer in place of the service's (queue mode): `before-dispatch` deletes each
+   * message first, `never` dispatches and leaves it for its lease to end.
+   */
+  readonly consumerDeletes?: ConsumerDeletion;
+  /**
+   * Runs a second instance joined to the first by an in-memory backplane (the target then has
+   * two hub URLs); `subscriber` wraps how the second instance handles what it receives.
+   */
+  readonly secondInstance?: {
+    readonly subscriber?: (handle: (envelope: Envelope) => void) => (envelope: Envelope) => void;
+  };
 }
+
+/** When a faulty queue consumer deletes a message. */
+export type ConsumerDeletion = "before-dispatch" | "never";
 
 /** A running self-test target. */
 export interface RunningTarget {
@@ -166,13 +188,15 @@ function toHubMessagePackPlain(envelope: Envelope): unknown {
 }
 
 /**
- * A consumer that deletes each message as soon as it is received and only then dispatches it:
- * a failed dispatch loses the message (the `deletes-before-dispatch` fault).
+ * A consumer that deletes each message as soon as it is received and only then dispatches it
+ * (a failed dispatch loses the message: the `deletes-before-dispatch` fault), or that never
+ * deletes (every message comes back when its lease ends).
  */
-function startDeletingConsumer(
+function startFaultyConsumer(
   connectionString: string,
   queueName: string,
   dispatch: (envelope: Envelope) => Promise<unknown>,
+  deletes: ConsumerDeletion,
 ): () => Promise<void> {
   const client = new QueueClient(connectionString, queueName);
   const controller = new AbortController();
@@ -191,11 +215,13 @@ function startDeletingConsumer(
         continue;
       }
       for (const message of batch.receivedMessageItems) {
-        await client.deleteMessage(message.messageId, message.popReceipt).catch(() => {});
+        if (deletes === "before-dispatch") {
+          await client.deleteMessage(message.messageId, message.popReceipt).catch(() => {});
+        }
         try {
           await dispatch(parseQueueMessage(message.messageText));
         } catch {
-          // The message is already gone: that is the fault.
+          // The message is already gone, or stays for its lease: that is the fault.
         }
       }
     }
@@ -220,8 +246,16 @@ export async function startTarget(options: TargetOptions = {}): Promise<RunningT
   const installationId = crypto.randomUUID();
   const queueName = `notifications${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
   const fault = options.fault;
-  const useOwnConsumer = fault === "deletes-before-dispatch";
-  const mutation = options.mutation?.({ authorityUrl, timers: TIMERS });
+  const mutation = options.mutation?.({
+    authorityUrl,
+    timers: TIMERS,
+    graceMs: options.graceMs ?? 300,
+  });
+  const faultyConsumer: ConsumerDeletion | undefined = fault === "deletes-before-dispatch"
+    ? "before-dispatch"
+    : mutation?.consumerDeletes;
+  const useOwnConsumer = faultyConsumer !== undefined;
+  const links = mutation?.secondInstance ? linkedBackplanes(2) : undefined;
   const timers = fault === "never-pings"
     ? { ...TIMERS, keepAliveMs: 0, heartbeatMs: 120_000 }
     : TIMERS;
@@ -235,6 +269,7 @@ export async function startTarget(options: TargetOptions = {}): Promise<RunningT
     rules: withFaults(built.rules, mutation?.rules),
     ...(verifier ? { verifier } : {}),
     ...(mutation?.backplane ? { backplane: mutation.backplane } : {}),
+    ...(links ? { backplane: links[0]! } : {}),
     log: () => {},
     ...(inject === "queue" && options.queueConnectionString && !useOwnConsumer
       ? {
@@ -243,26 +278,41 @@ export async function startTarget(options: TargetOptions = {}): Promise<RunningT
           queueName,
           poisonQueueName: `${queueName}-poison`,
           visibilityTimeoutSeconds: 2,
+          ...(mutation?.maxDequeueCount ? { maxDequeueCount: mutation.maxDequeueCount } : {}),
           idleWait: { minMs: 50, maxMs: 200 },
           log: () => {},
         },
       }
       : {}),
   };
-  let served;
+  let served: Awaited<ReturnType<typeof serveNotifications>>;
+  let second: typeof served | undefined;
   try {
     served = await serveNotifications(serviceOptions);
+    if (links) {
+      const wrap = mutation?.secondInstance?.subscriber ?? ((handle) => handle);
+      const link = links[1]!;
+      const { queue: _queue, ...rest } = serviceOptions;
+      second = await serveNotifications({
+        ...rest,
+        backplane: { ...link, subscribe: (handle) => link.subscribe(wrap(handle)) },
+      }).catch(async (error) => {
+        await served.close();
+        throw error;
+      });
+    }
   } catch (error) {
     await authority.close();
     throw error;
   }
   let stopConsumer: (() => Promise<void>) | undefined;
-  if (useOwnConsumer && options.queueConnectionString) {
+  if (faultyConsumer && options.queueConnectionString) {
     const service = served.service;
-    stopConsumer = startDeletingConsumer(
+    stopConsumer = startFaultyConsumer(
       options.queueConnectionString,
       queueName,
       (e) => service.dispatch(e, "queue"),
+      faultyConsumer,
     );
   } else if (inject === "queue" && options.queueConnectionString) {
     await new QueueClient(options.queueConnectionString, queueName).createIfNotExists();
@@ -275,7 +325,7 @@ export async function startTarget(options: TargetOptions = {}): Promise<RunningT
   const target: ResolvedTarget = {
     baseUrl: url,
     hubUrl: `${url}/hub`,
-    extraHubUrls: [],
+    extraHubUrls: second ? [`${second.url}/hub`] : [],
     anonymousHubUrl: `${url}/anonymous-hub`,
     sendUrl: `${url}/send`,
     apiUrl: `${url}/api`,
@@ -297,6 +347,7 @@ export async function startTarget(options: TargetOptions = {}): Promise<RunningT
       // The service first: it closes every socket, including those the proxy upgraded for it,
       // which the proxy's server would otherwise wait for.
       await served.close();
+      await second?.close();
       await proxy?.close();
       await authority.close();
     },

@@ -313,6 +313,36 @@ export function addCipherRoutes(router: Router, deps: ApiDeps): void {
     return emptyOk();
   });
 
+  // CiphersController.MoveMany (PUT, deprecated POST /ciphers/move) -> CipherService.MoveManyAsync:
+  // the caller's ciphers among `ids` go to `folderId` (a folder of the caller's, or none), then
+  // SyncCiphers (4) to the caller, not excluding the acting device (bitwarden/server
+  // src/Core/Vault/Services/Implementations/CipherService.cs @ ac309aa19ed351406a56032d5f26a7a9a99f4abd).
+  // Registered before `/ciphers/:id`, which would take `move` for an id.
+  const moveMany = async (request: Request) => {
+    const ctx = await deps.auth.user(request);
+    const state = new ModelState(await readJsonObject(request));
+    const ids = state.guids("ids", { required: true });
+    const folderId = state.string("folderId", { guid: true })?.toLowerCase() ?? null;
+    state.throwIfInvalid();
+    if (folderId !== null && store.folders.get(folderId)?.userId !== ctx.user.id) {
+      throw badRequest("Invalid folder.");
+    }
+    for (const id of ids!) {
+      const cipher = store.ciphers.get(id);
+      if (cipher?.userId === ctx.user.id) cipher.folderId = folderId;
+    }
+    await deps.push({
+      type: PushType.SyncCiphers,
+      target: "user",
+      targetId: ctx.user.id,
+      payload: { UserId: ctx.user.id, Date: iso(deps.now()) },
+      excludeCurrentContext: false,
+    });
+    return emptyOk();
+  };
+  router.on("PUT", "/ciphers/move", moveMany);
+  router.on("POST", "/ciphers/move", moveMany);
+
   const update = async (request: Request, params: Readonly<Record<string, string>>) => {
     const ctx = await deps.auth.user(request);
     // Body first, then lookup and change in one turn (see folders.ts).
@@ -375,7 +405,10 @@ export function addCipherRoutes(router: Router, deps: ApiDeps): void {
     if (cipher.deletedDate !== null) {
       cipher.deletedDate = null;
       cipher.revisionDate = deps.now();
-      await deps.push(cipherPush(ctx, PushType.SyncCipherUpdate, cipher, null));
+      // CipherService.RestoreAsync pushes CollectionIds [] like a save (bitwarden/server
+      // src/Core/Vault/Services/Implementations/CipherService.cs @
+      // ac309aa19ed351406a56032d5f26a7a9a99f4abd, line 814).
+      await deps.push(cipherPush(ctx, PushType.SyncCipherUpdate, cipher, []));
     }
     return jsonResponse(cipherResponse(cipher));
   });

@@ -182,3 +182,49 @@ Deno.test("API checks tokens, input and ownership", async (t) => {
     await serve.stop();
   }
 });
+
+Deno.test("PUT /ciphers/move moves only the caller's ciphers into a folder of the caller's", async () => {
+  const serve = await startTestServe();
+  const base = serve.url;
+  try {
+    const alice = await login(base, ALICE, { id: ALICE.web, type: 9 });
+    const bob = await login(base, BOB, { id: BOB.web, type: 10 });
+    const note = { type: 2, name: ENC, secureNote: { type: 0 } };
+    const mine = (await api(base, "POST", "/ciphers", { token: alice, body: note })).body as {
+      id: string;
+    };
+    const theirs = (await api(base, "POST", "/ciphers", { token: bob, body: note })).body as {
+      id: string;
+    };
+    const folder = (await api(base, "POST", "/folders", { token: alice, body: { name: ENC } }))
+      .body as { id: string };
+    const bobFolder = (await api(base, "POST", "/folders", { token: bob, body: { name: ENC } }))
+      .body as { id: string };
+    const foreign = await api(base, "PUT", "/ciphers/move", {
+      token: alice,
+      body: { ids: [mine.id], folderId: bobFolder.id },
+    });
+    deepStrictEqual([foreign.status, (foreign.body as { message?: string }).message], [
+      400,
+      "Invalid folder.",
+    ]);
+    const missing = await api(base, "PUT", "/ciphers/move", { token: alice, body: {} });
+    deepStrictEqual((missing.body as { validationErrors: unknown }).validationErrors, {
+      Ids: ["The Ids field is required."],
+    });
+    const moved = await api(base, "PUT", "/ciphers/move", {
+      token: alice,
+      body: { ids: [mine.id, theirs.id], folderId: folder.id },
+    });
+    strictEqual(moved.status, 200);
+    const folderOf = async (id: string, token: string) =>
+      ((await api(base, "GET", `/ciphers/${id}`, { token })).body as { folderId: unknown })
+        .folderId;
+    deepStrictEqual([await folderOf(mine.id, alice), await folderOf(theirs.id, bob)], [
+      folder.id,
+      null,
+    ]);
+  } finally {
+    await serve.stop();
+  }
+});
