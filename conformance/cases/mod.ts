@@ -27,7 +27,7 @@ import { e2eProducerCases } from "./e2e_producers.ts";
 import { scaleoutCases } from "./scaleout.ts";
 
 export { type RouteCaseInfo, routeCaseInfo } from "./route.ts";
-export { ROUTE_SCENARIOS, type RouteScenario } from "./_route_world.ts";
+export { ROUTE_SCENARIOS, type RouteScenario } from "../driver/route_world.ts";
 
 /**
  * Every conformance case, with unique stable ids.

@@ -18,7 +18,7 @@ import {
   leaseIdentityRouteWorld,
   ROUTE_SCENARIOS,
   type RouteScenario,
-} from "./_route_world.ts";
+} from "../driver/route_world.ts";
 import { requireProtocol } from "./_common.ts";
 import {
   HUB_HELPERS,

@@ -9,9 +9,9 @@ import type { Envelope, JsonValue } from "../../protocol/bitwarden/mod.ts";
 import { ClientType, DeviceType } from "../../protocol/bitwarden/mod.ts";
 import { PushType } from "../../protocol/bitwarden/mod.ts";
 import { type Capability, type CaseContext, CaseUnsupported } from "../types.ts";
-import { newGuid } from "../driver/identity.ts";
-import { adversarialIds } from "../driver/adversarial_ids.ts";
-import type { EndpointSpec } from "../driver/world.ts";
+import { newGuid } from "./identity.ts";
+import { adversarialIds } from "./adversarial_ids.ts";
+import type { EndpointSpec } from "./world.ts";
 import {
   type IdentityDevice,
   leaseFromPool,
@@ -20,7 +20,7 @@ import {
   type PooledAccount,
   registerAccount,
   setUpOrganizations,
-} from "../driver/identity_world.ts";
+} from "./identity_world.ts";
 
 /** Ids of one route world. */
 export interface RouteWorld {
