@@ -928,4 +928,62 @@ export const MUTANTS: readonly Mutant[] = [
     ],
     only: ["route/SyncOrganizationStatusChanged", "route/PolicyChanged"],
   },
+  {
+    id: "negotiate-ignores-version",
+    fault:
+      "Negotiate answers the version-1 shape (a connectionToken) whatever negotiateVersion says",
+    realism:
+      "A hand-written negotiate endpoint that always writes one JSON shape; HttpConnectionDispatcher writes connectionToken only from version 1",
+    mutation: () => ({
+      proxy: {
+        http: async (request, service) => {
+          const url = new URL(request.url);
+          if (request.method !== "POST" || !url.pathname.endsWith("/negotiate")) return undefined;
+          const answer = await service.fetch(request, url.pathname);
+          const body = await answer.json();
+          if (body.connectionId && !body.connectionToken) body.connectionToken = body.connectionId;
+          return Response.json(body, { status: answer.status });
+        },
+      },
+    }),
+    killers: ["hub/handshake/negotiate-versions"],
+    only: ["hub/handshake/negotiate*"],
+  },
+  {
+    id: "handshake-version-1-only",
+    fault: "A version-2 handshake is refused as unsupported",
+    realism:
+      "IsVersionSupported written as version == 1 (ASP.NET Core before 8 had version 1 only; Vaultwarden compares the whole handshake with version 1)",
+    mutation: () => ({ proxy: { sockets: { "/hub": { maxHandshakeVersion: 1 } } } }),
+    killers: ["hub/handshake/version-2"],
+    only: ["hub/handshake/version-2", "hub/handshake/websocket-messagepack"],
+  },
+  {
+    id: "oversized-messages-dropped",
+    fault: "A client message over 32 KB is silently dropped instead of closing the connection",
+    realism:
+      "A WebSocket layer with a frame limit that discards instead of failing; Vaultwarden accepts and echoes any size",
+    mutation: () => ({ proxy: { sockets: { "/hub": { dropClientFramesOver: 32 * 1024 } } } }),
+    killers: ["hub/protocol/message-too-large"],
+    only: ["hub/protocol", "keepalive/close-with-reason"],
+  },
+  {
+    id: "unparseable-json-ignored",
+    fault:
+      "A JSON-protocol record that does not parse is ignored instead of closing the connection",
+    realism:
+      "Lenient parsers that skip what they cannot read (Vaultwarden ignores unknown text frames)",
+    mutation: () => ({ proxy: { sockets: { "/hub": { dropUnparseableText: true } } } }),
+    killers: ["hub/protocol/json-parse-error"],
+    only: ["hub/protocol", "hub/handshake/json-protocol"],
+  },
+  {
+    id: "close-without-allow-reconnect",
+    fault: "The Close after a protocol error leaves out allowReconnect",
+    realism:
+      "Writing Close with the error only; ASP.NET Core passes the connection's AllowReconnect (true unless the transport aborted)",
+    mutation: () => ({ proxy: { sockets: { "/hub": { closeWithoutAllowReconnect: true } } } }),
+    killers: ["hub/protocol/close-allow-reconnect"],
+    only: ["hub/protocol", "keepalive/close-with-reason"],
+  },
 ];
