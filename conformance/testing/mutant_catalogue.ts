@@ -186,6 +186,31 @@ function latestConnectionWins(): Mutation {
   };
 }
 
+/** The anonymous hub keeps one socket per Token: the newest requester socket takes the push. */
+function latestAnonymousSocketWins(): Mutation {
+  const latest = new Map<string, number>();
+  let counter = 0;
+  return {
+    rules: {
+      anonymousGroup: (t) => {
+        if (t === null || t.trim() === "") return null;
+        latest.set(t, ++counter);
+        return `${t}#${counter}`;
+      },
+      ...routeWith((r) =>
+        r.hub === "anonymous"
+          ? {
+            ...r,
+            targets: r.targets.map((t) =>
+              t.kind === "group" ? { ...t, group: `${t.group}#${latest.get(t.group) ?? 0}` } : t
+            ),
+          }
+          : r
+      ),
+    },
+  };
+}
+
 /**
  * One socket per (user, client type): each connection is its own SignalR user, and a user push
  * reaches only the newest connection of each client type the user has.
@@ -632,6 +657,15 @@ export const MUTANTS: readonly Mutant[] = [
     }),
     killers: ["anon/only-requester"],
     only: ["anon/only-requester", "route/AuthRequestResponse"],
+  },
+  {
+    id: "anonymous-latest-socket-wins",
+    fault: "Two anonymous sockets with one Token: only the newest gets the AuthRequestResponse",
+    realism:
+      "A map from Token to one socket instead of a SignalR group (Bitwarden: Groups.AddToGroupAsync per connection)",
+    mutation: latestAnonymousSocketWins,
+    killers: ["anon/only-requester"],
+    only: ["anon/only-requester", "anon/missing-token"],
   },
   {
     id: "user-case-insensitive",
