@@ -8,10 +8,12 @@
  * @module
  */
 
-import { type CloseMessage, type HubMessage, MessageType } from "../../protocol/signalr/mod.ts";
-import { type CaseContext, type CaseDefinition, CaseFailure, CaseUnsupported } from "../types.ts";
+import { type HubMessage, MessageType } from "../../protocol/signalr/mod.ts";
+import { type CaseDefinition, CaseFailure, CaseUnsupported } from "../types.ts";
 import { HubClient, HubConnectError, negotiateAnswer } from "../driver/hub_client.ts";
 import { connectMain, sharedHubToken } from "./_common.ts";
+import { afterProtocolError, answerWindow, expectErrorClose } from "./_protocol_error.ts";
+import { UNPARSEABLE_MESSAGEPACK } from "./keepalive.ts";
 import {
   aspnetcore,
   HUB_OPTIONS_SETUP_COMMIT,
@@ -30,52 +32,6 @@ const HANDLER = (detail: string) =>
     HUB_CONNECTION_HANDLER_COMMIT,
     detail,
   );
-
-/** How long a hub gets to answer a handshake it accepts, or to close after a protocol error. */
-function answerWindow(ctx: CaseContext): number {
-  return Math.max(1000, Math.min(10_000, ctx.timeoutMs / 3));
-}
-
-/** What the hub did after a client broke the protocol. */
-interface ProtocolErrorEnd {
-  /** The Close hub message, if one came. */
-  readonly close?: CloseMessage;
-  /** Whether the socket closed within the window. */
-  readonly closed: boolean;
-}
-
-/** Sends the faulty frame(s) on a connected client and watches for the Close message and the socket close. */
-async function afterProtocolError(
-  ctx: CaseContext,
-  client: HubClient,
-  send: () => void,
-): Promise<ProtocolErrorEnd> {
-  send();
-  const closed = await client.waitFor(() => client.closeInfo, answerWindow(ctx));
-  const close = client.messages.find((m): m is CloseMessage => m.type === MessageType.Close);
-  return close ? { close, closed: closed !== undefined } : { closed: closed !== undefined };
-}
-
-/**
- * Grades a protocol-error close: a Close message with an error, then the socket closed.
- *
- * @returns The Close message's error text.
- */
-function expectErrorClose(end: ProtocolErrorEnd): string {
-  if (!end.close) {
-    throw new CaseFailure(
-      "a Close message with an error, then the socket closed",
-      end.closed ? "the socket closed without a Close message" : "the connection stayed open",
-    );
-  }
-  if (!end.close.error) {
-    throw new CaseFailure("a Close message with an error text", "a Close message without error");
-  }
-  if (!end.closed) {
-    throw new CaseFailure("the socket to close after the Close message", "it stayed open");
-  }
-  return end.close.error;
-}
 
 /** A non-blocking invocation whose MessagePack encoding is a little over `bytes`. */
 function invocationOf(bytes: number): HubMessage {
@@ -306,15 +262,10 @@ export function hubProtocolCases(): CaseDefinition[] {
         const token = await sharedHubToken(ctx);
         const client = await connectMain(ctx, "client", { token });
         try {
-          // A VarInt length of 3 followed by 0xc1, a byte MessagePack never uses.
           const end = await afterProtocolError(
             ctx,
             client,
-            () =>
-              client.sendRaw(
-                new Uint8Array([0x03, 0xc1, 0xc1, 0xc1]),
-                "unparseable MessagePack frame",
-              ),
+            () => client.sendRaw(UNPARSEABLE_MESSAGEPACK, "unparseable MessagePack frame"),
           );
           if (!end.close) {
             throw new CaseUnsupported(
