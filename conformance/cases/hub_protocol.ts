@@ -16,6 +16,7 @@ import { afterProtocolError, answerWindow, expectErrorClose } from "./_protocol_
 import { UNPARSEABLE_MESSAGEPACK } from "./keepalive.ts";
 import {
   aspnetcore,
+  HUB_CONNECTION_CONTEXT_COMMIT,
   HUB_OPTIONS_SETUP_COMMIT,
   NOTIFICATIONS_STARTUP,
   sources,
@@ -252,9 +253,9 @@ export function hubProtocolCases(): CaseDefinition[] {
       source: sources(
         HANDLER("HubOnDisconnectedAsync: SendCloseAsync(exception, connection.AllowReconnect)"),
         aspnetcore(
-          "src/SignalR/docs/specs/HubProtocol.md",
-          "a4af6185ea14f8d498db324806bb67471d3c1e23",
-          "Close",
+          "src/SignalR/server/Core/src/HubConnectionContext.cs",
+          HUB_CONNECTION_CONTEXT_COMMIT,
+          "_allowReconnect starts true, only Abort clears it",
         ),
       ),
       needs: [],
