@@ -13,6 +13,7 @@ import { type HubMessage, MessageType } from "../../protocol/signalr/mod.ts";
 import { type CaseContext, type CaseDefinition, CaseFailure, CaseUnsupported } from "../types.ts";
 import type { HubClient } from "../driver/hub_client.ts";
 import { connectMain, sharedHubToken } from "./_common.ts";
+import { afterProtocolError, expectErrorClose } from "./_protocol_error.ts";
 import {
   aspnetcore,
   CLIENT_CONNECTION,
@@ -41,6 +42,12 @@ export const CLIENT_PING_INTERVAL_MS = 15_000;
 export const HEARTBEAT_INTERVAL_MS = 120_000;
 
 const SLACK_MS = 2_000;
+
+/**
+ * A MessagePack frame no parser accepts: a VarInt length of 3, then 0xc1, a byte MessagePack
+ * never uses.
+ */
+export const UNPARSEABLE_MESSAGEPACK: Uint8Array = new Uint8Array([0x03, 0xc1, 0xc1, 0xc1]);
 
 const HEARTBEAT_SOURCE =
   "bitwarden/server src/Notifications/HeartbeatHostedService.cs @ ac309aa19ed351406a56032d5f26a7a9a99f4abd";
@@ -249,35 +256,12 @@ export function keepaliveCases(): CaseDefinition[] {
         const token = await sharedHubToken(ctx);
         const client = await connectMain(ctx, "client", { token });
         try {
-          // A VarInt length of 3 followed by 0xc1, a byte MessagePack never uses.
-          client.sendRaw(new Uint8Array([0x03, 0xc1, 0xc1, 0xc1]), "unparseable MessagePack frame");
-          const closed = await client.waitFor(
-            () => client.closeInfo,
-            Math.min(10_000, ctx.timeoutMs / 2),
+          const end = await afterProtocolError(
+            ctx,
+            client,
+            () => client.sendRaw(UNPARSEABLE_MESSAGEPACK, "unparseable MessagePack frame"),
           );
-          const close = client.messages.find((m) => m.type === MessageType.Close);
-          if (!close) {
-            throw new CaseFailure(
-              "a Close message with an error, then the socket closed",
-              closed
-                ? `socket closed (${closed.code}) without a Close message`
-                : "the connection stayed open",
-            );
-          }
-          if (close.type === MessageType.Close && !close.error) {
-            throw new CaseFailure(
-              "a Close message with an error text",
-              "a Close message without error",
-            );
-          }
-          if (!closed) {
-            throw new CaseFailure("the socket to close after the Close message", "it stayed open");
-          }
-          return {
-            detail: close.type === MessageType.Close
-              ? `Close error ${JSON.stringify(close.error)}`
-              : "",
-          };
+          return { detail: `Close error ${JSON.stringify(expectErrorClose(end))}` };
         } finally {
           await client.close();
         }

@@ -16,6 +16,7 @@ import type { CaseDefinition } from "../types.ts";
 import { handshakeCases } from "./handshake.ts";
 import { authCases } from "./auth.ts";
 import { keepaliveCases } from "./keepalive.ts";
+import { hubProtocolCases } from "./hub_protocol.ts";
 import { routeCases } from "./route.ts";
 import { anonCases } from "./anon.ts";
 import { sendCases } from "./send.ts";
@@ -39,6 +40,7 @@ export function allCases(): CaseDefinition[] {
     ...handshakeCases(),
     ...authCases(),
     ...keepaliveCases(),
+    ...hubProtocolCases(),
     ...routeCases(),
     ...anonCases(),
     ...sendCases(),

@@ -548,28 +548,45 @@ function redact(url: string): string {
   return url.replace(/(access_token=)[^&]+/, "$1…");
 }
 
+/** The fields of a negotiate answer the suite reads. */
+export interface NegotiateAnswer {
+  /** The version the server chose. */
+  readonly negotiateVersion?: number;
+  /** The connection id (the token to connect with, at version 0). */
+  readonly connectionId?: string;
+  /** The token to connect with (version 1 and later). */
+  readonly connectionToken?: string;
+  /** Offered transports. */
+  readonly availableTransports?: readonly { readonly transport?: string }[];
+}
+
 /**
- * POSTs `{hub}/negotiate?negotiateVersion=1` and returns the connection token.
+ * POSTs `{hub}/negotiate` (with `negotiateVersion` unless `version` is undefined) and returns
+ * its JSON answer.
  *
  * @param hubUrl The hub URL.
- * @param options Query, headers, trace.
- * @returns The connection token (or id for version 0).
- * @throws {HubConnectError} When negotiate fails or offers no WebSockets transport.
+ * @param options Query, headers, trace, and the negotiate version to ask for.
+ * @returns The answer.
+ * @throws {HubConnectError} When the request fails, the status is not 200, the body is not
+ *   JSON, carries an `error`, or offers no WebSockets transport.
  */
-export async function negotiate(
+export async function negotiateAnswer(
   hubUrl: string,
   options: {
     query: Readonly<Record<string, string>>;
     headers: Readonly<Record<string, string>>;
     name: string;
+    version: number | undefined;
     trace?: Trace;
     timeoutMs?: number;
   },
-): Promise<string> {
+): Promise<NegotiateAnswer> {
   const url = new URL(hubUrl.replace(/^ws/, "http"));
   url.pathname = url.pathname.replace(/\/?$/, "/negotiate");
   for (const [key, value] of Object.entries(options.query)) url.searchParams.set(key, value);
-  url.searchParams.set("negotiateVersion", "1");
+  if (options.version !== undefined) {
+    url.searchParams.set("negotiateVersion", String(options.version));
+  }
   options.trace?.record({
     from: `client:${options.name}`,
     to: "hub",
@@ -600,13 +617,7 @@ export async function negotiate(
       `Negotiate answered HTTP ${response.status}: ${text.slice(0, 200)}`,
     );
   }
-  let body: {
-    error?: string;
-    connectionToken?: string;
-    connectionId?: string;
-    negotiateVersion?: number;
-    availableTransports?: { transport?: string }[];
-  };
+  let body: NegotiateAnswer & { error?: string };
   try {
     body = JSON.parse(text);
   } catch {
@@ -619,6 +630,29 @@ export async function negotiate(
       `Negotiate offers no WebSockets transport: ${text.slice(0, 200)}`,
     );
   }
+  return body;
+}
+
+/**
+ * POSTs `{hub}/negotiate?negotiateVersion=1` and returns the connection token.
+ *
+ * @param hubUrl The hub URL.
+ * @param options Query, headers, trace.
+ * @returns The connection token (or id for version 0).
+ * @throws {HubConnectError} When negotiate fails or offers no WebSockets transport.
+ */
+export async function negotiate(
+  hubUrl: string,
+  options: {
+    query: Readonly<Record<string, string>>;
+    headers: Readonly<Record<string, string>>;
+    name: string;
+    trace?: Trace;
+    timeoutMs?: number;
+  },
+): Promise<string> {
+  const body = await negotiateAnswer(hubUrl, { ...options, version: 1 });
+  const text = JSON.stringify(body);
   const token = (body.negotiateVersion ?? 0) >= 1 ? body.connectionToken : body.connectionId;
   if (!token) {
     throw new HubConnectError("negotiate", `Negotiate answer has no connection token: ${text}`);

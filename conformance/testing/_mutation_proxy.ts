@@ -9,11 +9,13 @@
  */
 
 import {
+  type HubMessage,
   jsonHubProtocol,
   messagePackHubProtocol,
   MessageType,
   parseHandshakeRequest,
   RECORD_SEPARATOR,
+  writeHandshakeResponse,
 } from "../../protocol/signalr/mod.ts";
 import type { NotificationsService } from "../../server/notifications/mod.ts";
 
@@ -44,6 +46,53 @@ export interface SocketRules {
    * its side: the hub meets a bad handshake with silence, as Vaultwarden does.
    */
   readonly silentHandshakeErrors?: boolean;
+  /**
+   * Refuses, as version 99 is refused, a handshake for a protocol version above this one (a
+   * server whose `IsVersionSupported` is `version == 1`).
+   */
+  readonly maxHandshakeVersion?: number;
+  /** Drops, instead of relaying, client frames after the handshake bigger than this (bytes). */
+  readonly dropClientFramesOver?: number;
+  /** Drops, instead of relaying, client text frames after the handshake that are not JSON records. */
+  readonly dropUnparseableText?: boolean;
+  /** Removes `allowReconnect` from the server's Close messages. */
+  readonly closeWithoutAllowReconnect?: boolean;
+}
+
+/** Whether a client frame after the handshake is one the rules drop. */
+function dropped(rules: SocketRules, data: string | ArrayBuffer): boolean {
+  const size = typeof data === "string" ? new TextEncoder().encode(data).length : data.byteLength;
+  if (rules.dropClientFramesOver !== undefined && size > rules.dropClientFramesOver) return true;
+  if (rules.dropUnparseableText && typeof data === "string") {
+    try {
+      jsonHubProtocol.parseMessages(data);
+    } catch {
+      return true;
+    }
+  }
+  return false;
+}
+
+/** The server's frame with `allowReconnect` taken out of its Close messages, or undefined. */
+function withoutAllowReconnect(
+  protocol: "json" | "messagepack",
+  data: string | ArrayBuffer,
+): (string | ArrayBuffer)[] | undefined {
+  const codec = protocol === "json" ? jsonHubProtocol : messagePackHubProtocol;
+  let messages: HubMessage[];
+  try {
+    messages = codec.parseMessages(data);
+  } catch {
+    return undefined;
+  }
+  if (!messages.some((m) => m.type === MessageType.Close && m.allowReconnect)) return undefined;
+  return messages.map((m) =>
+    codec.writeMessage(
+      m.type === MessageType.Close
+        ? { type: MessageType.Close, ...(m.error !== undefined ? { error: m.error } : {}) }
+        : m,
+    )
+  );
 }
 
 /** A running proxy. */
@@ -115,9 +164,22 @@ function relay(
       try {
         const parsed = parseHandshakeRequest(data);
         if (parsed) protocol = parsed.value.protocol === "json" ? "json" : "messagepack";
+        const max = rules.maxHandshakeVersion;
+        if (parsed && max !== undefined && parsed.value.version > max) {
+          const { protocol: name, version } = parsed.value;
+          client.send(
+            writeHandshakeResponse(
+              `The server does not support version ${version} of the '${name}' protocol.`,
+            ),
+          );
+          closeBoth();
+          return;
+        }
       } catch {
         // Not a handshake: the service answers it.
       }
+    } else if (protocol !== undefined && answered && dropped(rules, data)) {
+      return;
     }
     if (upstream.readyState === WebSocket.OPEN) upstream.send(data);
     else pending.push(data);
@@ -127,6 +189,13 @@ function relay(
   };
   upstream.onmessage = (event) => {
     let data = event.data as string | ArrayBuffer;
+    if (answered && protocol !== undefined && rules.closeWithoutAllowReconnect) {
+      const rewritten = withoutAllowReconnect(protocol, data);
+      if (rewritten) {
+        for (const frame of rewritten) if (client.readyState === WebSocket.OPEN) client.send(frame);
+        return;
+      }
+    }
     if (!answered) {
       answered = true;
       const binary = typeof data !== "string";

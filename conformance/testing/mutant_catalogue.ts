@@ -186,6 +186,31 @@ function latestConnectionWins(): Mutation {
   };
 }
 
+/** The anonymous hub keeps one socket per Token: the newest requester socket takes the push. */
+function latestAnonymousSocketWins(): Mutation {
+  const latest = new Map<string, number>();
+  let counter = 0;
+  return {
+    rules: {
+      anonymousGroup: (t) => {
+        if (t === null || t.trim() === "") return null;
+        latest.set(t, ++counter);
+        return `${t}#${counter}`;
+      },
+      ...routeWith((r) =>
+        r.hub === "anonymous"
+          ? {
+            ...r,
+            targets: r.targets.map((t) =>
+              t.kind === "group" ? { ...t, group: `${t.group}#${latest.get(t.group) ?? 0}` } : t
+            ),
+          }
+          : r
+      ),
+    },
+  };
+}
+
 /**
  * One socket per (user, client type): each connection is its own SignalR user, and a user push
  * reaches only the newest connection of each client type the user has.
@@ -634,6 +659,15 @@ export const MUTANTS: readonly Mutant[] = [
     only: ["anon/only-requester", "route/AuthRequestResponse"],
   },
   {
+    id: "anonymous-latest-socket-wins",
+    fault: "Two anonymous sockets with one Token: only the newest gets the AuthRequestResponse",
+    realism:
+      "A map from Token to one socket instead of a SignalR group (Bitwarden: Groups.AddToGroupAsync per connection)",
+    mutation: latestAnonymousSocketWins,
+    killers: ["anon/only-requester"],
+    only: ["anon/only-requester", "anon/missing-token"],
+  },
+  {
     id: "user-case-insensitive",
     fault: "User targeting compares the sub claim case-insensitively",
     realism:
@@ -927,5 +961,63 @@ export const MUTANTS: readonly Mutant[] = [
       "route/PolicyChanged/organization/*",
     ],
     only: ["route/SyncOrganizationStatusChanged", "route/PolicyChanged"],
+  },
+  {
+    id: "negotiate-ignores-version",
+    fault:
+      "Negotiate answers the version-1 shape (a connectionToken) whatever negotiateVersion says",
+    realism:
+      "A hand-written negotiate endpoint that always writes one JSON shape; HttpConnectionDispatcher writes connectionToken only from version 1",
+    mutation: () => ({
+      proxy: {
+        http: async (request, service) => {
+          const url = new URL(request.url);
+          if (request.method !== "POST" || !url.pathname.endsWith("/negotiate")) return undefined;
+          const answer = await service.fetch(request, url.pathname);
+          const body = await answer.json();
+          if (body.connectionId && !body.connectionToken) body.connectionToken = body.connectionId;
+          return Response.json(body, { status: answer.status });
+        },
+      },
+    }),
+    killers: ["hub/handshake/negotiate-versions"],
+    only: ["hub/handshake/negotiate*"],
+  },
+  {
+    id: "handshake-version-1-only",
+    fault: "A version-2 handshake is refused as unsupported",
+    realism:
+      "IsVersionSupported written as version == 1 (ASP.NET Core before 8 had version 1 only; Vaultwarden compares the whole handshake with version 1)",
+    mutation: () => ({ proxy: { sockets: { "/hub": { maxHandshakeVersion: 1 } } } }),
+    killers: ["hub/handshake/version-2"],
+    only: ["hub/handshake/version-2", "hub/handshake/websocket-messagepack"],
+  },
+  {
+    id: "oversized-messages-dropped",
+    fault: "A client message over 32 KB is silently dropped instead of closing the connection",
+    realism:
+      "A WebSocket layer with a frame limit that discards instead of failing; Vaultwarden accepts and echoes any size",
+    mutation: () => ({ proxy: { sockets: { "/hub": { dropClientFramesOver: 32 * 1024 } } } }),
+    killers: ["hub/protocol/message-too-large"],
+    only: ["hub/protocol", "keepalive/close-with-reason"],
+  },
+  {
+    id: "unparseable-json-ignored",
+    fault:
+      "A JSON-protocol record that does not parse is ignored instead of closing the connection",
+    realism:
+      "Lenient parsers that skip what they cannot read (Vaultwarden ignores unknown text frames)",
+    mutation: () => ({ proxy: { sockets: { "/hub": { dropUnparseableText: true } } } }),
+    killers: ["hub/protocol/json-parse-error"],
+    only: ["hub/protocol", "hub/handshake/json-protocol"],
+  },
+  {
+    id: "close-without-allow-reconnect",
+    fault: "The Close after a protocol error leaves out allowReconnect",
+    realism:
+      "Writing Close with the error only; ASP.NET Core passes the connection's AllowReconnect (true unless the transport aborted)",
+    mutation: () => ({ proxy: { sockets: { "/hub": { closeWithoutAllowReconnect: true } } } }),
+    killers: ["hub/protocol/close-allow-reconnect"],
+    only: ["hub/protocol", "keepalive/close-with-reason"],
   },
 ];
