@@ -196,5 +196,11 @@ for await (const chunk of Deno.stdin.readable.pipeThrough(new TextDecoderStream(
     }
   }
 }
-// The orchestrator went away without stopping us: close and leave.
-await Promise.all(held.map((entry) => entry.client?.close()));
+// The orchestrator went away without stopping us: close what closes within 5 s and leave (the
+// ping and lag timers would keep the process alive).
+for (const entry of held) entry.open = false;
+await Promise.race([
+  Promise.all(held.map((entry) => entry.client?.close())),
+  new Promise((resolve) => setTimeout(resolve, 5_000)),
+]);
+Deno.exit(0);

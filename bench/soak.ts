@@ -15,11 +15,12 @@
  *   two load processes.
  * - Population and schedule come from `bench/_soak_plan.ts`: 2 devices per user, every
  *   connection in one of 100 organizations; `--push-rate` pushes per second (default 20) through
- *   `POST /send`, half organization-, half user-targeted.
+ *   `POST /send` (in order, at most 8 requests in flight, so the orchestrator's own connections
+ *   to the server stay few), half organization-, half user-targeted.
  * - Every minute (minute 0 = all connections open, before the first push) it prints the server's
  *   RSS (`ps`), open files (`ls /proc/PID/fd`), connections open (server gauge and clients),
- *   deliveries expected / delivered / missing / duplicate so far (pushes sent up to 10 s before
- *   the sample are settled), delivery latency p50/p99 of the minute, the time `GET /alive` takes
+ *   deliveries expected / delivered / missing / duplicate so far (pushes `/send` answered at
+ *   least 10 s before the sample are settled), delivery latency p50/p99 of the minute, the time `GET /alive` takes
  *   (the server's event-loop responsiveness) and the load processes' largest event-loop lag.
  *
  * **Flat**, the verdict, is judged over the last 20 minutes (for shorter runs: the last two
@@ -275,7 +276,9 @@ export function soakVerdict(
 
 const LOADER_CAPACITY = 5_000;
 const OPEN_BATCH = 100;
-/** Pushes sent less than this long before a sample are not settled yet. */
+/** Most `/send` requests in flight at once. */
+const SEND_CONCURRENCY = 8;
+/** Pushes answered less than this long before a sample are not settled yet. */
 const SETTLE_LAG_MS = 10_000;
 const ORGANIZATIONS = 100;
 const DEVICES_PER_USER = 2;
@@ -418,9 +421,7 @@ export async function runSoak(
     console.log(`server pid ${pid} at ${url}, pinned to CPU 0; authority ${authorityUrl}`);
     const internal = await authority.mint({ claims: { scope: ["internal"] } });
     let sendFailures = 0;
-    let inFlight = 0;
     const send = async (body: string) => {
-      inFlight++;
       try {
         const response = await fetch(`${url}/send`, {
           method: "POST",
@@ -435,10 +436,28 @@ export async function runSoak(
       } catch (error) {
         sendFailures++;
         console.error(`POST /send failed: ${(error as Error).message}`);
-      } finally {
-        inFlight--;
       }
     };
+    // Pushes whose time has come go out in order, at most SEND_CONCURRENCY at once: a bounded
+    // pool, as an API server's HTTP client has, so a slow moment of the server does not grow
+    // the orchestrator's own connections to it (they count in the server's open files).
+    let scheduled = 0;
+    let dispatched = 0;
+    let backlogMax = 0;
+    const unfinished = new Set<number>();
+    const pump = () => {
+      backlogMax = Math.max(backlogMax, scheduled - dispatched);
+      while (unfinished.size < SEND_CONCURRENCY && dispatched < scheduled) {
+        const seq = dispatched++;
+        unfinished.add(seq);
+        void send(pushBody(seq, plan, Date.now())).finally(() => {
+          unfinished.delete(seq);
+          pump();
+        });
+      }
+    };
+    /** Pushes 0 .. n-1 have all been answered by `/send`. */
+    const answered = () => (unfinished.size > 0 ? Math.min(...unfinished) : dispatched);
 
     const loaderCount = Math.ceil(settings.connections / LOADER_CAPACITY);
     const share = Math.ceil(settings.connections / loaderCount);
@@ -544,11 +563,10 @@ export async function runSoak(
       const elapsed = performance.now() - start;
       if (elapsed >= durationMs) break;
       // Every push whose time has come (catching up after a slow tick keeps the rate).
-      while (sent < Math.floor(elapsed / interval) + 1 && sent * interval < durationMs) {
-        void send(pushBody(sent, plan, Date.now()));
-        sent++;
-      }
-      history.push([performance.now(), sent]);
+      scheduled = Math.min(Math.floor(elapsed / interval) + 1, Math.ceil(durationMs / interval));
+      pump();
+      sent = dispatched;
+      history.push([performance.now(), answered()]);
       if (elapsed >= nextMinute * 60_000) {
         const cutoff = performance.now() - SETTLE_LAG_MS;
         const settled = history.findLast(([at]) => at <= cutoff)?.[1] ?? 0;
@@ -561,10 +579,12 @@ export async function runSoak(
     }
     // Let the last pushes arrive, then settle all of them.
     const drainUntil = performance.now() + SETTLE_LAG_MS;
-    while (inFlight > 0 || performance.now() < drainUntil) {
+    while (dispatched < scheduled || unfinished.size > 0 || performance.now() < drainUntil) {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
+    sent = dispatched;
     await sample(settings.minutes, sent);
+    console.log(`largest /send backlog: ${backlogMax} pushes`);
     return {
       samples,
       verdict: soakVerdict(samples, {
