@@ -210,3 +210,94 @@ export function sendPoster(url: string, internalToken: string): (body: string) =
     }
   };
 }
+
+/**
+ * Open file descriptors of a process: the entries of `/proc/<pid>/fd`, listed with `ls` (Deno
+ * wants `--allow-all` to read another process's `/proc` directory itself).
+ *
+ * @param pid Process id.
+ * @returns The count.
+ * @throws {Error} When `ls` fails (no such process).
+ */
+export async function openFileCount(pid: number): Promise<number> {
+  const output = await new Deno.Command("ls", { args: ["-1", `/proc/${pid}/fd`] }).output();
+  if (!output.success) {
+    throw new Error(`Cannot list the open files of process ${pid}: ls exited with ${output.code}`);
+  }
+  return new TextDecoder().decode(output.stdout).split("\n").filter((l) => l !== "").length;
+}
+
+/** Options of {@linkcode startServeProcess}. */
+export interface ServeProcessOptions {
+  /** CPU list for `taskset -c` (e.g. `"0"`); the server runs unpinned when left out. */
+  readonly cpus?: string;
+}
+
+/**
+ * Starts `deno task serve` (`server/main.ts`, the task's permissions) in a child process with
+ * `flags`, waits for its banner and returns the Notifications base URL. Stopped with SIGTERM
+ * (the server's graceful shutdown), killed after 10 s.
+ *
+ * @param flags Serve flags, e.g. `["--role", "notifications", "--port", "0", ...]`.
+ * @param options CPU pinning.
+ * @returns The running server; `url` is its Notifications base (`…/notifications`).
+ * @throws {Error} When the child exits or prints no notifications URL within 30 s.
+ */
+export async function startServeProcess(
+  flags: readonly string[],
+  options: ServeProcessOptions = {},
+): Promise<ServiceProcess> {
+  const deno = [
+    Deno.execPath(),
+    "run",
+    "--allow-net",
+    "--allow-read",
+    "--allow-write",
+    "--allow-env",
+    "--allow-sys",
+    "--allow-run",
+    new URL("../server/main.ts", import.meta.url).pathname,
+    ...flags,
+  ];
+  const [command, ...args] = options.cpus === undefined
+    ? deno
+    : ["taskset", "-c", options.cpus, ...deno];
+  const child = new Deno.Command(command!, { args, stdout: "piped", stderr: "inherit" }).spawn();
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    stopping ??= (async () => {
+      try {
+        child.kill("SIGTERM");
+        await within(child.status, 10_000, "the server to shut down");
+      } catch {
+        try {
+          child.kill("SIGKILL");
+        } catch {
+          // Already gone.
+        }
+        await child.status;
+      }
+    })();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  try {
+    let text = "";
+    const readUrl = async () => {
+      while (true) {
+        const url = /^\s+notifications\s+(\S+)/m.exec(text)?.[1];
+        if (url !== undefined) return url;
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`The server exited before listening: ${text.trim()}`);
+        text += value;
+      }
+    };
+    const url = await within(readUrl(), 30_000, "the server to print its notifications URL");
+    void (async () => {
+      while (!(await reader.read().catch(() => ({ done: true }))).done) { /* drain */ }
+    })();
+    return { url, pid: child.pid, stop };
+  } catch (error) {
+    await reader.cancel().catch(() => {});
+    await stop();
+    throw error;
+  }
+}

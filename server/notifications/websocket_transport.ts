@@ -156,7 +156,12 @@ function failConnection(connection: HubConnection, error: unknown): void {
 export function acceptWebSocket(request: Request, options: WebSocketTransportOptions): Response {
   let upgraded: { socket: WebSocket; response: Response };
   try {
-    upgraded = Deno.upgradeWebSocket(request);
+    // idleTimeout 0: the hub's own client timeout (30 s without a client message) is what ends
+    // a dead peer, as SignalR's ClientTimeoutInterval does in ASP.NET Core. Deno's default (120 s:
+    // a WebSocket Ping after 60 s, close 1001 "No response from ping frame." 60 s later) dropped
+    // 733 of 10,000 live connections that pinged every 15 s within 6 minutes of the soak
+    // benchmark (bench/soak.ts, docs/performance.md#soak), the hub's timers never having fired.
+    upgraded = Deno.upgradeWebSocket(request, { idleTimeout: 0 });
   } catch (error) {
     // A request that says `Upgrade: websocket` but lacks valid WebSocket headers is the
     // client's mistake: name it instead of answering 500.
