@@ -116,8 +116,12 @@ async function authStatus(
   const headers = new Headers();
   const auth = request.headers.get("authorization");
   if (auth !== null && forwardAuthorization) headers.set("authorization", auth);
+  // Without `id`: a GET naming a negotiated connection is a long-polling poll, which would claim
+  // that connection's transport before the WebSocket relayed next can.
+  const url = new URL(request.url);
+  url.searchParams.delete("id");
   const probe = await service.fetch(
-    new Request(request.url, { method: "GET", headers }),
+    new Request(url, { method: "GET", headers }),
     new URL(request.url).pathname,
   );
   if (probe.status === 401 || probe.status === 403) return probe;
