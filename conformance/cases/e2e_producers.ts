@@ -255,6 +255,84 @@ function orgCipherCases(): CaseDefinition[] {
   ];
 }
 
+/** SyncOrgKeys to every connection of the world's member (what a membership change pushes). */
+function syncOrgKeysToMember(scene: OrganizationScene, whose: string): ExpectedPush {
+  const member = names(scene.devices, "member-");
+  const userId = scene.devices.find((d) => d.name === member[0])!.session.userId;
+  const envelope: Envelope = {
+    type: PushType.SyncOrgKeys,
+    payload: { UserId: userId, Date: now() },
+    contextId: null,
+  };
+  return {
+    type: PushType.SyncOrgKeys,
+    recipients: to(member, [envelope]),
+    requirement:
+      `SyncOrgKeys (6) as {UserId: ${userId}, Reason: null} once on each connection of the ${whose} user (${
+        member.join(", ")
+      }) with ContextId null; nothing to the owner, other-org-owner or stranger`,
+  };
+}
+
+/**
+ * `e2e/org-member-revoke` / `-restore`: the member of a fresh organization is revoked (for the
+ * restore, revoked before the barrier, then restored).
+ */
+function memberStatusCase(verb: "revoke" | "restore"): CaseDefinition {
+  const command = verb === "revoke"
+    ? "RevokeUser/v1/RevokeOrganizationUserCommand.cs"
+    : "RestoreUser/v1/RestoreOrganizationUserCommand.cs";
+  const route = `PUT /api/organizations/{id}/users/{id}/${verb}`;
+  return {
+    id: `e2e/org-member-${verb}`,
+    level: "MUST",
+    requirement: `${
+      verb === "revoke" ? "Revoking" : "Restoring"
+    } an organization member (${route}) MUST push SyncOrgKeys to every connection of the member's user, once, as {UserId, Reason: null} with ContextId null, and to nobody else`,
+    source: sources(
+      server(
+        "src/Api/AdminConsole/Controllers/OrganizationUsersController.cs",
+        verb === "revoke" ? "RevokeAsync" : "RestoreAsync",
+      ),
+      server(
+        `src/Core/AdminConsole/OrganizationFeatures/OrganizationUsers/${command}`,
+        "PushSyncOrgKeysAsync(organizationUser.UserId.Value)",
+      ),
+      server(
+        "src/Core/AdminConsole/PushNotificationServiceAdminConsoleExtensions.cs",
+        "PushSyncOrgKeysAsync",
+      ),
+      HUB_HELPERS,
+      CLIENT_PROCESSING,
+    ),
+    needs: ["inject:api", "identity"],
+    run: async (ctx) => {
+      let organizationId = "";
+      let memberId = "";
+      const put = (scene: { acting: WatchedDevice }, what: string) =>
+        optionalRoute(route, () =>
+          scene.acting.session.api(
+            "PUT",
+            `/organizations/${organizationId}/users/${memberId}/${what}`,
+          ));
+      await inOrganization(ctx, {
+        prepare: async (scene) => {
+          // A fresh organization the member is confirmed in; its pushes come before the barrier.
+          const admin = await adminSession(ctx, scene.world.owner);
+          organizationId = await createOrganization(admin);
+          memberId = await inviteMember(admin, organizationId, scene.world.member.account);
+          await confirmMember(admin, organizationId, memberId);
+          if (verb === "restore") await put(scene, "revoke");
+        },
+        change: async (scene) => {
+          await put(scene, verb);
+          return syncOrgKeysToMember(scene, verb === "revoke" ? "revoked" : "restored");
+        },
+      });
+    },
+  };
+}
+
 function organizationSettingCases(): CaseDefinition[] {
   const needs = ["inject:api" as const, "identity" as const];
   return [
@@ -403,21 +481,7 @@ function organizationSettingCases(): CaseDefinition[] {
           },
           change: async (scene) => {
             await confirmMember(scene.acting.session, organizationId, memberId);
-            const member = names(scene.devices, "member-");
-            const userId = scene.devices.find((d) => d.name === member[0])!.session.userId;
-            const envelope: Envelope = {
-              type: PushType.SyncOrgKeys,
-              payload: { UserId: userId, Date: now() },
-              contextId: null,
-            };
-            return {
-              type: PushType.SyncOrgKeys,
-              recipients: to(member, [envelope]),
-              requirement:
-                `SyncOrgKeys (6) as {UserId: ${userId}, Reason: null} once on each connection of the confirmed user (${
-                  member.join(", ")
-                }) with ContextId null; nothing to the owner, other-org-owner or stranger`,
-            };
+            return syncOrgKeysToMember(scene, "confirmed");
           },
         });
       },
@@ -449,25 +513,13 @@ function organizationSettingCases(): CaseDefinition[] {
               "DELETE",
               `/organizations/${organizationId}/users/${memberId}`,
             );
-            const member = names(scene.devices, "member-");
-            const userId = scene.devices.find((d) => d.name === member[0])!.session.userId;
-            const envelope: Envelope = {
-              type: PushType.SyncOrgKeys,
-              payload: { UserId: userId, Date: now() },
-              contextId: null,
-            };
-            return {
-              type: PushType.SyncOrgKeys,
-              recipients: to(member, [envelope]),
-              requirement:
-                `SyncOrgKeys (6) as {UserId: ${userId}, Reason: null} once on each connection of the removed user (${
-                  member.join(", ")
-                }) with ContextId null; nothing to the owner, other-org-owner or stranger`,
-            };
+            return syncOrgKeysToMember(scene, "removed");
           },
         });
       },
     },
+    memberStatusCase("revoke"),
+    memberStatusCase("restore"),
   ];
 }
 
@@ -792,7 +844,7 @@ function accountCases(): CaseDefinition[] {
 }
 
 /**
- * The end-to-end cases of the organization, policy, settings and notification-center producers.
+ * The end-to-end cases of the organization (membership: confirm, remove, revoke, restore), policy, settings and notification-center producers.
  *
  * @returns The cases.
  */

@@ -117,6 +117,8 @@ const FAULTS: Record<
     nonStrict: [
       "e2e/org-member-confirm",
       "e2e/org-member-remove",
+      "e2e/org-member-revoke",
+      "e2e/org-member-restore",
       "e2e/settings-domains",
       "e2e/cipher-import",
       "e2e/cipher-move",

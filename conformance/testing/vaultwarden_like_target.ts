@@ -14,7 +14,8 @@
  * - API: the reference routes, except those Vaultwarden lacks, which answer its JSON 404
  *   (`/api/notifications/*`, `/api/organizations/{id}/collection-management`,
  *   `/api/hubproof/*`, all probed), and Rocket's JSON 422 where Vaultwarden's data guard refuses
- *   a body the reference accepts (an invite with `"permissions": null`);
+ *   a body the reference accepts (an invite with `"permissions": null`), and no push where a
+ *   Vaultwarden handler sends none (member revoke and restore);
  * - notifications (`src/api/notifications.rs`): see `_vaultwarden_hub.ts` and
  *   `_vaultwarden_push.ts`; no `/hub/negotiate`, no `/send` (HTML 404), no queue.
  * Test tree only: `server/` never imports this.
@@ -27,6 +28,7 @@ import { createTokenVerifier } from "../../server/auth/mod.ts";
 import { createIdentityService, SigningKeys } from "../../server/identity/mod.ts";
 import { CUSTOM_PERMISSIONS, MemoryStore } from "../../server/kernel/mod.ts";
 import { KeyedRateLimiter } from "./_rate_limit.ts";
+import { type RoutePushRule, routePushRules } from "./_route_push_rules.ts";
 import { VaultwardenLikeHub } from "./_vaultwarden_hub.ts";
 import { VaultwardenLikePushEngine } from "./_vaultwarden_push.ts";
 import {
@@ -88,6 +90,20 @@ const MISSING_API_ROUTES: readonly RegExp[] = [
   /^\/notifications(\/|$)/i,
   /^\/organizations\/[^/]+\/collection-management$/i,
   /^\/hubproof(\/|$)/i,
+];
+
+/**
+ * Reference API routes whose Vaultwarden 1.37.2 handler pushes nothing: the change is made, the
+ * reference's push is dropped. `revoke_member_impl` and `restore_member_impl`
+ * (src/api/core/organizations.rs:2315-2356, 2415-2454) save the membership and log an event,
+ * with no `nt.send_*` call.
+ */
+const SILENT_API_ROUTES: readonly RoutePushRule[] = [
+  {
+    method: "PUT",
+    path: /^\/organizations\/[^/]+\/users\/[^/]+\/(revoke|restore)$/i,
+    push: () => null,
+  },
 ];
 
 /**
@@ -213,10 +229,11 @@ export async function startVaultwardenLikeTarget(
   });
   const verify = await createTokenVerifier({ jwks: keys.jwks, issuer, clockSkewSeconds: 30 });
   const hub = new VaultwardenLikeHub(verify);
+  const pushes = routePushRules(new VaultwardenLikePushEngine(store, hub), SILENT_API_ROUTES);
   const api = createApiService({
     store,
     verify,
-    engine: new VaultwardenLikePushEngine(store, hub),
+    engine: pushes.engine,
     installationId: crypto.randomUUID(),
     selfHosted: true,
     log: () => {},
@@ -267,7 +284,12 @@ export async function startVaultwardenLikeTarget(
     if (apiPath !== null) {
       if (apiPath === "/" || MISSING_API_ROUTES.some((r) => r.test(apiPath))) return apiNotFound();
       if (await refusedByDataGuard(request, apiPath)) return apiUnprocessable();
-      return await asVaultwardenError(await api.fetch(request, apiPath));
+      const answer = await pushes.around(
+        request.method,
+        apiPath,
+        () => api.fetch(request, apiPath),
+      );
+      return await asVaultwardenError(answer);
     }
     const hubPath = below(pathname, "/notifications");
     if (hubPath !== null) return await hub.fetch(request, hubPath, ip);
