@@ -526,6 +526,29 @@ function organizationSettingCases(): CaseDefinition[] {
 // ---------------------------------------------------------------------------------------------
 // Account cases
 
+/** A new master password hash (random: the account is a throw-away one). */
+function randomHash(): string {
+  return Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64");
+}
+
+/** LogOut {UserId, Reason: null} once on each connection of the user, nothing to the stranger. */
+function logOutToUser(devices: readonly WatchedDevice[], contextId: string | null): ExpectedPush {
+  const userId = devices[0]!.session.userId;
+  const user = names(devices, "user-");
+  return {
+    type: PushType.LogOut,
+    recipients: to(user, [{
+      type: PushType.LogOut,
+      payload: { UserId: userId, Reason: null },
+      contextId,
+    }]),
+    requirement:
+      `LogOut (11) as {UserId: ${userId}, Reason: null} once on each connection of the user (${
+        user.join(", ")
+      }) with ContextId ${contextId}; nothing to stranger`,
+  };
+}
+
 async function inPersonal(
   ctx: CaseContext,
   body: {
@@ -810,9 +833,7 @@ function accountCases(): CaseDefinition[] {
           fresh: true,
           change: async (devices) => {
             const [acting] = devices;
-            const newHash = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString(
-              "base64",
-            );
+            const newHash = randomHash();
             await optionalRoute("POST /api/accounts/password", () =>
               acting!.session.api("POST", "/accounts/password", {
                 masterPasswordHash: acting!.session.account.passwordHash,
@@ -820,21 +841,44 @@ function accountCases(): CaseDefinition[] {
                 newMasterPasswordHash: newHash,
                 key: ENC_STRING,
               }));
-            const user = names(devices, "user-");
-            const envelope: Envelope = {
-              type: PushType.LogOut,
-              payload: { UserId: acting!.session.userId, Reason: null },
-              contextId: acting!.session.deviceId,
-            };
-            return {
-              type: PushType.LogOut,
-              recipients: to(user, [envelope]),
-              requirement: `LogOut (11) as {UserId: ${
-                acting!.session.userId
-              }, Reason: null} once on each connection of the user (${
-                user.join(", ")
-              }) with ContextId ${acting!.session.deviceId}; nothing to stranger`,
-            };
+            return logOutToUser(devices, acting!.session.deviceId);
+          },
+        }),
+    },
+    {
+      id: "e2e/kdf-change",
+      level: "MUST",
+      requirement:
+        "POST /api/accounts/kdf MUST push LogOut to every device of the user, the acting one included (ContextId null), as {UserId, Reason: null}, and nothing to others",
+      source: sources(
+        server("src/Api/Auth/Controllers/AccountsController.cs", "PostKdf"),
+        server(
+          "src/Core/KeyManagement/Kdf/Implementations/ChangeKdfCommand.cs",
+          "PushLogOutAsync(user.Id) with NoLogoutOnKdfChange off",
+        ),
+        server("src/Core/Auth/PushNotificationServiceAuthExtensions.cs", "PushLogOutAsync"),
+        HUB_HELPERS,
+        CLIENT_PROCESSING,
+      ),
+      needs: ["inject:api", "identity"],
+      run: (ctx) =>
+        inPersonal(ctx, {
+          fresh: true,
+          change: async (devices) => {
+            const [acting] = devices;
+            const { email, passwordHash } = acting!.session.account;
+            const kdf = { kdfType: 0, iterations: 650_000 };
+            await optionalRoute("POST /api/accounts/kdf", () =>
+              acting!.session.api("POST", "/accounts/kdf", {
+                masterPasswordHash: passwordHash,
+                authenticationData: {
+                  kdf,
+                  salt: email.toLowerCase(),
+                  masterPasswordAuthenticationHash: randomHash(),
+                },
+                unlockData: { kdf, salt: email.toLowerCase(), masterKeyWrappedUserKey: ENC_STRING },
+              }));
+            return logOutToUser(devices, null);
           },
         }),
     },

@@ -987,5 +987,30 @@ function producerMutants(): Mutant[] {
       only: ["e2e/org-member-revoke", "e2e/org-member-restore"],
       timeoutMs: 15_000,
     },
+    {
+      id: "kdf-change-pushes-nothing",
+      fault: "POST /api/accounts/kdf changes the KDF but pushes no LogOut",
+      realism:
+        "Relying on the refreshed security stamp alone: the other devices keep unlocking with the old KDF until their token expires",
+      producer: [{ method: "POST", path: /^\/accounts\/kdf$/i, push: () => null }],
+      killers: ["e2e/kdf-change"],
+      only: ["e2e/kdf-change", "e2e/password-change"],
+      timeoutMs: 15_000,
+    },
+    {
+      id: "kdf-change-excludes-acting-device",
+      fault:
+        "The KDF change's LogOut carries the acting device as ContextId (that device drops it)",
+      realism:
+        "Vaultwarden 1.37.2's post_kdf (send_logout with Some(&headers.device), src/api/core/accounts.rs:702-734); the password change does exclude it",
+      producer: [{
+        method: "POST",
+        path: /^\/accounts\/kdf$/i,
+        push: (n) => ({ ...n, excludeCurrentContext: true }),
+      }],
+      killers: ["e2e/kdf-change"],
+      only: ["e2e/kdf-change", "e2e/password-change"],
+      timeoutMs: 15_000,
+    },
   ];
 }

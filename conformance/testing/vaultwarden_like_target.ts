@@ -15,7 +15,8 @@
  *   (`/api/notifications/*`, `/api/organizations/{id}/collection-management`,
  *   `/api/hubproof/*`, all probed), and Rocket's JSON 422 where Vaultwarden's data guard refuses
  *   a body the reference accepts (an invite with `"permissions": null`), and no push where a
- *   Vaultwarden handler sends none (member revoke and restore);
+ *   Vaultwarden handler sends none (member revoke and restore) or another (the KDF change's
+ *   LogOut with the acting device as ContextId);
  * - notifications (`src/api/notifications.rs`): see `_vaultwarden_hub.ts` and
  *   `_vaultwarden_push.ts`; no `/hub/negotiate`, no `/send` (HTML 404), no queue.
  * Test tree only: `server/` never imports this.
@@ -93,16 +94,24 @@ const MISSING_API_ROUTES: readonly RegExp[] = [
 ];
 
 /**
- * Reference API routes whose Vaultwarden 1.37.2 handler pushes nothing: the change is made, the
- * reference's push is dropped. `revoke_member_impl` and `restore_member_impl`
- * (src/api/core/organizations.rs:2315-2356, 2415-2454) save the membership and log an event,
- * with no `nt.send_*` call.
+ * Reference API routes whose Vaultwarden 1.37.2 handler pushes otherwise than the reference:
+ * - member revoke and restore push nothing: `revoke_member_impl` and `restore_member_impl`
+ *   (src/api/core/organizations.rs:2315-2356, 2415-2454) save the membership and log an event,
+ *   with no `nt.send_*` call;
+ * - the KDF change's LogOut carries the acting device as ContextId: `post_kdf` calls
+ *   `send_logout(&user, Some(&headers.device))` (src/api/core/accounts.rs:702-734,
+ *   src/api/notifications.rs:385-395).
  */
-const SILENT_API_ROUTES: readonly RoutePushRule[] = [
+const VAULTWARDEN_ROUTE_PUSHES: readonly RoutePushRule[] = [
   {
     method: "PUT",
     path: /^\/organizations\/[^/]+\/users\/[^/]+\/(revoke|restore)$/i,
     push: () => null,
+  },
+  {
+    method: "POST",
+    path: /^\/accounts\/kdf$/i,
+    push: (n) => ({ ...n, excludeCurrentContext: true }),
   },
 ];
 
@@ -229,7 +238,10 @@ export async function startVaultwardenLikeTarget(
   });
   const verify = await createTokenVerifier({ jwks: keys.jwks, issuer, clockSkewSeconds: 30 });
   const hub = new VaultwardenLikeHub(verify);
-  const pushes = routePushRules(new VaultwardenLikePushEngine(store, hub), SILENT_API_ROUTES);
+  const pushes = routePushRules(
+    new VaultwardenLikePushEngine(store, hub),
+    VAULTWARDEN_ROUTE_PUSHES,
+  );
   const api = createApiService({
     store,
     verify,

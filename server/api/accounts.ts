@@ -244,7 +244,8 @@ export function addAccountRoutes(router: Router, deps: ApiDeps): void {
     user.masterPassword = await hashSecret(next!, { iterations: user.masterPassword.iterations });
     user.key = key;
     refreshSecurityStamp(deps, user);
-    await deps.push(logOutEverywhere(user));
+    // The acting device rides along (not excluded): what a server that excludes it would use.
+    await deps.push({ ...logOutEverywhere(user), deviceIdentifier: ctx.deviceIdentifier });
     return emptyOk();
   });
 
