@@ -252,6 +252,47 @@ function orgCipherCases(): CaseDefinition[] {
         });
       },
     },
+    {
+      ...common,
+      id: "e2e/cipher-collections",
+      requirement:
+        "PUT /api/ciphers/{id}/collections of an organization cipher MUST push SyncCipherUpdate to every connection of the organization's members, once, with the acting device as ContextId, and to nobody else",
+      source: sources(
+        server("src/Api/Vault/Controllers/CiphersController.cs", "PutCollections"),
+        server(
+          "src/Core/Vault/Services/Implementations/CipherService.cs",
+          "SaveCollectionsAsync: PushSyncCipherUpdateAsync(cipher, collectionIds)",
+        ),
+        server("src/Core/Vault/Services/Implementations/CipherSyncPushService.cs"),
+        HUB_HELPERS,
+        CLIENT_PROCESSING,
+      ),
+      run: (ctx) => {
+        let id = "";
+        return inOrganization(ctx, {
+          prepare: async (scene) => {
+            id = await createOrgCipher(scene);
+          },
+          change: async (scene) => {
+            // Filed again in the world's collection: the member keeps access, so every
+            // member's connection must hear of it.
+            await optionalRoute(
+              "PUT /api/ciphers/{id}/collections",
+              () =>
+                scene.acting.session.api("PUT", `/ciphers/${id}/collections`, {
+                  collectionIds: [scene.world.collectionId],
+                }),
+            );
+            return orgCipherExpectation(
+              scene,
+              PushType.SyncCipherUpdate,
+              id,
+              "SyncCipherUpdate (0)",
+            );
+          },
+        });
+      },
+    },
   ];
 }
 

@@ -1012,5 +1012,15 @@ function producerMutants(): Mutant[] {
       only: ["e2e/kdf-change", "e2e/password-change"],
       timeoutMs: 15_000,
     },
+    {
+      id: "collections-change-pushes-nothing",
+      fault: "PUT /api/ciphers/{id}/collections re-files the cipher but pushes nothing",
+      realism:
+        "Only the collection links change, not the cipher row, so a push keyed on cipher saves never fires; members see the new filing after their next full sync",
+      producer: [{ method: "PUT", path: /^\/ciphers\/[^/]+\/collections$/i, push: () => null }],
+      killers: ["e2e/cipher-collections"],
+      only: ["e2e/cipher-collections", "e2e/org-cipher-update"],
+      timeoutMs: 15_000,
+    },
   ];
 }

@@ -238,10 +238,21 @@ export async function startVaultwardenLikeTarget(
   });
   const verify = await createTokenVerifier({ jwks: keys.jwks, issuer, clockSkewSeconds: 30 });
   const hub = new VaultwardenLikeHub(verify);
-  const pushes = routePushRules(
-    new VaultwardenLikePushEngine(store, hub),
-    VAULTWARDEN_ROUTE_PUSHES,
-  );
+  const pushes = routePushRules(new VaultwardenLikePushEngine(store, hub), [
+    ...VAULTWARDEN_ROUTE_PUSHES,
+    {
+      // post_collections_update lists the posted collections (src/api/core/ciphers.rs:842-849).
+      method: "PUT",
+      path: /^\/ciphers\/[^/]+\/collections$/i,
+      push: (n) => ({
+        ...n,
+        payload: {
+          ...n.payload,
+          CollectionIds: [...(store.ciphers.get(String(n.payload.Id))?.collectionIds ?? [])],
+        },
+      }),
+    },
+  ]);
   const api = createApiService({
     store,
     verify,
