@@ -252,7 +252,126 @@ function orgCipherCases(): CaseDefinition[] {
         });
       },
     },
+    {
+      ...common,
+      id: "e2e/cipher-collections",
+      requirement:
+        "PUT /api/ciphers/{id}/collections of an organization cipher MUST push SyncCipherUpdate to every connection of the organization's members, once, with the acting device as ContextId, and to nobody else",
+      source: sources(
+        server("src/Api/Vault/Controllers/CiphersController.cs", "PutCollections"),
+        server(
+          "src/Core/Vault/Services/Implementations/CipherService.cs",
+          "SaveCollectionsAsync: PushSyncCipherUpdateAsync(cipher, collectionIds)",
+        ),
+        server("src/Core/Vault/Services/Implementations/CipherSyncPushService.cs"),
+        HUB_HELPERS,
+        CLIENT_PROCESSING,
+      ),
+      run: (ctx) => {
+        let id = "";
+        return inOrganization(ctx, {
+          prepare: async (scene) => {
+            id = await createOrgCipher(scene);
+          },
+          change: async (scene) => {
+            // Filed again in the world's collection: the member keeps access, so every
+            // member's connection must hear of it.
+            await optionalRoute(
+              "PUT /api/ciphers/{id}/collections",
+              () =>
+                scene.acting.session.api("PUT", `/ciphers/${id}/collections`, {
+                  collectionIds: [scene.world.collectionId],
+                }),
+            );
+            return orgCipherExpectation(
+              scene,
+              PushType.SyncCipherUpdate,
+              id,
+              "SyncCipherUpdate (0)",
+            );
+          },
+        });
+      },
+    },
   ];
+}
+
+/** SyncOrgKeys to every connection of the world's member (what a membership change pushes). */
+function syncOrgKeysToMember(scene: OrganizationScene, whose: string): ExpectedPush {
+  const member = names(scene.devices, "member-");
+  const userId = scene.devices.find((d) => d.name === member[0])!.session.userId;
+  const envelope: Envelope = {
+    type: PushType.SyncOrgKeys,
+    payload: { UserId: userId, Date: now() },
+    contextId: null,
+  };
+  return {
+    type: PushType.SyncOrgKeys,
+    recipients: to(member, [envelope]),
+    requirement:
+      `SyncOrgKeys (6) as {UserId: ${userId}, Reason: null} once on each connection of the ${whose} user (${
+        member.join(", ")
+      }) with ContextId null; nothing to the owner, other-org-owner or stranger`,
+  };
+}
+
+/**
+ * `e2e/org-member-revoke` / `-restore`: the member of a fresh organization is revoked (for the
+ * restore, revoked before the barrier, then restored).
+ */
+function memberStatusCase(verb: "revoke" | "restore"): CaseDefinition {
+  const command = verb === "revoke"
+    ? "RevokeUser/v1/RevokeOrganizationUserCommand.cs"
+    : "RestoreUser/v1/RestoreOrganizationUserCommand.cs";
+  const route = `PUT /api/organizations/{id}/users/{id}/${verb}`;
+  return {
+    id: `e2e/org-member-${verb}`,
+    level: "MUST",
+    requirement: `${
+      verb === "revoke" ? "Revoking" : "Restoring"
+    } an organization member (${route}) MUST push SyncOrgKeys to every connection of the member's user, once, as {UserId, Reason: null} with ContextId null, and to nobody else`,
+    source: sources(
+      server(
+        "src/Api/AdminConsole/Controllers/OrganizationUsersController.cs",
+        verb === "revoke" ? "RevokeAsync" : "RestoreAsync",
+      ),
+      server(
+        `src/Core/AdminConsole/OrganizationFeatures/OrganizationUsers/${command}`,
+        "PushSyncOrgKeysAsync(organizationUser.UserId.Value)",
+      ),
+      server(
+        "src/Core/AdminConsole/PushNotificationServiceAdminConsoleExtensions.cs",
+        "PushSyncOrgKeysAsync",
+      ),
+      HUB_HELPERS,
+      CLIENT_PROCESSING,
+    ),
+    needs: ["inject:api", "identity"],
+    run: async (ctx) => {
+      let organizationId = "";
+      let memberId = "";
+      const put = (scene: { acting: WatchedDevice }, what: string) =>
+        optionalRoute(route, () =>
+          scene.acting.session.api(
+            "PUT",
+            `/organizations/${organizationId}/users/${memberId}/${what}`,
+          ));
+      await inOrganization(ctx, {
+        prepare: async (scene) => {
+          // A fresh organization the member is confirmed in; its pushes come before the barrier.
+          const admin = await adminSession(ctx, scene.world.owner);
+          organizationId = await createOrganization(admin);
+          memberId = await inviteMember(admin, organizationId, scene.world.member.account);
+          await confirmMember(admin, organizationId, memberId);
+          if (verb === "restore") await put(scene, "revoke");
+        },
+        change: async (scene) => {
+          await put(scene, verb);
+          return syncOrgKeysToMember(scene, verb === "revoke" ? "revoked" : "restored");
+        },
+      });
+    },
+  };
 }
 
 function organizationSettingCases(): CaseDefinition[] {
@@ -403,21 +522,7 @@ function organizationSettingCases(): CaseDefinition[] {
           },
           change: async (scene) => {
             await confirmMember(scene.acting.session, organizationId, memberId);
-            const member = names(scene.devices, "member-");
-            const userId = scene.devices.find((d) => d.name === member[0])!.session.userId;
-            const envelope: Envelope = {
-              type: PushType.SyncOrgKeys,
-              payload: { UserId: userId, Date: now() },
-              contextId: null,
-            };
-            return {
-              type: PushType.SyncOrgKeys,
-              recipients: to(member, [envelope]),
-              requirement:
-                `SyncOrgKeys (6) as {UserId: ${userId}, Reason: null} once on each connection of the confirmed user (${
-                  member.join(", ")
-                }) with ContextId null; nothing to the owner, other-org-owner or stranger`,
-            };
+            return syncOrgKeysToMember(scene, "confirmed");
           },
         });
       },
@@ -449,30 +554,41 @@ function organizationSettingCases(): CaseDefinition[] {
               "DELETE",
               `/organizations/${organizationId}/users/${memberId}`,
             );
-            const member = names(scene.devices, "member-");
-            const userId = scene.devices.find((d) => d.name === member[0])!.session.userId;
-            const envelope: Envelope = {
-              type: PushType.SyncOrgKeys,
-              payload: { UserId: userId, Date: now() },
-              contextId: null,
-            };
-            return {
-              type: PushType.SyncOrgKeys,
-              recipients: to(member, [envelope]),
-              requirement:
-                `SyncOrgKeys (6) as {UserId: ${userId}, Reason: null} once on each connection of the removed user (${
-                  member.join(", ")
-                }) with ContextId null; nothing to the owner, other-org-owner or stranger`,
-            };
+            return syncOrgKeysToMember(scene, "removed");
           },
         });
       },
     },
+    memberStatusCase("revoke"),
+    memberStatusCase("restore"),
   ];
 }
 
 // ---------------------------------------------------------------------------------------------
 // Account cases
+
+/** A new master password hash (random: the account is a throw-away one). */
+function randomHash(): string {
+  return Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64");
+}
+
+/** LogOut {UserId, Reason: null} once on each connection of the user, nothing to the stranger. */
+function logOutToUser(devices: readonly WatchedDevice[], contextId: string | null): ExpectedPush {
+  const userId = devices[0]!.session.userId;
+  const user = names(devices, "user-");
+  return {
+    type: PushType.LogOut,
+    recipients: to(user, [{
+      type: PushType.LogOut,
+      payload: { UserId: userId, Reason: null },
+      contextId,
+    }]),
+    requirement:
+      `LogOut (11) as {UserId: ${userId}, Reason: null} once on each connection of the user (${
+        user.join(", ")
+      }) with ContextId ${contextId}; nothing to stranger`,
+  };
+}
 
 async function inPersonal(
   ctx: CaseContext,
@@ -758,9 +874,7 @@ function accountCases(): CaseDefinition[] {
           fresh: true,
           change: async (devices) => {
             const [acting] = devices;
-            const newHash = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString(
-              "base64",
-            );
+            const newHash = randomHash();
             await optionalRoute("POST /api/accounts/password", () =>
               acting!.session.api("POST", "/accounts/password", {
                 masterPasswordHash: acting!.session.account.passwordHash,
@@ -768,21 +882,44 @@ function accountCases(): CaseDefinition[] {
                 newMasterPasswordHash: newHash,
                 key: ENC_STRING,
               }));
-            const user = names(devices, "user-");
-            const envelope: Envelope = {
-              type: PushType.LogOut,
-              payload: { UserId: acting!.session.userId, Reason: null },
-              contextId: acting!.session.deviceId,
-            };
-            return {
-              type: PushType.LogOut,
-              recipients: to(user, [envelope]),
-              requirement: `LogOut (11) as {UserId: ${
-                acting!.session.userId
-              }, Reason: null} once on each connection of the user (${
-                user.join(", ")
-              }) with ContextId ${acting!.session.deviceId}; nothing to stranger`,
-            };
+            return logOutToUser(devices, acting!.session.deviceId);
+          },
+        }),
+    },
+    {
+      id: "e2e/kdf-change",
+      level: "MUST",
+      requirement:
+        "POST /api/accounts/kdf MUST push LogOut to every device of the user, the acting one included (ContextId null), as {UserId, Reason: null}, and nothing to others",
+      source: sources(
+        server("src/Api/Auth/Controllers/AccountsController.cs", "PostKdf"),
+        server(
+          "src/Core/KeyManagement/Kdf/Implementations/ChangeKdfCommand.cs",
+          "PushLogOutAsync(user.Id) with NoLogoutOnKdfChange off",
+        ),
+        server("src/Core/Auth/PushNotificationServiceAuthExtensions.cs", "PushLogOutAsync"),
+        HUB_HELPERS,
+        CLIENT_PROCESSING,
+      ),
+      needs: ["inject:api", "identity"],
+      run: (ctx) =>
+        inPersonal(ctx, {
+          fresh: true,
+          change: async (devices) => {
+            const [acting] = devices;
+            const { email, passwordHash } = acting!.session.account;
+            const kdf = { kdfType: 0, iterations: 650_000 };
+            await optionalRoute("POST /api/accounts/kdf", () =>
+              acting!.session.api("POST", "/accounts/kdf", {
+                masterPasswordHash: passwordHash,
+                authenticationData: {
+                  kdf,
+                  salt: email.toLowerCase(),
+                  masterPasswordAuthenticationHash: randomHash(),
+                },
+                unlockData: { kdf, salt: email.toLowerCase(), masterKeyWrappedUserKey: ENC_STRING },
+              }));
+            return logOutToUser(devices, null);
           },
         }),
     },
@@ -792,7 +929,7 @@ function accountCases(): CaseDefinition[] {
 }
 
 /**
- * The end-to-end cases of the organization, policy, settings and notification-center producers.
+ * The end-to-end cases of the organization (membership: confirm, remove, revoke, restore), policy, settings and notification-center producers.
  *
  * @returns The cases.
  */

@@ -7,7 +7,8 @@
  *   policies and the notification center (17-27) are never pushed;
  * - an organization cipher goes to every confirmed member with access to it, each as a user
  *   message (`Cipher::update_users_revision`), `UserId` null, `CollectionIds` on a create through
- *   `/ciphers/create` (`share_cipher_by_uuid`) and null otherwise;
+ *   `/ciphers/create` (`share_cipher_by_uuid`) or when the push lists them (a collection
+ *   change, `post_collections_update`, src/api/core/ciphers.rs:842-849) and null otherwise;
  * - types 4/5/6/10 as `{UserId, Date}` with a null ContextId (`send_user_update`), LogOut as
  *   `{UserId, Date}` without `Reason` (`send_logout`), Sends with a null ContextId
  *   (`send_send_update`);
@@ -81,12 +82,18 @@ export class VaultwardenLikePushEngine implements PushEngine {
       if (!CIPHER_TYPES.has(n.type)) return Promise.resolve();
       const cipherId = text(p.Id) ?? "";
       const cipher = this.#store.ciphers.get(cipherId);
+      // Collections given (a share into collections, a collection change): listed, dated now.
+      const listed = n.type === SYNC_CIPHER_CREATE && cipher
+        ? [...cipher.collectionIds]
+        : Array.isArray(p.CollectionIds)
+        ? p.CollectionIds.map(String)
+        : undefined;
       const frame = receiveMessageFrame(n.type, {
         Id: cipherId,
         UserId: null,
         OrganizationId: n.targetId,
-        CollectionIds: n.type === SYNC_CIPHER_CREATE && cipher ? [...cipher.collectionIds] : null,
-        RevisionDate: n.type === SYNC_CIPHER_CREATE ? now : date(p.RevisionDate, now),
+        CollectionIds: listed ?? null,
+        RevisionDate: listed ? now : date(p.RevisionDate, now),
       }, contextIdOf(n));
       // A hard delete computes its recipients after the cipher's collection links are gone
       // (`cipher.delete()` before `update_users_revision`, src/api/core/ciphers.rs:1809-1816):

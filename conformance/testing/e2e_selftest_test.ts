@@ -117,6 +117,8 @@ const FAULTS: Record<
     nonStrict: [
       "e2e/org-member-confirm",
       "e2e/org-member-remove",
+      "e2e/org-member-revoke",
+      "e2e/org-member-restore",
       "e2e/settings-domains",
       "e2e/cipher-import",
       "e2e/cipher-move",
@@ -128,7 +130,7 @@ const FAULTS: Record<
       messagePackArgument: emptyCollections(toHubMessagePackArgument),
     },
     fails: ["e2e/org-cipher-create"],
-    nonStrict: ["e2e/org-cipher-update", "e2e/org-cipher-delete"],
+    nonStrict: ["e2e/org-cipher-update", "e2e/org-cipher-delete", "e2e/cipher-collections"],
   },
   "delivers organization-group messages to every connection": {
     rules: everyoneWhen((route: Route) =>
@@ -137,6 +139,7 @@ const FAULTS: Record<
     fails: [
       "e2e/org-cipher-create",
       "e2e/org-cipher-update",
+      "e2e/cipher-collections",
       "e2e/org-cipher-delete",
       "e2e/policy-save",
       "e2e/collection-management",
@@ -158,7 +161,12 @@ const FAULTS: Record<
     },
     // Clients re-apply their own cipher change harmlessly; a LogOut would end the acting session.
     fails: ["e2e/notification-read", "e2e/notification-delete", "e2e/password-change"],
-    nonStrict: ["e2e/org-cipher-create", "e2e/org-cipher-update", "e2e/org-cipher-delete"],
+    nonStrict: [
+      "e2e/org-cipher-create",
+      "e2e/org-cipher-update",
+      "e2e/org-cipher-delete",
+      "e2e/cipher-collections",
+    ],
   },
 };
 

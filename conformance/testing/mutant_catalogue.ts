@@ -15,6 +15,7 @@ import {
   groupsForConnection,
   parseDotnetDate,
   parseSendBody,
+  PushType,
   pushTypeName,
   routeEnvelope,
   toHubJsonArgument,
@@ -26,6 +27,7 @@ import { argumentsWith, everyoneWhen, groupsWith, routeWith } from "./rule_fault
 import { decodeTimestampToTimeSpec, ExtData } from "@msgpack/msgpack";
 import type { Mutation, MutationContext } from "./reference_target.ts";
 import { echoBackplane } from "./_backplanes.ts";
+import type { RoutePushRule } from "./_route_push_rules.ts";
 
 /** One mutant. */
 export interface Mutant {
@@ -37,8 +39,13 @@ export interface Mutant {
   readonly realism: string;
   /** How updates reach the mutant (default `send`). */
   readonly inject?: "send" | "queue";
-  /** Builds the fault for one target. */
-  readonly mutation: (context: MutationContext) => Mutation;
+  /** Builds the fault for one target (a Notifications-side fault). */
+  readonly mutation?: (context: MutationContext) => Mutation;
+  /**
+   * A producer fault instead: the reference API's routes that push wrongly, run as a full
+   * deployment with `--inject api` (`producer_fault_target.ts`).
+   */
+  readonly producer?: readonly RoutePushRule[];
   /** Case patterns that must FAIL (MUST) or be NON-STRICT (SHOULD) against it. */
   readonly killers: readonly string[];
   /** The fast subset for CI: the killers plus a few cases that must keep passing. */
@@ -1020,4 +1027,92 @@ export const MUTANTS: readonly Mutant[] = [
     killers: ["hub/protocol/close-allow-reconnect"],
     only: ["hub/protocol", "keepalive/close-with-reason"],
   },
+  ...producerMutants(),
 ];
+
+/** A member route (`/organizations/{id}/users/{id}/VERB`) that pushes nothing. */
+function silentMemberRoute(verb: string): RoutePushRule {
+  return {
+    method: "PUT",
+    path: new RegExp(`^/organizations/[^/]+/users/[^/]+/${verb}$`, "i"),
+    push: () => null,
+  };
+}
+
+/** Faults of the reference API's producers: a route that pushes nothing or the wrong thing. */
+function producerMutants(): Mutant[] {
+  return [
+    {
+      id: "revoke-pushes-nothing",
+      fault: "PUT /api/organizations/{id}/users/{id}/revoke revokes but pushes no SyncOrgKeys",
+      realism:
+        "Vaultwarden 1.37.2's revoke_member_impl (src/api/core/organizations.rs:2315-2356): the revoked user's clients keep the organization's keys until their next sync",
+      producer: [silentMemberRoute("revoke")],
+      killers: ["e2e/org-member-revoke"],
+      only: ["e2e/org-member-revoke", "e2e/org-member-restore", "e2e/org-member-remove"],
+      timeoutMs: 15_000,
+    },
+    {
+      id: "restore-pushes-nothing",
+      fault: "PUT /api/organizations/{id}/users/{id}/restore restores but pushes no SyncOrgKeys",
+      realism:
+        "Vaultwarden 1.37.2's restore_member_impl (src/api/core/organizations.rs:2415-2454): the restored user sees the organization only after a manual sync",
+      producer: [silentMemberRoute("restore")],
+      killers: ["e2e/org-member-restore"],
+      only: ["e2e/org-member-revoke", "e2e/org-member-restore", "e2e/org-member-remove"],
+      timeoutMs: 15_000,
+    },
+    {
+      id: "revoke-pushes-logout",
+      fault: "The revoke pushes LogOut to the revoked member instead of SyncOrgKeys",
+      realism:
+        "Ending the revoked user's sessions (as a security-stamp change does) instead of refreshing their organization keys; their other vaults are then logged out for nothing",
+      producer: [{
+        ...silentMemberRoute("revoke"),
+        push: (n) => ({
+          ...n,
+          type: PushType.LogOut,
+          payload: { UserId: n.payload.UserId ?? null, Reason: null },
+        }),
+      }],
+      killers: ["e2e/org-member-revoke"],
+      only: ["e2e/org-member-revoke", "e2e/org-member-restore"],
+      timeoutMs: 15_000,
+    },
+    {
+      id: "kdf-change-pushes-nothing",
+      fault: "POST /api/accounts/kdf changes the KDF but pushes no LogOut",
+      realism:
+        "Relying on the refreshed security stamp alone: the other devices keep unlocking with the old KDF until their token expires",
+      producer: [{ method: "POST", path: /^\/accounts\/kdf$/i, push: () => null }],
+      killers: ["e2e/kdf-change"],
+      only: ["e2e/kdf-change", "e2e/password-change"],
+      timeoutMs: 15_000,
+    },
+    {
+      id: "kdf-change-excludes-acting-device",
+      fault:
+        "The KDF change's LogOut carries the acting device as ContextId (that device drops it)",
+      realism:
+        "Vaultwarden 1.37.2's post_kdf (send_logout with Some(&headers.device), src/api/core/accounts.rs:702-734); the password change does exclude it",
+      producer: [{
+        method: "POST",
+        path: /^\/accounts\/kdf$/i,
+        push: (n) => ({ ...n, excludeCurrentContext: true }),
+      }],
+      killers: ["e2e/kdf-change"],
+      only: ["e2e/kdf-change", "e2e/password-change"],
+      timeoutMs: 15_000,
+    },
+    {
+      id: "collections-change-pushes-nothing",
+      fault: "PUT /api/ciphers/{id}/collections re-files the cipher but pushes nothing",
+      realism:
+        "Only the collection links change, not the cipher row, so a push keyed on cipher saves never fires; members see the new filing after their next full sync",
+      producer: [{ method: "PUT", path: /^\/ciphers\/[^/]+\/collections$/i, push: () => null }],
+      killers: ["e2e/cipher-collections"],
+      only: ["e2e/cipher-collections", "e2e/org-cipher-update"],
+      timeoutMs: 15_000,
+    },
+  ];
+}

@@ -18,10 +18,12 @@ import { FlagError, invalid, parseFlags, parseInteger } from "../../config/mod.t
 import { allCases } from "../cases/mod.ts";
 import { runConformance } from "../runner.ts";
 import { matchesPattern } from "../select.ts";
-import type { Verdict } from "../types.ts";
+import type { ResolvedTarget, Verdict } from "../types.ts";
+import type { ActingAuthority } from "../../testing/mod.ts";
 import { startAzurite } from "../../server/azurite/mod.ts";
 import { type Mutant, MUTANTS } from "./mutant_catalogue.ts";
 import { startTarget } from "./reference_target.ts";
+import { startProducerFaultTarget } from "./producer_fault_target.ts";
 
 /** Outcome of one mutant. */
 export interface MutantResult {
@@ -79,19 +81,20 @@ export async function runMutant(
   const started = performance.now();
   const inject = mutant.inject ?? "send";
   const graceMs = mutant.graceMs ?? 300;
-  const target = await startTarget({
-    inject,
-    mutation: mutant.mutation,
-    graceMs,
-    ...(options.queueConnectionString
-      ? { queueConnectionString: options.queueConnectionString }
-      : {}),
-  });
+  const target: { target: ResolvedTarget; authority?: ActingAuthority; close(): Promise<void> } =
+    mutant.producer ? await startProducerFaultTarget(mutant.producer) : await startTarget({
+      inject,
+      ...(mutant.mutation ? { mutation: mutant.mutation } : {}),
+      graceMs,
+      ...(options.queueConnectionString
+        ? { queueConnectionString: options.queueConnectionString }
+        : {}),
+    });
   try {
     const report = await runConformance({
       target: target.target,
       cases: allCases(),
-      authority: target.authority,
+      ...(target.authority ? { authority: target.authority } : {}),
       timeoutMs: mutant.timeoutMs ?? 10_000,
       graceMs,
       concurrency: options.concurrency ?? 4,

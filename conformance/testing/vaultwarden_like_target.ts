@@ -14,7 +14,9 @@
  * - API: the reference routes, except those Vaultwarden lacks, which answer its JSON 404
  *   (`/api/notifications/*`, `/api/organizations/{id}/collection-management`,
  *   `/api/hubproof/*`, all probed), and Rocket's JSON 422 where Vaultwarden's data guard refuses
- *   a body the reference accepts (an invite with `"permissions": null`);
+ *   a body the reference accepts (an invite with `"permissions": null`), and no push where a
+ *   Vaultwarden handler sends none (member revoke and restore) or another (the KDF change's
+ *   LogOut with the acting device as ContextId);
  * - notifications (`src/api/notifications.rs`): see `_vaultwarden_hub.ts` and
  *   `_vaultwarden_push.ts`; no `/hub/negotiate`, no `/send` (HTML 404), no queue.
  * Test tree only: `server/` never imports this.
@@ -27,6 +29,7 @@ import { createTokenVerifier } from "../../server/auth/mod.ts";
 import { createIdentityService, SigningKeys } from "../../server/identity/mod.ts";
 import { CUSTOM_PERMISSIONS, MemoryStore } from "../../server/kernel/mod.ts";
 import { KeyedRateLimiter } from "./_rate_limit.ts";
+import { type RoutePushRule, routePushRules } from "./_route_push_rules.ts";
 import { VaultwardenLikeHub } from "./_vaultwarden_hub.ts";
 import { VaultwardenLikePushEngine } from "./_vaultwarden_push.ts";
 import {
@@ -88,6 +91,28 @@ const MISSING_API_ROUTES: readonly RegExp[] = [
   /^\/notifications(\/|$)/i,
   /^\/organizations\/[^/]+\/collection-management$/i,
   /^\/hubproof(\/|$)/i,
+];
+
+/**
+ * Reference API routes whose Vaultwarden 1.37.2 handler pushes otherwise than the reference:
+ * - member revoke and restore push nothing: `revoke_member_impl` and `restore_member_impl`
+ *   (src/api/core/organizations.rs:2315-2356, 2415-2454) save the membership and log an event,
+ *   with no `nt.send_*` call;
+ * - the KDF change's LogOut carries the acting device as ContextId: `post_kdf` calls
+ *   `send_logout(&user, Some(&headers.device))` (src/api/core/accounts.rs:702-734,
+ *   src/api/notifications.rs:385-395).
+ */
+const VAULTWARDEN_ROUTE_PUSHES: readonly RoutePushRule[] = [
+  {
+    method: "PUT",
+    path: /^\/organizations\/[^/]+\/users\/[^/]+\/(revoke|restore)$/i,
+    push: () => null,
+  },
+  {
+    method: "POST",
+    path: /^\/accounts\/kdf$/i,
+    push: (n) => ({ ...n, excludeCurrentContext: true }),
+  },
 ];
 
 /**
@@ -213,10 +238,25 @@ export async function startVaultwardenLikeTarget(
   });
   const verify = await createTokenVerifier({ jwks: keys.jwks, issuer, clockSkewSeconds: 30 });
   const hub = new VaultwardenLikeHub(verify);
+  const pushes = routePushRules(new VaultwardenLikePushEngine(store, hub), [
+    ...VAULTWARDEN_ROUTE_PUSHES,
+    {
+      // post_collections_update lists the posted collections (src/api/core/ciphers.rs:842-849).
+      method: "PUT",
+      path: /^\/ciphers\/[^/]+\/collections$/i,
+      push: (n) => ({
+        ...n,
+        payload: {
+          ...n.payload,
+          CollectionIds: [...(store.ciphers.get(String(n.payload.Id))?.collectionIds ?? [])],
+        },
+      }),
+    },
+  ]);
   const api = createApiService({
     store,
     verify,
-    engine: new VaultwardenLikePushEngine(store, hub),
+    engine: pushes.engine,
     installationId: crypto.randomUUID(),
     selfHosted: true,
     log: () => {},
@@ -267,7 +307,12 @@ export async function startVaultwardenLikeTarget(
     if (apiPath !== null) {
       if (apiPath === "/" || MISSING_API_ROUTES.some((r) => r.test(apiPath))) return apiNotFound();
       if (await refusedByDataGuard(request, apiPath)) return apiUnprocessable();
-      return await asVaultwardenError(await api.fetch(request, apiPath));
+      const answer = await pushes.around(
+        request.method,
+        apiPath,
+        () => api.fetch(request, apiPath),
+      );
+      return await asVaultwardenError(answer);
     }
     const hubPath = below(pathname, "/notifications");
     if (hubPath !== null) return await hub.fetch(request, hubPath, ip);

@@ -1,19 +1,21 @@
 /**
  * Account routes of the API: security stamp (11 LogOut, ContextId null), password change
- * (11 LogOut, ContextId = acting device), equivalent-domain settings (10 SyncSettings) and
+ * (11 LogOut, ContextId = acting device), KDF change (11 LogOut to every device),
+ * equivalent-domain settings (10 SyncSettings) and
  * `GET /sync` (research bitwarden-api.md §3.5-§3.6), and account deletion (11 LogOut).
  *
  * @module
  */
 
 import { PushType } from "../../protocol/bitwarden/mod.ts";
-import { hashSecret, verifySecret } from "../kernel/mod.ts";
+import { hashSecret, readKdfObject, validateKdf, verifySecret } from "../kernel/mod.ts";
 import { type ApiDeps, iso, userPush } from "./_deps.ts";
 import type { PushNotification } from "../push/mod.ts";
 import { requireUserSecret } from "./_secret.ts";
 import { cipherResponse } from "./ciphers.ts";
 import { folderResponse } from "./folders.ts";
 import {
+  badRequest,
   emptyOk,
   field,
   type JsonObject,
@@ -192,6 +194,58 @@ export function addAccountRoutes(router: Router, deps: ApiDeps): void {
     await deps.push(
       userPush(ctx, PushType.LogOut, { UserId: ctx.user.id, Reason: null }),
     );
+    return emptyOk();
+  });
+
+  // bitwarden/server src/Api/Auth/Controllers/AccountsController.cs `PostKdf` and
+  // src/Core/KeyManagement/Kdf/Implementations/ChangeKdfCommand.cs @
+  // ac309aa19ed351406a56032d5f26a7a9a99f4abd: the current hash, then the same salt (the user's)
+  // and the same KDF in authentication and unlock data, within KdfSettingsValidator's ranges. With
+  // `NoLogoutOnKdfChange` off (its default) the stamp is refreshed and `PushLogOutAsync(user.Id)`
+  // logs every device out, the acting one included: Reason null (KdfChange = 0 is sent only with
+  // the flag on, with a SyncSettings after it), nothing excluded.
+  router.on("POST", "/accounts/kdf", async (request) => {
+    const ctx = await deps.auth.user(request);
+    const state = new ModelState(await readJsonObject(request));
+    const current = state.string("masterPasswordHash", { required: true, max: 300 });
+    const authentication = state.object("authenticationData");
+    const unlock = state.object("unlockData");
+    const next = nestedString(
+      state,
+      authentication,
+      "AuthenticationData.MasterPasswordAuthenticationHash",
+    );
+    const key = nestedString(state, unlock, "UnlockData.MasterKeyWrappedUserKey");
+    if (key !== null && !isEncString(key)) {
+      state.add(
+        "UnlockData.MasterKeyWrappedUserKey",
+        "MasterKeyWrappedUserKey is not a valid encrypted string.",
+      );
+    }
+    state.throwIfInvalid();
+    const user = ctx.user;
+    if (!(await verifySecret(current!, user.masterPassword))) {
+      throw modelStateError({ "": ["Incorrect password."] });
+    }
+    const salt = user.salt ?? user.email.toLowerCase();
+    if (field(authentication!, "salt") !== salt || field(unlock!, "salt") !== salt) {
+      throw badRequest("Invalid master password salt.");
+    }
+    const kdf = readKdfObject(field(authentication!, "kdf"));
+    if (
+      kdf === null || JSON.stringify(kdf) !== JSON.stringify(readKdfObject(field(unlock!, "kdf")))
+    ) {
+      throw badRequest("AuthenticationData and UnlockData must have the same KDF configuration.");
+    }
+    const ranges = new ModelState({});
+    validateKdf(ranges, kdf);
+    if (!ranges.valid) throw badRequest("KDF settings are invalid.");
+    user.kdf = kdf;
+    user.masterPassword = await hashSecret(next!, { iterations: user.masterPassword.iterations });
+    user.key = key;
+    refreshSecurityStamp(deps, user);
+    // The acting device rides along (not excluded): what a server that excludes it would use.
+    await deps.push({ ...logOutEverywhere(user), deviceIdentifier: ctx.deviceIdentifier });
     return emptyOk();
   });
 

@@ -210,3 +210,90 @@ Deno.test("DELETE /api/accounts and /api/organizations/{id} ask for the hash, re
     await serve.stop();
   }
 });
+
+Deno.test("POST /api/accounts/kdf checks hash, salt and KDF, then logs every device out", async (t) => {
+  const serve = await startTestServe();
+  const base = serve.url;
+  const web = await login(base, ALICE, { id: ALICE.web, type: 9 });
+  const desktop = await login(base, ALICE, { id: ALICE.desktop, type: 8 });
+  const bob = await login(base, BOB, { id: BOB.desktop, type: 8 });
+  const [webHub, desktopHub, bobHub] = await Promise.all([
+    watch(base, "alice-web", { token: web }),
+    watch(base, "alice-desktop", { token: desktop }),
+    watch(base, "bob-desktop", { token: bob }),
+  ]);
+  const kdf = { kdfType: 0, iterations: 650_000 };
+  const body = (changes: { salt?: string; unlockKdf?: unknown; hash?: string } = {}) => ({
+    masterPasswordHash: changes.hash ?? ALICE.hash,
+    authenticationData: {
+      kdf,
+      salt: changes.salt ?? ALICE.email,
+      masterPasswordAuthenticationHash: NEW_HASH,
+    },
+    unlockData: {
+      kdf: changes.unlockKdf ?? kdf,
+      salt: changes.salt ?? ALICE.email,
+      masterKeyWrappedUserKey: ENC,
+    },
+  });
+  const post = (payload: unknown) =>
+    api(base, "POST", "/accounts/kdf", { token: web, body: payload });
+  const message = (answer: { body: unknown }) =>
+    (answer.body as { message?: string; validationErrors?: unknown }).validationErrors ??
+      (answer.body as { message?: string }).message;
+  try {
+    await t.step("bad bodies are refused with Bitwarden's errors and push nothing", async () => {
+      deepStrictEqual(message(await post({ masterPasswordHash: ALICE.hash })), {
+        AuthenticationData: ["The AuthenticationData field is required."],
+        UnlockData: ["The UnlockData field is required."],
+      });
+      deepStrictEqual(message(await post(body({ hash: "wrong" }))), {
+        "": ["Incorrect password."],
+      });
+      strictEqual(
+        message(await post(body({ salt: "someone@example.com" }))),
+        "Invalid master password salt.",
+      );
+      strictEqual(
+        message(await post(body({ unlockKdf: { kdfType: 0, iterations: 700_000 } }))),
+        "AuthenticationData and UnlockData must have the same KDF configuration.",
+      );
+      const weak = { kdfType: 0, iterations: 5000 };
+      const tooWeak = await post({
+        ...body({ unlockKdf: weak }),
+        authenticationData: { ...body().authenticationData, kdf: weak },
+      });
+      deepStrictEqual([tooWeak.status, message(tooWeak)], [400, "KDF settings are invalid."]);
+    });
+
+    await t.step(
+      "the change answers 200 and pushes LogOut, Reason null, to every device",
+      async () => {
+        deepStrictEqual([(await post(body())).status], [200]);
+        await until(
+          () => webHub.received.length > 0 && desktopHub.received.length > 0,
+          "LogOut on both of alice's devices",
+          { timeoutMs: 10_000 },
+        );
+        await new Promise((r) => setTimeout(r, 100));
+        const logOut = { ContextId: null, Type: 11, Payload: { UserId: ALICE.id, Reason: null } };
+        deepStrictEqual(webHub.received.map((r) => plain(r.message) as Pushed), [logOut]);
+        deepStrictEqual(desktopHub.received.map((r) => plain(r.message) as Pushed), [logOut]);
+        deepStrictEqual(bobHub.received, []);
+        const prelogin = await fetch(`${base}/identity/accounts/prelogin`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ email: ALICE.email }),
+        });
+        strictEqual(((await prelogin.json()) as { kdfIterations: number }).kdfIterations, 650_000);
+        strictEqual(
+          (await login(base, { ...ALICE, hash: NEW_HASH }, { id: ALICE.web, type: 9 })).length > 0,
+          true,
+        );
+      },
+    );
+  } finally {
+    await Promise.all([webHub.stop(), desktopHub.stop(), bobHub.stop()]);
+    await serve.stop();
+  }
+});

@@ -22,7 +22,7 @@ import {
 } from "../kernel/http.ts";
 import type { Router } from "../kernel/router.ts";
 import { type Cipher, MemberType, newId } from "../kernel/store.ts";
-import { ModelState } from "../kernel/validation.ts";
+import { isGuid, ModelState } from "../kernel/validation.ts";
 
 const TYPE_OBJECTS: Readonly<Record<number, string>> = {
   1: "login",
@@ -378,6 +378,35 @@ export function addCipherRoutes(router: Router, deps: ApiDeps): void {
   };
   router.on("PUT", "/ciphers/:id", update);
   router.on("POST", "/ciphers/:id", update);
+
+  // bitwarden/server src/Api/Vault/Controllers/CiphersController.cs `PutCollections` and
+  // src/Core/Vault/Services/Implementations/CipherService.cs `SaveCollectionsAsync` @
+  // ac309aa19ed351406a56032d5f26a7a9a99f4abd: an organization cipher the caller can see (else
+  // 404), collections of its organization the caller may use, then SyncCipherUpdate through
+  // CipherSyncPushService with the new collections.
+  const saveCollections = async (request: Request, params: Readonly<Record<string, string>>) => {
+    const ctx = await deps.auth.user(request);
+    const body = await readJsonObject(request);
+    const cipher = accessible(ctx, params.id);
+    if (cipher.organizationId === null) throw notFound();
+    const raw = field(body, "collectionIds");
+    if (!Array.isArray(raw) || !raw.every((id) => typeof id === "string" && isGuid(id))) {
+      throw modelStateError({ CollectionIds: ["The CollectionIds field is required."] });
+    }
+    const collectionIds = (raw as string[]).map((id) => id.toLowerCase());
+    if (
+      collectionIds.some((id) =>
+        store.collections.get(id)?.organizationId !== cipher.organizationId
+      ) ||
+      !canUseCollections(ctx, cipher.organizationId, collectionIds)
+    ) throw badRequest("You do not have permissions to edit this.");
+    cipher.collectionIds = collectionIds;
+    cipher.revisionDate = deps.now();
+    await deps.push(cipherPush(ctx, PushType.SyncCipherUpdate, cipher, collectionIds));
+    return jsonResponse(cipherResponse(cipher));
+  };
+  router.on("PUT", "/ciphers/:id/collections", saveCollections);
+  router.on("POST", "/ciphers/:id/collections", saveCollections);
 
   const remove = async (request: Request, params: Readonly<Record<string, string>>) => {
     const ctx = await deps.auth.user(request);

@@ -1,6 +1,6 @@
 /**
  * Organization routes: create (6 SyncOrgKeys to the owner), invite / accept / confirm
- * (6 to the confirmed member) / remove (6 to the removed member), collection-management
+ * (6 to the confirmed member) / remove, revoke and restore (6 to the member), collection-management
  * settings (19 to `Organization_{id}`), policies (25 to `Organization_{id}`) and deletion (no push)
  * (research bitwarden-api.md §3.7-§3.9).
  *
@@ -374,6 +374,50 @@ export function addOrganizationRoutes(router: Router, deps: ApiDeps): void {
     }
     return emptyOk();
   });
+
+  // bitwarden/server src/Api/AdminConsole/Controllers/OrganizationUsersController.cs
+  // `RevokeAsync` / `RestoreAsync` (ManageUsersRequirement, then `RestoreOrRevokeUserAsync`: 404
+  // unless the member is of this organization) and RevokeUser/v1/RevokeOrganizationUserCommand.cs,
+  // RestoreUser/v1/RestoreOrganizationUserCommand.cs @ ac309aa19ed351406a56032d5f26a7a9a99f4abd:
+  // the same refusals in the same order (their Errors.cs texts), and a SyncOrgKeys push to the
+  // member's user either way, so their clients drop or regain the organization's keys at once.
+  const revokeOrRestore =
+    (revoke: boolean) => async (request: Request, params: Record<string, string>) => {
+      const ctx = await deps.auth.user(request);
+      const org = organization(params.orgId);
+      const own = membership(ctx, org);
+      if (!hasPermission(own, "manageUsers")) throw forbidden();
+      const m = store.memberships.get(guidParam(params.id));
+      if (!m || m.organizationId !== org.id) throw notFound();
+      const verb = revoke ? "revoke" : "restore";
+      if (m.userId === ctx.user.id) throw badRequest(`You cannot ${verb} yourself.`);
+      if (m.type === MemberType.Owner && own!.type !== MemberType.Owner) {
+        throw badRequest(`Only owners can ${verb} other owners.`);
+      }
+      if (m.type === MemberType.Admin && own!.type === MemberType.Custom) {
+        throw badRequest(`Custom users can not ${verb} admins.`);
+      }
+      if (revoke) {
+        if (m.status === MemberStatus.Revoked) throw badRequest("Already revoked.");
+        const otherOwners = store.membersOf(org.id).some((o) =>
+          o.id !== m.id && o.type === MemberType.Owner && o.status === MemberStatus.Confirmed
+        );
+        if (!otherOwners) throw badRequest("Organization must have at least one confirmed owner.");
+        m.status = MemberStatus.Revoked;
+      } else {
+        if (m.status !== MemberStatus.Revoked) throw badRequest("Already active.");
+        // OrganizationUser.GetPriorActiveOrganizationUserStatusType: the status its data implies.
+        m.status = m.userId === null
+          ? MemberStatus.Invited
+          : m.key === null
+          ? MemberStatus.Accepted
+          : MemberStatus.Confirmed;
+      }
+      if (m.userId !== null) await deps.push(syncOrgKeysPush(m.userId, deps.now()));
+      return emptyOk();
+    };
+  router.on("PUT", "/organizations/:orgId/users/:id/revoke", revokeOrRestore(true));
+  router.on("PUT", "/organizations/:orgId/users/:id/restore", revokeOrRestore(false));
 
   router.on("PUT", "/organizations/:orgId/collection-management", async (request, params) => {
     const ctx = await deps.auth.user(request);

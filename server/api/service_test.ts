@@ -9,8 +9,11 @@ import {
   ENC,
   GLOBEX,
   login,
+  plain,
   startTestServe,
+  watch,
 } from "../_test_helpers.ts";
+import { until } from "../../testing/mod.ts";
 
 Deno.test("API checks tokens, input and ownership", async (t) => {
   const serve = await startTestServe();
@@ -225,6 +228,56 @@ Deno.test("PUT /ciphers/move moves only the caller's ciphers into a folder of th
       null,
     ]);
   } finally {
+    await serve.stop();
+  }
+});
+
+Deno.test("PUT /ciphers/{id}/collections re-files an organization cipher and pushes SyncCipherUpdate to the organization", async () => {
+  const serve = await startTestServe();
+  const base = serve.url;
+  const alice = await login(base, ALICE, { id: ALICE.web, type: 9 });
+  const desktop = await login(base, ALICE, { id: ALICE.desktop, type: 8 });
+  const carol = await login(base, CAROL, { id: CAROL.cli, type: 23 });
+  const hub = await watch(base, "alice-desktop", { token: desktop });
+  try {
+    const note = { type: 2, name: ENC, secureNote: { type: 0 } };
+    const personal = (await api(base, "POST", "/ciphers", { token: alice, body: note })).body as {
+      id: string;
+    };
+    const shared = (await api(base, "POST", "/ciphers/create", {
+      token: alice,
+      body: { cipher: { ...note, organizationId: ACME }, collectionIds: [ACME_COLLECTION] },
+    })).body as { id: string };
+    const put = (token: string, id: string, collectionIds: unknown) =>
+      api(base, "PUT", `/ciphers/${id}/collections`, { token, body: { collectionIds } });
+    strictEqual((await put(alice, personal.id, [ACME_COLLECTION])).status, 404);
+    strictEqual((await put(carol, shared.id, [ACME_COLLECTION])).status, 404);
+    const foreign = await put(alice, shared.id, [GLOBEX]);
+    deepStrictEqual([foreign.status, (foreign.body as { message?: string }).message], [
+      400,
+      "You do not have permissions to edit this.",
+    ]);
+    strictEqual((await put(alice, shared.id, "nope")).status, 400);
+    const before = hub.received.length;
+    const saved = await put(alice, shared.id, [ACME_COLLECTION.toUpperCase()]);
+    deepStrictEqual(
+      [saved.status, (saved.body as { collectionIds: unknown }).collectionIds],
+      [200, [ACME_COLLECTION]],
+    );
+    await until(() => hub.received.length > before, "SyncCipherUpdate on alice's desktop", {
+      timeoutMs: 10_000,
+    });
+    const pushed = plain(hub.received.at(-1)!.message) as {
+      Type: number;
+      ContextId: string;
+      Payload: { Id: string; OrganizationId: string };
+    };
+    deepStrictEqual(
+      [pushed.Type, pushed.ContextId, pushed.Payload.Id, pushed.Payload.OrganizationId],
+      [0, ALICE.web, shared.id, ACME],
+    );
+  } finally {
+    await hub.stop();
     await serve.stop();
   }
 });

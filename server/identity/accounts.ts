@@ -12,7 +12,6 @@ import { Buffer } from "node:buffer";
 import {
   badRequest,
   field,
-  type JsonObject,
   jsonResponse,
   modelStateError,
   readJsonObject,
@@ -20,7 +19,7 @@ import {
 import { type KdfSettings, type MemoryStore, newId, type StoredSecret } from "../kernel/store.ts";
 import { ModelState } from "../kernel/validation.ts";
 import type { Router } from "../kernel/router.ts";
-import { hashSecret } from "../kernel/mod.ts";
+import { hashSecret, readKdfObject, validateKdf } from "../kernel/mod.ts";
 
 /** Options of {@linkcode addAccountRoutes}. */
 export interface AccountRoutesOptions {
@@ -79,30 +78,6 @@ async function hmacIndex(secret: string, email: string, modulo: number): Promise
   return (((mac[0]! << 24) | (mac[1]! << 16) | (mac[2]! << 8) | mac[3]!) >>> 0) % modulo;
 }
 
-/**
- * Validates KDF settings with `KdfSettingsValidator`'s ranges.
- *
- * @param state Where errors go.
- * @param kdf The settings.
- */
-function validateKdf(state: ModelState, kdf: KdfSettings): void {
-  if (kdf.kdf === 0) {
-    if (kdf.iterations < 600_000 || kdf.iterations > 2_000_000) {
-      state.add("KdfIterations", "KDF iterations must be between 600000 and 2000000.");
-    }
-  } else {
-    if (kdf.iterations < 2 || kdf.iterations > 10) {
-      state.add("KdfIterations", "Argon2 iterations must be between 2 and 10.");
-    }
-    if (kdf.memory === null || kdf.memory < 15 || kdf.memory > 1024) {
-      state.add("KdfMemory", "Argon2 memory must be between 15mb and 1024mb.");
-    }
-    if (kdf.parallelism === null || kdf.parallelism < 1 || kdf.parallelism > 16) {
-      state.add("KdfParallelism", "Argon2 parallelism must be between 1 and 16.");
-    }
-  }
-}
-
 function readRootKdf(state: ModelState): KdfSettings | null {
   const kdf = state.int("kdf", { allowed: [0, 1] });
   const iterations = state.int("kdfIterations");
@@ -110,22 +85,6 @@ function readRootKdf(state: ModelState): KdfSettings | null {
   const parallelism = state.int("kdfParallelism");
   if (kdf === null || iterations === null) return null;
   return { kdf: kdf as 0 | 1, iterations, memory, parallelism };
-}
-
-function readKdfObject(value: unknown): KdfSettings | null {
-  if (typeof value !== "object" || value === null) return null;
-  const o = value as JsonObject;
-  const type = field(o, "kdfType");
-  const iterations = field(o, "iterations");
-  if ((type !== 0 && type !== 1) || typeof iterations !== "number") return null;
-  const memory = field(o, "memory");
-  const parallelism = field(o, "parallelism");
-  return {
-    kdf: type,
-    iterations,
-    memory: typeof memory === "number" ? memory : null,
-    parallelism: typeof parallelism === "number" ? parallelism : null,
-  };
 }
 
 /**

@@ -38,3 +38,4 @@ export { DEFAULT_SECRET_ITERATIONS, hashSecret, verifySecret } from "./secrets.t
 export { consoleLogger, type Logger, type LogLevel, safeLogger, withFields } from "./log.ts";
 export { type Params, type RouteHandler, Router, stripPrefix } from "./router.ts";
 export { isEncString, isGuid, ModelState, type StringRule } from "./validation.ts";
+export { readKdfObject, validateKdf } from "./kdf.ts";
