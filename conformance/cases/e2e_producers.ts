@@ -61,6 +61,29 @@ function names(devices: readonly WatchedDevice[], ...prefixes: string[]): string
   return devices.filter((d) => prefixes.some((p) => d.name.startsWith(p))).map((d) => d.name);
 }
 
+/**
+ * What a user-wide sync push (SyncCiphers 4, SyncVault 5, SyncSettings 10) owes: one envelope with
+ * ContextId null on each of the user's connections, nothing to the stranger. The payload is given
+ * in the `{UserId, Date}` form every client reads; the exact current form is `{UserId, Reason}`.
+ */
+function userWideSync(
+  devices: readonly WatchedDevice[],
+  userId: string,
+  type: PushType.SyncCiphers | PushType.SyncVault | PushType.SyncSettings,
+): ExpectedPush {
+  const user = names(devices, "user-");
+  const envelope: Envelope = { type, payload: { UserId: userId, Date: now() }, contextId: null };
+  return {
+    type,
+    recipients: to(user, [envelope]),
+    requirement: `${
+      PushType[type]
+    } (${type}) as {UserId: ${userId}, Reason: null} once on each connection of the user (${
+      user.join(", ")
+    }) with ContextId null; nothing to stranger`,
+  };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Organization cases
 
@@ -747,21 +770,7 @@ function accountCases(): CaseDefinition[] {
                 equivalentDomains: [["example.com", "example.net"]],
                 excludedGlobalEquivalentDomains: [],
               }));
-            const user = names(devices, "user-");
-            const envelope: Envelope = {
-              type: PushType.SyncSettings,
-              payload: { UserId: acting!.session.userId, Date: now() },
-              contextId: null,
-            };
-            return {
-              type: PushType.SyncSettings,
-              recipients: to(user, [envelope]),
-              requirement: `SyncSettings (10) as {UserId: ${
-                acting!.session.userId
-              }, Reason: null} once on each connection of the user (${
-                user.join(", ")
-              }) with ContextId null; nothing to stranger`,
-            };
+            return userWideSync(devices, acting!.session.userId, PushType.SyncSettings);
           },
         }),
     },
@@ -785,21 +794,7 @@ function accountCases(): CaseDefinition[] {
                 ciphers: [{ type: 2, name: ENC_STRING, secureNote: { type: 0 } }],
                 folderRelationships: [{ key: 0, value: 0 }],
               }));
-            const user = names(devices, "user-");
-            const envelope: Envelope = {
-              type: PushType.SyncVault,
-              payload: { UserId: acting!.session.userId, Date: now() },
-              contextId: null,
-            };
-            return {
-              type: PushType.SyncVault,
-              recipients: to(user, [envelope]),
-              requirement: `SyncVault (5) as {UserId: ${
-                acting!.session.userId
-              }, Reason: null} once on each connection of the user (${
-                user.join(", ")
-              }) with ContextId null; nothing to stranger`,
-            };
+            return userWideSync(devices, acting!.session.userId, PushType.SyncVault);
           },
         }),
     },
@@ -835,21 +830,7 @@ function accountCases(): CaseDefinition[] {
               "PUT /api/ciphers/move",
               () => acting!.session.api("PUT", "/ciphers/move", { ids: cipherIds, folderId }),
             );
-            const user = names(devices, "user-");
-            const envelope: Envelope = {
-              type: PushType.SyncCiphers,
-              payload: { UserId: acting!.session.userId, Date: now() },
-              contextId: null,
-            };
-            return {
-              type: PushType.SyncCiphers,
-              recipients: to(user, [envelope]),
-              requirement: `SyncCiphers (4) as {UserId: ${
-                acting!.session.userId
-              }, Reason: null} once on each connection of the user (${
-                user.join(", ")
-              }) with ContextId null; nothing to stranger`,
-            };
+            return userWideSync(devices, acting!.session.userId, PushType.SyncCiphers);
           },
         });
       },

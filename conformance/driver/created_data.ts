@@ -130,7 +130,7 @@ export class CreatedData {
 
   /**
    * Feeds one 2xx API answer of a session: records the object a POST created, drops the one a
-   * delete removed, and follows a master password change.
+   * delete removed, and follows a master password or KDF change.
    *
    * @param account The session's account.
    * @param request Method, path under the API base, and the JSON body sent.
@@ -152,7 +152,8 @@ export class CreatedData {
       this.#objects.delete(gone[2]!.toLowerCase());
       return;
     }
-    if (request.method === "POST" && path === "/accounts/password") {
+    // A KDF change re-derives the master password hash as a password change does.
+    if (request.method === "POST" && (path === "/accounts/password" || path === "/accounts/kdf")) {
       const next = newPasswordHash(request.body);
       const known = this.#accounts.get(account.email.toLowerCase());
       if (known && next !== undefined) known.passwordHash = next;

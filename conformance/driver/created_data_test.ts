@@ -4,7 +4,7 @@ import { CreatedData } from "./created_data.ts";
 const ALICE = { email: "Alice@example.com", passwordHash: "old" };
 const id = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, "0")}`;
 
-Deno.test("the record follows creations, deletions, password changes and answered auth requests", () => {
+Deno.test("the record follows creations, deletions, password and KDF changes and answered auth requests", () => {
   const data = new CreatedData();
   data.registered(ALICE);
   data.answered(ALICE, { method: "POST", path: "/ciphers/create" }, {
@@ -37,6 +37,15 @@ Deno.test("the record follows creations, deletions, password changes and answere
     },
   }, undefined);
   assert.equal(data.registeredAccounts()[0]!.passwordHash, "new");
+  data.answered(ALICE, {
+    method: "POST",
+    path: "/accounts/kdf",
+    body: {
+      masterPasswordHash: "new",
+      authenticationData: { masterPasswordAuthenticationHash: "after-kdf" },
+    },
+  }, undefined);
+  assert.equal(data.registeredAccounts()[0]!.passwordHash, "after-kdf");
 
   data.authRequested(ALICE, id(5));
   data.authRequested(ALICE, id(6));
