@@ -99,6 +99,51 @@ export async function within<T>(promise: Promise<T>, ms: number, what: string): 
   }
 }
 
+/**
+ * Reads a child's stdout until `pattern` matches and returns its first group, then keeps draining
+ * the pipe in the background so the child never blocks on a full one. On failure the pipe is
+ * cancelled and the caller stops the child.
+ *
+ * @param stdout The child's stdout.
+ * @param pattern A pattern whose first group is the URL.
+ * @param timeoutMs How long to wait.
+ * @param what What is awaited, for the errors.
+ * @returns The URL.
+ * @throws {Error} With the output so far when the child exits first or the time runs out.
+ */
+async function readBannerUrl(
+  stdout: ReadableStream<Uint8Array>,
+  pattern: RegExp,
+  timeoutMs: number,
+  what: string,
+): Promise<string> {
+  const reader = stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  const readUrl = async () => {
+    while (true) {
+      const url = pattern.exec(text)?.[1];
+      if (url !== undefined) return url;
+      const { value, done } = await reader.read();
+      if (done) {
+        throw new Error(
+          `The process exited before listening (${what} not printed): ${text.trim()}`,
+        );
+      }
+      text += value;
+    }
+  };
+  try {
+    const url = await within(readUrl(), timeoutMs, `${what} to be printed`);
+    void (async () => {
+      while (!(await reader.read().catch(() => ({ done: true }))).done) { /* drain */ }
+    })();
+    return url;
+  } catch (error) {
+    await reader.cancel().catch(() => {});
+    throw error;
+  }
+}
+
 /** The Notifications service running in a child process. */
 export interface ServiceProcess {
   /** Base URL of the service. */
@@ -163,27 +208,10 @@ export async function startServiceProcess(
         await child.status;
       }
     })();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   try {
-    let text = "";
-    const readUrl = async () => {
-      while (!text.includes("\n")) {
-        const { value, done } = await reader.read();
-        if (done) throw new Error("The service process exited before listening");
-        text += value;
-      }
-      const url = /^LISTENING (\S+)/m.exec(text)?.[1];
-      if (url === undefined) throw new Error(`Unexpected service output: ${text.trim()}`);
-      return url;
-    };
-    const url = await within(readUrl(), 20_000, "the service to listen");
-    // Keep draining stdout so the child never blocks on a full pipe.
-    void (async () => {
-      while (!(await reader.read().catch(() => ({ done: true }))).done) { /* drain */ }
-    })();
+    const url = await readBannerUrl(child.stdout, /^LISTENING (\S+)/m, 20_000, "the service");
     return { url, pid: child.pid, stop };
   } catch (error) {
-    await reader.cancel().catch(() => {});
     await stop();
     throw error;
   }
@@ -278,25 +306,15 @@ export async function startServeProcess(
         await child.status;
       }
     })();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   try {
-    let text = "";
-    const readUrl = async () => {
-      while (true) {
-        const url = /^\s+notifications\s+(\S+)/m.exec(text)?.[1];
-        if (url !== undefined) return url;
-        const { value, done } = await reader.read();
-        if (done) throw new Error(`The server exited before listening: ${text.trim()}`);
-        text += value;
-      }
-    };
-    const url = await within(readUrl(), 30_000, "the server to print its notifications URL");
-    void (async () => {
-      while (!(await reader.read().catch(() => ({ done: true }))).done) { /* drain */ }
-    })();
+    const url = await readBannerUrl(
+      child.stdout,
+      /^\s+notifications\s+(\S+)/m,
+      30_000,
+      "the server's notifications URL",
+    );
     return { url, pid: child.pid, stop };
   } catch (error) {
-    await reader.cancel().catch(() => {});
     await stop();
     throw error;
   }
