@@ -187,6 +187,16 @@ async function settled(ctx: CaseContext, a: Actors, type: PushType, count = 1): 
   }
 }
 
+/** The login-with-device requester's socket on the anonymous hub, joined with the request's id. */
+function requesterSocket(ctx: CaseContext, requestId: string): Promise<HubClient> {
+  return HubClient.connect(ctx.target.anonymousHubUrl, {
+    name: "requester",
+    query: { Token: requestId },
+    trace: ctx.trace,
+    signal: ctx.signal,
+  });
+}
+
 function ofType(client: HubClient, type: PushType) {
   return client.invocations("ReceiveMessage").filter((m) => field(m.arguments[0], "Type") === type);
 }
@@ -497,12 +507,7 @@ export function e2eCases(): CaseDefinition[] {
         let anon: HubClient | undefined;
         try {
           const request = await a.acting.createAuthRequest(a.acting);
-          anon = await HubClient.connect(ctx.target.anonymousHubUrl, {
-            name: "requester",
-            query: { Token: request.id },
-            trace: ctx.trace,
-            signal: ctx.signal,
-          });
+          anon = await requesterSocket(ctx, request.id);
           await new Promise((r) => setTimeout(r, Math.min(300, ctx.graceMs)));
           await a.listener.api("PUT", `/auth-requests/${request.id}`, {
             key: ENC_STRING,
@@ -564,12 +569,7 @@ export function e2eCases(): CaseDefinition[] {
         let anon: HubClient | undefined;
         try {
           const request = await a.acting.createAuthRequest(a.acting);
-          anon = await HubClient.connect(ctx.target.anonymousHubUrl, {
-            name: "requester",
-            query: { Token: request.id },
-            trace: ctx.trace,
-            signal: ctx.signal,
-          });
+          anon = await requesterSocket(ctx, request.id);
           // The request itself pushes AuthRequest to the user's devices: let it arrive first.
           await settled(ctx, a, PushType.AuthRequest);
           await new Promise((r) => setTimeout(r, Math.min(300, ctx.graceMs)));
