@@ -9,6 +9,7 @@
  * @module
  */
 
+import { storeCounts } from "./_store_counts.ts";
 import assert from "node:assert/strict";
 import { type ConformanceReport, runConformance, type RunOptions } from "../runner.ts";
 import { allCases } from "../cases/mod.ts";
@@ -201,16 +202,7 @@ Deno.test({
     const serve = await startReferenceServe();
     try {
       const store = serve.store!;
-      const counts = () => ({
-        users: store.users.size,
-        organizations: store.organizations.size,
-        memberships: store.memberships.size,
-        collections: store.collections.size,
-        ciphers: store.ciphers.size,
-        folders: store.folders.size,
-        sends: store.sends.size,
-        devices: store.devices.size,
-      });
+      const counts = () => ({ ...storeCounts(store), devices: store.devices.size });
       const before = counts();
       const { report } = await run(serveTarget(serve, { inject: "api" }), {
         only: ["e2e/", "isolation/api-changes-equal-oracle"],

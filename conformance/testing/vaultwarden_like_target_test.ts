@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { passwordForm, postToken, RawHubClient } from "../../testing/mod.ts";
 import { decode } from "@msgpack/msgpack";
 import { MemberStatus, MemberType, MemoryStore } from "../../server/kernel/mod.ts";
+import { type StoreCounts, storeCounts } from "./_store_counts.ts";
 import { splitBinaryMessages } from "../../protocol/signalr/mod.ts";
 import { KeyedRateLimiter } from "./_rate_limit.ts";
 import { type HubSink, VaultwardenLikePushEngine } from "./_vaultwarden_push.ts";
@@ -290,7 +291,7 @@ Deno.test("stand-in push engine: per-member org pushes, Vaultwarden payload form
   assert.equal((hub.sent[2]!.message as unknown[])[3], "AuthRequestResponseRecieved");
 });
 
-const EMPTY = {
+const EMPTY: StoreCounts = {
   users: 0,
   organizations: 0,
   memberships: 0,
@@ -299,19 +300,6 @@ const EMPTY = {
   folders: 0,
   sends: 0,
 };
-
-/** What the store holds that a run could have made: users, organizations and vault objects. */
-function storeCounts(store: MemoryStore): typeof EMPTY {
-  return {
-    users: store.users.size,
-    organizations: store.organizations.size,
-    memberships: store.memberships.size,
-    collections: store.collections.size,
-    ciphers: store.ciphers.size,
-    folders: store.folders.size,
-    sends: store.sends.size,
-  };
-}
 
 Deno.test({
   name:
